@@ -1,0 +1,55 @@
+"""LangChain integrations for hosted ML services.
+
+``langchain_mlstudio`` brings fine-tuned chat models on manufactAI ModelStudio
+and IONOS AI Model Studio, Fastino PII redaction and FyreToolkit predictions to
+LangChain, with one HTTP layer, one error hierarchy and a local emulator.
+
+Example:
+    >>> import langchain_mlstudio
+    >>> isinstance(langchain_mlstudio.__version__, str)
+    True
+"""
+
+from langchain_mlstudio._version import __version__
+from langchain_mlstudio.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    JobFailedError,
+    JobTimeoutError,
+    MalformedResponseError,
+    MLStudioError,
+    NotFoundError,
+    PermissionDeniedError,
+    PIIDetectionError,
+    RateLimitError,
+    ServerError,
+    TaskFailedError,
+    UnprocessableEntityError,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "MLStudioError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "PIIDetectionError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "TaskFailedError",
+    "UnprocessableEntityError",
+    "__version__",
+]

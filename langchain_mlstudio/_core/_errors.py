@@ -1,0 +1,113 @@
+"""Turn an HTTP error response into the matching :class:`MLStudioError`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from langchain_mlstudio._core._retry import parse_retry_after
+from langchain_mlstudio.errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+)
+
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-correlation-id")
+_MAX_MESSAGE = 300
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[:_MAX_MESSAGE]
+
+
+def request_id_of(response: httpx.Response, body: Any) -> str | None:
+    """The request id from the headers, else from an error body."""
+    for header in _REQUEST_ID_HEADERS:
+        if response.headers.get(header):
+            return response.headers[header]
+    if isinstance(body, dict):
+        error = body.get("error")
+        for container in (error, body):
+            if isinstance(container, dict) and container.get("request_id"):
+                return _text(container["request_id"])
+    return None
+
+
+def parse_error_body(body: Any) -> tuple[str | None, str | None, Any]:
+    """``(code, message, details)`` from the error shapes these APIs use.
+
+    Understands ``{"error": {"code", "message", "details"}}`` (FyreToolkit),
+    ``{"error": "..."}``, ``{"message": "..."}``, ``{"detail": ...}`` and a
+    plain string.
+    """
+    if isinstance(body, str):
+        return None, _text(body.strip()) or None, None
+    if not isinstance(body, dict):
+        return None, None, None
+    error = body.get("error")
+    if isinstance(error, dict):
+        return (
+            _text(error.get("code")),
+            _text(error.get("message")),
+            error.get("details"),
+        )
+    code = _text(body.get("code"))
+    for key in ("message", "detail", "error"):
+        if body.get(key):
+            return code, _text(body[key]), body.get("details")
+    return code, None, body.get("details")
+
+
+def error_from_response(
+    response: httpx.Response, service: str, *, hint: str | None = None
+) -> APIStatusError:
+    """Build the typed error for a non-2xx response."""
+    try:
+        body: Any = json.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError):
+        body = response.text
+    code, message, details = parse_error_body(body)
+    status = response.status_code
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIStatusError
+    request = response.request
+    what = f"{service} rejected {request.method} {request.url.path}"
+    if status >= 500:
+        what = f"{service} failed on {request.method} {request.url.path}"
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "code": code,
+        "server_message": message,
+        "request_id": request_id_of(response, body),
+        "details": details,
+        "hint": hint,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(
+            what,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            **kwargs,
+        )
+    return cls(what, **kwargs)

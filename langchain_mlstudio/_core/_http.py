@@ -1,0 +1,395 @@
+"""The one HTTP layer every service client of the package sends through.
+
+:class:`HTTPTransport` owns a lazily created ``httpx.Client`` and
+``httpx.AsyncClient``, sends each request with the package's headers, retries
+what is safe to retry with jittered exponential backoff, and turns every
+failure into a :class:`~langchain_mlstudio.MLStudioError` subclass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from langchain_mlstudio._core._errors import error_from_response, request_id_of
+from langchain_mlstudio._core._retry import (
+    RetryPolicy,
+    Safety,
+    should_retry_exception,
+    should_retry_status,
+)
+from langchain_mlstudio._version import __version__
+from langchain_mlstudio.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    MalformedResponseError,
+)
+
+logger = logging.getLogger("langchain_mlstudio.http")
+
+USER_AGENT = f"langchain-mlstudio/{__version__}"
+
+
+class RequestGate:
+    """A hook run before every attempt and after every response.
+
+    Subclasses implement client-side rate limits (Fastino's requests per
+    second, FyreToolkit's ``X-RateLimit-*`` budget). The base class does
+    nothing.
+    """
+
+    def wait(self) -> None:
+        """Block until the next attempt may be sent."""
+
+    async def await_(self) -> None:
+        """Wait, without blocking the event loop, until an attempt may be sent."""
+
+    def observe(self, response: httpx.Response) -> None:
+        """Learn from a response's headers."""
+
+
+@dataclass
+class APIResponse:
+    """A decoded JSON response.
+
+    Attributes:
+        status_code: The HTTP status.
+        headers: The response headers.
+        data: The decoded JSON body (``None`` for an empty body).
+        request_id: The server's request id, if it sent one.
+    """
+
+    status_code: int
+    headers: httpx.Headers
+    data: Any
+    request_id: str | None = None
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    safety: Safety
+    json_body: Any = None
+    params: Mapping[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+
+
+class HTTPTransport:
+    """Send requests to one service with retries and typed errors.
+
+    Args:
+        service: The service's name, used in error messages.
+        base_url: The service's base URL.
+        auth_headers: A callable returning the authentication headers; called
+            for every attempt so the secret never sits in a long-lived dict.
+        timeout: Seconds one HTTP request may take.
+        max_retries: How many times a failed request is retried.
+        default_headers: Headers merged into every request.
+        http_client: An ``httpx.Client`` to use instead of creating one.
+        http_async_client: An ``httpx.AsyncClient`` to use instead.
+        gate: A :class:`RequestGate` consulted around every attempt.
+        status_hints: Extra advice per HTTP status for this service's errors.
+
+    Example:
+        >>> t = HTTPTransport("Example", "https://example.invalid", lambda: {})
+        >>> t.retry.max_retries
+        2
+    """
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        auth_headers: Callable[[], dict[str, str]],
+        *,
+        timeout: float | None = 60.0,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        http_async_client: httpx.AsyncClient | None = None,
+        gate: RequestGate | None = None,
+        status_hints: Mapping[int, str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.service = service
+        self.base_url = base_url.rstrip("/")
+        self._auth_headers = auth_headers
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy(max_retries=max_retries)
+        self.default_headers = dict(default_headers or {})
+        self.gate = gate or RequestGate()
+        self.status_hints = dict(status_hints or {})
+        self._injected_client = http_client
+        self._injected_async_client = http_async_client
+        self._sleep: Callable[[float], None] = time.sleep
+        self._asleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._init_runtime_state()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def _init_runtime_state(self) -> None:
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self._async_clients: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in ("_lock", "_client", "_async_clients"):
+            state.pop(name, None)
+        # Injected clients hold sockets and cannot cross processes.
+        state["_injected_client"] = None
+        state["_injected_async_client"] = None
+        state["_sleep"] = None
+        state["_asleep"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._sleep = time.sleep
+        self._asleep = asyncio.sleep
+        self._init_runtime_state()
+
+    def __repr__(self) -> str:
+        return f"HTTPTransport(service={self.service!r}, base_url={self.base_url!r})"
+
+    @property
+    def client(self) -> httpx.Client:
+        """The synchronous client, created on first use and then reused."""
+        if self._injected_client is not None:
+            return self._injected_client
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self.timeout, follow_redirects=False
+                )
+            return self._client
+
+    @property
+    def async_client(self) -> httpx.AsyncClient:
+        """The asynchronous client for the running event loop, reused per loop.
+
+        An ``httpx.AsyncClient`` is bound to the loop it first ran on; a new
+        loop (a new ``asyncio.run``) gets its own client instead of a broken
+        connection pool.
+        """
+        if self._injected_async_client is not None:
+            return self._injected_async_client
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            entry = self._async_clients.get(id(loop))
+            if entry is None or entry[0] is not loop:
+                # Forget clients of loops that have closed.
+                self._async_clients = {
+                    key: value
+                    for key, value in self._async_clients.items()
+                    if not value[0].is_closed()
+                }
+                entry = (loop, httpx.AsyncClient(timeout=self.timeout))
+                self._async_clients[id(loop)] = entry
+            client: httpx.AsyncClient = entry[1]
+            return client
+
+    def close(self) -> None:
+        """Close the synchronous client the transport created (not an injected one)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    async def aclose(self) -> None:
+        """Close the asynchronous client of the running loop, if the transport made it."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            entry = self._async_clients.pop(id(loop), None)
+        if entry is not None:
+            await entry[1].aclose()
+
+    # -- requests ----------------------------------------------------------
+
+    def headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Every header of a request: agent, defaults, auth, then ``extra``."""
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        headers.update(self.default_headers)
+        headers.update(self._auth_headers())
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        safety: Safety = Safety.IDEMPOTENT,
+        timeout: float | None = None,
+    ) -> APIResponse:
+        """Send a request, retrying what is safe to retry, and decode its JSON.
+
+        Raises:
+            MLStudioError: A subclass for every failure.
+        """
+        req = _Request(
+            method, path, safety, json_body, params, dict(headers or {}), timeout
+        )
+        attempt = 0
+        while True:
+            self.gate.wait()
+            outcome = self._classify(req, attempt, self._send(req))
+            if isinstance(outcome, APIResponse):
+                return outcome
+            delay, error = outcome
+            if delay is None:
+                raise error
+            self._log_retry(req, attempt, delay, error)
+            self._sleep(delay)
+            attempt += 1
+
+    async def arequest(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        safety: Safety = Safety.IDEMPOTENT,
+        timeout: float | None = None,
+    ) -> APIResponse:
+        """Async twin of :meth:`request`."""
+        req = _Request(
+            method, path, safety, json_body, params, dict(headers or {}), timeout
+        )
+        attempt = 0
+        while True:
+            await self.gate.await_()
+            outcome = self._classify(req, attempt, await self._asend(req))
+            if isinstance(outcome, APIResponse):
+                return outcome
+            delay, error = outcome
+            if delay is None:
+                raise error
+            self._log_retry(req, attempt, delay, error)
+            await self._asleep(delay)
+            attempt += 1
+
+    def _build(self, client: httpx.Client | httpx.AsyncClient, req: _Request) -> httpx.Request:
+        timeout = self.timeout if req.timeout is None else req.timeout
+        return client.build_request(
+            req.method,
+            self.base_url + req.path,
+            json=req.json_body,
+            params=req.params,
+            headers=self.headers(req.headers),
+            timeout=timeout,
+        )
+
+    def _send(self, req: _Request) -> httpx.Response | httpx.TransportError:
+        client = self.client
+        try:
+            response = client.send(self._build(client, req))
+            response.read()
+        except httpx.TransportError as exc:
+            return exc
+        return response
+
+    async def _asend(self, req: _Request) -> httpx.Response | httpx.TransportError:
+        client = self.async_client
+        try:
+            response = await client.send(self._build(client, req))
+            await response.aread()
+        except httpx.TransportError as exc:
+            return exc
+        return response
+
+    def _classify(
+        self,
+        req: _Request,
+        attempt: int,
+        result: httpx.Response | httpx.TransportError,
+    ) -> APIResponse | tuple[float | None, Exception]:
+        """A decoded response, or the error with the delay before a retry.
+
+        The delay is ``None`` when the error must not be retried.
+        """
+        can_retry = attempt < self.retry.max_retries
+        if isinstance(result, httpx.TransportError):
+            error = self._transport_error(req, result)
+            if can_retry and should_retry_exception(result, req.safety):
+                return self.retry.delay_for(attempt, None), error
+            return None, error
+        response = result
+        self.gate.observe(response)
+        logger.debug(
+            "%s %s %s -> %s", self.service, req.method, req.path, response.status_code
+        )
+        if response.is_success:
+            return self._decode(req, response)
+        error = error_from_response(
+            response, self.service, hint=self.status_hints.get(response.status_code)
+        )
+        if can_retry and should_retry_status(response.status_code, req.safety):
+            return self.retry.delay_for(attempt, response), error
+        return None, error
+
+    def _decode(self, req: _Request, response: httpx.Response) -> APIResponse:
+        request_id = request_id_of(response, None)
+        if not response.content.strip():
+            return APIResponse(response.status_code, response.headers, None, request_id)
+        try:
+            data = json.loads(response.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedResponseError(
+                f"{self.service} answered {req.method} {req.path} with a body "
+                "that is not JSON",
+                status_code=response.status_code,
+                request_id=request_id,
+            ) from exc
+        return APIResponse(
+            response.status_code,
+            response.headers,
+            data,
+            request_id_of(response, data),
+        )
+
+    def _transport_error(
+        self, req: _Request, exc: httpx.TransportError
+    ) -> APIConnectionError:
+        where = f"{req.method} {self.base_url}{req.path}"
+        if isinstance(exc, httpx.TimeoutException):
+            timeout = self.timeout if req.timeout is None else req.timeout
+            err: APIConnectionError = APITimeoutError(
+                f"{self.service} did not answer {where} within {timeout} s"
+            )
+        else:
+            err = APIConnectionError(
+                f"Could not complete {where}: {type(exc).__name__}"
+            )
+        err.__cause__ = exc
+        return err
+
+    def _log_retry(
+        self, req: _Request, attempt: int, delay: float, error: Exception
+    ) -> None:
+        logger.info(
+            "%s %s %s failed (%s); retry %d/%d in %.2f s",
+            self.service,
+            req.method,
+            req.path,
+            type(error).__name__,
+            attempt + 1,
+            self.retry.max_retries,
+            delay,
+        )

@@ -1,0 +1,186 @@
+"""Client-side limits shared by sync and async callers of one instance."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from types import TracebackType
+from typing import Any
+
+from langchain_mlstudio._core._http import RequestGate
+
+
+class RequestsPerSecond(RequestGate):
+    """Space request starts at least ``1 / rate`` seconds apart.
+
+    Every attempt (first tries and retries alike), sync or async, reserves the
+    next free start time under one lock, so the limit holds across threads and
+    event loops sharing the instance.
+
+    Example:
+        >>> gate = RequestsPerSecond(10)
+        >>> gate.wait()  # returns at once the first time
+    """
+
+    def __init__(self, rate: float) -> None:
+        if rate <= 0:
+            msg = "requests_per_second must be > 0"
+            raise ValueError(msg)
+        self.rate = rate
+        self._init_runtime_state()
+
+    def _init_runtime_state(self) -> None:
+        self._lock = threading.Lock()
+        self._next_start = 0.0
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"rate": self.rate}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.rate = state["rate"]
+        self._init_runtime_state()
+
+    def _reserve(self) -> float:
+        # A 1 % margin keeps the rate strictly under the limit despite clock
+        # and scheduling jitter between client and server.
+        interval = 1.01 / self.rate
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_start)
+            self._next_start = start + interval
+        return start - now
+
+    def wait(self) -> None:
+        """Block until this caller's reserved start time."""
+        delay = self._reserve()
+        if delay > 0:
+            time.sleep(delay)
+
+    async def await_(self) -> None:
+        """Sleep (without blocking the loop) until the reserved start time."""
+        delay = self._reserve()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class _AsyncWaiter:
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[None] = self.loop.create_future()
+
+
+class Slots:
+    """A counting semaphore usable from threads and event loops at once.
+
+    ``max_concurrent_jobs`` is held from a job's submission until it reaches a
+    final state, across every sync and async call on an instance. Waiters are
+    served first come, first served.
+
+    Example:
+        >>> slots = Slots(3)
+        >>> with slots:
+        ...     slots.in_use
+        1
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            msg = "the number of slots must be >= 1"
+            raise ValueError(msg)
+        self.size = size
+        self._init_runtime_state()
+
+    def _init_runtime_state(self) -> None:
+        self._lock = threading.Lock()
+        self._in_use = 0
+        self.peak = 0
+        self._waiters: deque[threading.Event | _AsyncWaiter] = deque()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"size": self.size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.size = state["size"]
+        self._init_runtime_state()
+
+    @property
+    def in_use(self) -> int:
+        """Slots held right now."""
+        return self._in_use
+
+    def _take(self) -> None:
+        self._in_use += 1
+        self.peak = max(self.peak, self._in_use)
+
+    def acquire(self) -> None:
+        """Take a slot, blocking the thread until one is free."""
+        with self._lock:
+            if self._in_use < self.size and not self._waiters:
+                self._take()
+                return
+            event = threading.Event()
+            self._waiters.append(event)
+        event.wait()  # release() hands its slot over before setting the event
+
+    async def aacquire(self) -> None:
+        """Take a slot, suspending the task until one is free."""
+        with self._lock:
+            if self._in_use < self.size and not self._waiters:
+                self._take()
+                return
+            waiter = _AsyncWaiter()
+            self._waiters.append(waiter)
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                    raise
+            # The slot was handed over while we were being cancelled.
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Give a slot back, handing it straight to the oldest waiter."""
+        with self._lock:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if isinstance(waiter, threading.Event):
+                    waiter.set()
+                    return
+                if not waiter.loop.is_closed() and not waiter.future.done():
+                    waiter.loop.call_soon_threadsafe(_wake, waiter.future)
+                    return
+            self._in_use -= 1
+
+    def __enter__(self) -> Slots:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    async def __aenter__(self) -> Slots:
+        await self.aacquire()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
