@@ -31,6 +31,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "InvalidInputError",
     "JobFailedError",
     "JobTimeoutError",
     "MLStudioError",
@@ -123,6 +124,17 @@ class ConfigurationError(MLStudioError, ValueError):
     """
 
     default_hint = "Fix the setting and try again."
+
+
+class InvalidInputError(MLStudioError, ValueError):
+    """An input the API cannot carry; raised before any request is sent.
+
+    Example:
+        >>> isinstance(InvalidInputError("No messages"), ValueError)
+        True
+    """
+
+    default_hint = "Fix the input; nothing was sent to the service."
 
 
 class APIConnectionError(MLStudioError):
