@@ -11,6 +11,12 @@ Example:
 """
 
 from langchain_mlstudio._version import __version__
+from langchain_mlstudio.chat_models import (
+    ChatIonosModelStudio,
+    ChatModelStudio,
+    GenerationJob,
+    ModelStudioClient,
+)
 from langchain_mlstudio.errors import (
     APIConnectionError,
     APIStatusError,
@@ -39,13 +45,17 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ChatIonosModelStudio",
+    "ChatModelStudio",
     "ConfigurationError",
     "ConflictError",
+    "GenerationJob",
     "InvalidInputError",
     "JobFailedError",
     "JobTimeoutError",
     "MLStudioError",
     "MalformedResponseError",
+    "ModelStudioClient",
     "NotFoundError",
     "PIIDetectionError",
     "PermissionDeniedError",

@@ -177,9 +177,7 @@ class AuthenticationError(APIStatusError):
 class PermissionDeniedError(AuthenticationError):
     """The key is valid but lacks permission for this resource (HTTP 403)."""
 
-    default_hint = (
-        "Check that the key belongs to this organization and may use this model."
-    )
+    default_hint = "Check that the key belongs to this organization and may use this model."
 
 
 class NotFoundError(APIStatusError):
@@ -206,9 +204,7 @@ class RateLimitError(APIStatusError):
         "max_retries, or wait and try again."
     )
 
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
 
@@ -266,9 +262,7 @@ class TaskFailedError(JobFailedError):
         task_index: The index of the failed conversation in the job.
     """
 
-    def __init__(
-        self, message: str, *, job_id: str, task_index: int, **kwargs: Any
-    ) -> None:
+    def __init__(self, message: str, *, job_id: str, task_index: int, **kwargs: Any) -> None:
         self.task_index = task_index
         super().__init__(message, job_id=job_id, **kwargs)
 
@@ -284,13 +278,10 @@ class JobTimeoutError(MLStudioError, TimeoutError):
     """
 
     default_hint = (
-        "The job may still finish: resume with wait_for_job(job_id), or raise "
-        "job_timeout."
+        "The job may still finish: resume with wait_for_job(job_id), or raise job_timeout."
     )
 
-    def __init__(
-        self, message: str, *, job_id: str, waited: float, **kwargs: Any
-    ) -> None:
+    def __init__(self, message: str, *, job_id: str, waited: float, **kwargs: Any) -> None:
         self.job_id = job_id
         self.waited = waited
         super().__init__(message, **kwargs)
@@ -307,8 +298,7 @@ class PIIDetectionError(MLStudioError):
     """
 
     default_hint = (
-        "Failed documents were not returned. Retry them, or use "
-        "on_error='drop' to skip them."
+        "Failed documents were not returned. Retry them, or use on_error='drop' to skip them."
     )
 
     def __init__(

@@ -169,9 +169,7 @@ class HTTPTransport:
             return self._injected_client
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(
-                    timeout=self.timeout, follow_redirects=False
-                )
+                self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
             return self._client
 
     @property
@@ -241,9 +239,7 @@ class HTTPTransport:
         Raises:
             MLStudioError: A subclass for every failure.
         """
-        req = _Request(
-            method, path, safety, json_body, params, dict(headers or {}), timeout
-        )
+        req = _Request(method, path, safety, json_body, params, dict(headers or {}), timeout)
         attempt = 0
         while True:
             self.gate.wait()
@@ -269,9 +265,7 @@ class HTTPTransport:
         timeout: float | None = None,
     ) -> APIResponse:
         """Async twin of :meth:`request`."""
-        req = _Request(
-            method, path, safety, json_body, params, dict(headers or {}), timeout
-        )
+        req = _Request(method, path, safety, json_body, params, dict(headers or {}), timeout)
         attempt = 0
         while True:
             await self.gate.await_()
@@ -326,15 +320,13 @@ class HTTPTransport:
         """
         can_retry = attempt < self.retry.max_retries
         if isinstance(result, httpx.TransportError):
-            error = self._transport_error(req, result)
+            failure = self._transport_error(req, result)
             if can_retry and should_retry_exception(result, req.safety):
-                return self.retry.delay_for(attempt, None), error
-            return None, error
+                return self.retry.delay_for(attempt, None), failure
+            return None, failure
         response = result
         self.gate.observe(response)
-        logger.debug(
-            "%s %s %s -> %s", self.service, req.method, req.path, response.status_code
-        )
+        logger.debug("%s %s %s -> %s", self.service, req.method, req.path, response.status_code)
         if response.is_success:
             return self._decode(req, response)
         error = error_from_response(
@@ -352,8 +344,7 @@ class HTTPTransport:
             data = json.loads(response.content)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedResponseError(
-                f"{self.service} answered {req.method} {req.path} with a body "
-                "that is not JSON",
+                f"{self.service} answered {req.method} {req.path} with a body that is not JSON",
                 status_code=response.status_code,
                 request_id=request_id,
             ) from exc
@@ -364,9 +355,7 @@ class HTTPTransport:
             request_id_of(response, data),
         )
 
-    def _transport_error(
-        self, req: _Request, exc: httpx.TransportError
-    ) -> APIConnectionError:
+    def _transport_error(self, req: _Request, exc: httpx.TransportError) -> APIConnectionError:
         where = f"{req.method} {self.base_url}{req.path}"
         if isinstance(exc, httpx.TimeoutException):
             timeout = self.timeout if req.timeout is None else req.timeout
@@ -374,15 +363,11 @@ class HTTPTransport:
                 f"{self.service} did not answer {where} within {timeout} s"
             )
         else:
-            err = APIConnectionError(
-                f"Could not complete {where}: {type(exc).__name__}"
-            )
+            err = APIConnectionError(f"Could not complete {where}: {type(exc).__name__}")
         err.__cause__ = exc
         return err
 
-    def _log_retry(
-        self, req: _Request, attempt: int, delay: float, error: Exception
-    ) -> None:
+    def _log_retry(self, req: _Request, attempt: int, delay: float, error: Exception) -> None:
         logger.info(
             "%s %s %s failed (%s); retry %d/%d in %.2f s",
             self.service,

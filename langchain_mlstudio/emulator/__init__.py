@@ -1,4 +1,4 @@
-"""A local emulator of every API the package talks to.
+r"""A local emulator of every API the package talks to.
 
 One real HTTP server on ``127.0.0.1`` serves the generate-job API (in the
 ModelStudio or IONOS flavour), Fastino's ``/run`` and the FyreToolkit API, all
@@ -11,11 +11,13 @@ behind one API key. Use it as a context manager in tests and notebooks::
 
 or from the command line::
 
-    python -m langchain_mlstudio.emulator --port 8765 --api-key KEY \\
+    python -m langchain_mlstudio.emulator --port 8765 --api-key KEY \
         --organization-id ORG --model MODEL_ID --flavour ionos
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from langchain_mlstudio.emulator._server import (
     EmulatedRequest,
@@ -26,14 +28,18 @@ from langchain_mlstudio.emulator._server import (
 )
 from langchain_mlstudio.emulator.fastino import FastinoService
 from langchain_mlstudio.emulator.fyretoolkit import FyreToolkitService
-from langchain_mlstudio.emulator.generate import Flavour, GenerateJobService
+from langchain_mlstudio.emulator.generate import (
+    IONOS_PARALLEL_JOBS,
+    Flavour,
+    GenerateJobService,
+)
 
 __all__ = [
     "EmulatedRequest",
     "EmulatedResponse",
     "Emulator",
-    "Fault",
     "FastinoService",
+    "Fault",
     "FyreToolkitService",
     "GenerateJobService",
     "LoggedRequest",
@@ -51,6 +57,9 @@ class Emulator(EmulatorServer):
             ``"ionos"`` (upper-case statuses, results with a leading space).
         port: The port to bind on 127.0.0.1 (0 picks a free one).
         job_duration: Seconds a generation job takes to finish.
+        max_parallel_jobs: Unfinished generation jobs the key may have at once
+            before a 429; by default 3 for ``"ionos"`` (its fair-use limit) and
+            no limit for ``"modelstudio"``. ``None`` means no limit.
         seed: Seed of the random choices (probabilistic faults).
 
     Example:
@@ -68,15 +77,19 @@ class Emulator(EmulatorServer):
         flavour: Flavour = "modelstudio",
         port: int = 0,
         job_duration: float = 0.0,
+        max_parallel_jobs: int | Literal["default"] | None = "default",
         seed: int = 0,
     ) -> None:
         self.api_key = api_key
+        if isinstance(max_parallel_jobs, str):  # "default": the flavour's own limit
+            max_parallel_jobs = IONOS_PARALLEL_JOBS if flavour == "ionos" else None
         self.generate = GenerateJobService(
             api_key=api_key,
             organization_id=organization_id,
             models={model},
             flavour=flavour,
             job_duration=job_duration,
+            max_parallel_jobs=max_parallel_jobs,
         )
         self.fastino = FastinoService(api_key=api_key)
         self.fyretoolkit = FyreToolkitService(api_key=api_key)

@@ -221,7 +221,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Keep the console quiet; the request log records everything."""
 
     def _dispatch(self) -> None:
@@ -376,11 +376,14 @@ class EmulatorServer:
             handler.close_connection = True
             return
         if fault is not None and fault.kind == "non_json":
-            response = EmulatedResponse(200, b"<html><body>Bad gateway</body></html>",
-                                        {"Content-Type": "text/html"})
+            response = EmulatedResponse(
+                200, b"<html><body>Bad gateway</body></html>", {"Content-Type": "text/html"}
+            )
         elif fault is not None and fault.kind == "body":
             response = EmulatedResponse(200, fault.body, dict(fault.headers))
-        self._write(handler, request, response, drop_mid=fault is not None and fault.kind == "drop_mid")
+        self._write(
+            handler, request, response, drop_mid=fault is not None and fault.kind == "drop_mid"
+        )
 
     def _write(
         self,
