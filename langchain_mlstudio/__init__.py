@@ -38,6 +38,14 @@ from langchain_mlstudio.errors import (
     TaskFailedError,
     UnprocessableEntityError,
 )
+from langchain_mlstudio.fastino import (
+    FastinoClient,
+    FastinoEntity,
+    FastinoInputError,
+    FastinoPIITool,
+    FastinoPIITransformer,
+    FastinoResult,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -49,6 +57,12 @@ __all__ = [
     "ChatModelStudio",
     "ConfigurationError",
     "ConflictError",
+    "FastinoClient",
+    "FastinoEntity",
+    "FastinoInputError",
+    "FastinoPIITool",
+    "FastinoPIITransformer",
+    "FastinoResult",
     "GenerationJob",
     "InvalidInputError",
     "JobFailedError",
