@@ -116,8 +116,11 @@ def _rebuild_error(cls: type[MLStudioError], state: dict[str, Any]) -> MLStudioE
     return err
 
 
-class ConfigurationError(MLStudioError, ValueError):
+class ConfigurationError(MLStudioError):
     """A setting is missing or invalid; raised before any request is sent.
+
+    Deliberately not a ``ValueError``: pydantic would wrap it in a
+    ``ValidationError`` at construction, hiding the typed error.
 
     Example:
         >>> raise ConfigurationError("No API key")  # doctest: +SKIP
