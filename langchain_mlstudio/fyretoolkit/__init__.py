@@ -1,0 +1,44 @@
+"""FyreToolkit: a typed client, a predict tool and an agent toolkit.
+
+Example::
+
+    from langchain_mlstudio.fyretoolkit import FyreToolkitClient, FyreToolkit
+
+    client = FyreToolkitClient(api_key="sk_live_demo_12345",
+                               base_url="http://127.0.0.1:8765")
+    tools = FyreToolkit(client=client).get_tools()
+"""
+
+from langchain_mlstudio.fyretoolkit._ratelimit import RateLimitGate
+from langchain_mlstudio.fyretoolkit.client import FyreToolkitClient
+from langchain_mlstudio.fyretoolkit.types import (
+    BatchJob,
+    DeletedDeployment,
+    Deployment,
+    DeploymentMetrics,
+    JobProgress,
+    LatencyStats,
+    ListPage,
+    Metrics,
+    Model,
+    Prediction,
+    PredictionUsage,
+    RateLimitInfo,
+)
+
+__all__ = [
+    "BatchJob",
+    "DeletedDeployment",
+    "Deployment",
+    "DeploymentMetrics",
+    "FyreToolkitClient",
+    "JobProgress",
+    "LatencyStats",
+    "ListPage",
+    "Metrics",
+    "Model",
+    "Prediction",
+    "PredictionUsage",
+    "RateLimitGate",
+    "RateLimitInfo",
+]

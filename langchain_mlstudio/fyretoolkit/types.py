@@ -1,0 +1,291 @@
+"""Typed results of the FyreToolkit API.
+
+Every response the client reads is parsed into one of these pydantic models;
+a response of the wrong shape raises
+:class:`~langchain_mlstudio.MalformedResponseError` instead of a ``KeyError``
+or a pydantic ``ValidationError``. Fields the API adds later are kept
+(``extra="allow"``), so a newer server does not break an older client.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from langchain_mlstudio.errors import MalformedResponseError
+
+__all__ = [
+    "BatchJob",
+    "DeletedDeployment",
+    "Deployment",
+    "DeploymentMetrics",
+    "JobProgress",
+    "JobStatus",
+    "LatencyStats",
+    "Metrics",
+    "Model",
+    "Prediction",
+    "PredictionUsage",
+    "RateLimitInfo",
+]
+
+#: The statuses a batch job goes through.
+JobStatus = Literal["queued", "processing", "completed", "failed", "canceled"]
+
+#: Statuses after which a batch job never changes again.
+TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "canceled"})
+
+
+class _Resource(BaseModel):
+    """Base of every API object: unknown fields are kept, not rejected."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class PredictionUsage(_Resource):
+    """Latency and compute usage of one prediction.
+
+    Example:
+        >>> PredictionUsage(latency_ms=12.5).latency_ms
+        12.5
+    """
+
+    latency_ms: float | None = None
+    """Server-side latency in milliseconds."""
+
+
+class Prediction(_Resource):
+    """The answer of ``POST /predict/{model_id}``: one result per input.
+
+    Example:
+        >>> p = Prediction(id="pred_1", created=0, model="sentiment-v1",
+        ...                results=[{"label": "positive", "score": 0.9}])
+        >>> p.results[0]["label"]
+        'positive'
+    """
+
+    id: str
+    object: str = "prediction"
+    created: int
+    model: str
+    results: list[Any]
+    """Model outputs, in the order of the inputs."""
+    usage: PredictionUsage = Field(default_factory=PredictionUsage)
+
+
+class JobProgress(_Resource):
+    """Processed and total record counts of a batch job.
+
+    Example:
+        >>> JobProgress(processed=5, total=10).fraction
+        0.5
+    """
+
+    processed: int = 0
+    total: int | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        """``processed / total``, or ``None`` while the total is unknown."""
+        if not self.total:
+            return None
+        return self.processed / self.total
+
+
+class BatchJob(_Resource):
+    """A batch job (``POST /batch/{model_id}``, ``GET /jobs/{job_id}``).
+
+    ``status`` is one of :data:`JobStatus`; it is kept as a plain string so a
+    status the API adds later does not make the job unreadable.
+
+    Example:
+        >>> job = BatchJob(id="job_1", status="completed", created=0)
+        >>> job.is_terminal
+        True
+    """
+
+    id: str
+    object: str = "batch_job"
+    status: str
+    created: int | None = None
+    model: str | None = None
+    input_url: str | None = None
+    webhook: str | None = None
+    progress: JobProgress | None = None
+    output_url: str | None = None
+    """Where the results are, once ``status == "completed"``."""
+    error: dict[str, Any] | None = None
+    """Why the job failed, when ``status == "failed"`` and the server said."""
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job reached a final status."""
+        return self.status in TERMINAL_JOB_STATUSES
+
+
+class Model(_Resource):
+    """A model of the organization (``GET /models/{model_id}``).
+
+    Example:
+        >>> Model(id="sentiment-v1", status="ready", created=0).status
+        'ready'
+    """
+
+    id: str
+    object: str = "model"
+    status: str
+    """``ready``, ``training`` or ``archived``."""
+    created: int | None = None
+    description: str | None = None
+
+
+class Deployment(_Resource):
+    """A model deployment (``POST /deployments``, ``GET /deployments``).
+
+    Example:
+        >>> Deployment(id="dep_1", model_uri="s3://b/m", region="eu-west-1").replicas
+        1
+    """
+
+    id: str
+    object: str = "deployment"
+    model_uri: str
+    region: str
+    replicas: int = 1
+    status: str | None = None
+    created: int | None = None
+
+
+class DeletedDeployment(_Resource):
+    """The answer of ``DELETE /deployments/{deployment_id}``.
+
+    Example:
+        >>> DeletedDeployment(id="dep_1").deleted
+        True
+    """
+
+    id: str
+    object: str = "deployment"
+    deleted: bool = True
+
+
+class LatencyStats(_Resource):
+    """Latency percentiles in milliseconds.
+
+    Example:
+        >>> LatencyStats(p50=10.0, p95=20.0).p95
+        20.0
+    """
+
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+
+
+class DeploymentMetrics(_Resource):
+    """Requests, errors and latency of a deployment over a period.
+
+    Example:
+        >>> DeploymentMetrics(requests=10, errors=1).errors
+        1
+    """
+
+    requests: int | None = None
+    errors: int | None = None
+    error_rate: float | None = None
+    throughput_rps: float | None = None
+    latency_ms: LatencyStats | None = None
+
+
+class Metrics(_Resource):
+    """The answer of ``GET /metrics/{deployment_id}``.
+
+    Example:
+        >>> m = Metrics(deployment_id="dep_1", period="1h", metrics={"requests": 3})
+        >>> m.metrics.requests
+        3
+    """
+
+    deployment_id: str
+    period: str | None = None
+    """The time window, e.g. ``"1h"`` or ``"24h"``."""
+    metrics: DeploymentMetrics
+
+
+class RateLimitInfo(_Resource):
+    """The latest ``X-RateLimit-*`` headers the client saw.
+
+    Attributes:
+        limit: Maximum requests per window (``X-RateLimit-Limit``).
+        remaining: Requests left in the window (``X-RateLimit-Remaining``).
+        reset: Unix timestamp when the window resets (``X-RateLimit-Reset``).
+        category: Which budget the headers describe: ``read`` (GET),
+            ``write`` (POST/DELETE) or ``inference`` (``/predict``).
+
+    Example:
+        >>> RateLimitInfo(limit=120, remaining=0, reset=1700000000).exhausted
+        True
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset: float | None = None
+    category: str | None = None
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the window's budget is used up."""
+        return self.remaining is not None and self.remaining <= 0
+
+
+T = TypeVar("T")
+
+
+class ListPage(BaseModel, Generic[T]):
+    """One page of a cursor-paginated list (``object: "list"``).
+
+    Example:
+        >>> page = ListPage[Model](data=[{"id": "m", "status": "ready"}], has_more=False)
+        >>> page.data[0].id
+        'm'
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    object: str = "list"
+    data: list[T]
+    has_more: bool
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(
+    cls: type[M],
+    data: Any,
+    *,
+    what: str,
+    status_code: int | None = None,
+    request_id: str | None = None,
+) -> M:
+    """Validate ``data`` as ``cls``, or raise :class:`MalformedResponseError`.
+
+    Example:
+        >>> parse(Model, {"id": "m", "status": "ready"}, what="GET /models/m").id
+        'm'
+    """
+    if not isinstance(data, dict):
+        msg = (
+            f"FyreToolkit answered {what} with a {type(data).__name__}, not a {cls.__name__} object"
+        )
+        raise MalformedResponseError(msg, status_code=status_code, request_id=request_id)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+        msg = f"FyreToolkit answered {what} with a {cls.__name__} of the wrong shape ({problems})"
+        raise MalformedResponseError(msg, status_code=status_code, request_id=request_id) from exc
