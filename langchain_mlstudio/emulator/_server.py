@@ -219,6 +219,7 @@ class RequestLog:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else every response waits ~40 ms for an ACK
     server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -275,7 +276,10 @@ class EmulatorServer:
         """Bind to 127.0.0.1 and serve in a background thread."""
         self._httpd = _HTTPServer(("127.0.0.1", self._port), self)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="mlstudio-emulator", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so stop() returns at once
+            name="mlstudio-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -1,16 +1,179 @@
-"""Emulated generate-job API (IONOS AI Model Studio and manufactAI ModelStudio)."""
+"""Emulated generate-job API (IONOS AI Model Studio and manufactAI ModelStudio).
+
+Two routes, as the seed pages describe them::
+
+    POST /api/v1/organizations/{org}/generate           -> {"job_id", "status", ...}
+    GET  /api/v1/organizations/{org}/generate/{job_id}  -> {"job_status", "results"}
+
+A job's state is computed from the clock, never from a background thread: it
+is queued for the first third of its duration, then running, then finished.
+The reply to each conversation is deterministic: ``"Echo: "`` and the text of
+its last user message (plus ``"(N images)"`` when images were sent), cut to
+``max_tokens`` words.
+
+Markers in a conversation's text steer one job: ``[[fail]]`` makes that task
+fail, ``[[slow:SECONDS]]`` makes the job take that long.
+
+Example:
+    >>> service = GenerateJobService(api_key="k", organization_id="org", models={"m"})
+    >>> service.reply([{"role": "user", "content": "Hello there"}], max_tokens=None)
+    'Echo: Hello there'
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from langchain_mlstudio.emulator._server import Service
+from langchain_mlstudio.emulator._server import (
+    EmulatedRequest,
+    EmulatedResponse,
+    Route,
+    Service,
+)
 
 Flavour = Literal["modelstudio", "ionos"]
+JobState = Literal["queued", "running", "finished", "failed"]
+
+ROLES = ("system", "user", "assistant")
+IONOS_PARALLEL_JOBS = 3  # IONOS fair use: three parallel inference queries per user
+FAIL_MARKER = "[[fail]]"
+_SLOW_MARKER = re.compile(r"\[\[slow:(\d+(?:\.\d+)?)\]\]")
+_ANY_MARKER = re.compile(r"\[\[(?:fail|slow:\d+(?:\.\d+)?)\]\]")
+_ORG = r"/api/v1/organizations/(?P<org>[^/]+)/generate"
+
+# What each flavour calls a job's state.
+JOB_STATUS: dict[Flavour, dict[JobState, str]] = {
+    "modelstudio": {
+        "queued": "pending",
+        "running": "running",
+        "finished": "completed",
+        "failed": "failed",
+    },
+    "ionos": {
+        "queued": "QUEUED",
+        "running": "RUNNING",
+        "finished": "FINISHED",
+        "failed": "FAILED",
+    },
+}
+
+
+def _detail(status: int, message: str, **headers: str) -> EmulatedResponse:
+    return EmulatedResponse(status, {"detail": message}, headers)
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The text of one message: its string content or its text parts joined.
+
+    Example:
+        >>> message_text({"role": "user", "content": [{"type": "text", "text": "Hi"}]})
+        'Hi'
+    """
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    return " ".join(p["text"] for p in content or [] if p.get("type") == "text")
+
+
+def count_images(conversation: list[dict[str, Any]]) -> int:
+    """How many ``image_url`` parts a conversation holds.
+
+    Example:
+        >>> count_images([{"role": "user", "content": "no images"}])
+        0
+    """
+    return sum(
+        1
+        for message in conversation
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+        if part.get("type") == "image_url"
+    )
+
+
+@dataclass
+class GenerationJob:
+    """One job the emulator accepted; its state follows from the clock.
+
+    Attributes:
+        job_id: ``job_`` and 12 hex digits.
+        created_at: The clock reading when the job was created.
+        conversations: The ``messages`` of the request (one task each).
+        duration: Seconds from creation until the job ends.
+        replies: The text of each task (``None`` for a task that fails).
+        doomed: Whether the whole job ends failed (``fail_next_jobs``).
+        clock: The service's clock (``time.monotonic`` unless replaced).
+    """
+
+    job_id: str
+    created_at: float
+    conversations: list[list[dict[str, Any]]]
+    duration: float
+    replies: list[str | None]
+    doomed: bool = False
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    @property
+    def progress(self) -> float:
+        """The fraction of the duration elapsed, from 0 to 1."""
+        if self.duration <= 0:
+            return 1.0
+        return min(1.0, max(0.0, (self.clock() - self.created_at) / self.duration))
+
+    @property
+    def state(self) -> JobState:
+        """``queued`` (first third), ``running``, then ``finished`` or ``failed``."""
+        progress = self.progress
+        if progress >= 1:
+            return "failed" if self.doomed else "finished"
+        return "queued" if progress < 1 / 3 else "running"
+
+    @property
+    def done(self) -> bool:
+        """Whether the job reached a final state."""
+        return self.progress >= 1
 
 
 class GenerateJobService(Service):
-    """``POST/GET /api/v1/organizations/{org}/generate[/{job_id}]``."""
+    """``POST/GET /api/v1/organizations/{org}/generate[/{job_id}]``.
+
+    Args:
+        api_key: The bearer token the API accepts.
+        organization_id: The only organization the key may use.
+        models: The model ids the API serves (others answer 404).
+        flavour: ``"modelstudio"`` (``pending``/``running``/``completed``,
+            results with ``"error": null``) or ``"ionos"``
+            (``QUEUED``/``RUNNING``/``FINISHED``, results with a leading space).
+        job_duration: Seconds a job takes to finish (``[[slow:S]]`` overrides).
+        max_parallel_jobs: Unfinished jobs allowed at once; one more answers
+            429 with ``Retry-After: 1`` (``None``: no limit).
+        max_tasks_per_job: Conversations allowed in one job (``None``: no limit).
+        shuffle_results: Return ``results`` in reverse order, to prove that
+            clients map results by ``task_index``.
+        fail_next_jobs: How many of the next jobs end failed as a whole.
+        clock: The time source (seconds); tests may pass a fake one.
+
+    Example:
+        >>> import httpx
+        >>> from langchain_mlstudio.emulator import EmulatorServer
+        >>> service = GenerateJobService(
+        ...     api_key="k", organization_id="org", models={"m"}
+        ... )
+        >>> body = {"model_id": "m", "messages": [[{"role": "user", "content": "Hi"}]]}
+        >>> auth = {"Authorization": "Bearer k"}
+        >>> with EmulatorServer([service]) as server:
+        ...     url = server.base_url + "/api/v1/organizations/org/generate"
+        ...     r = httpx.post(url, headers=auth, json=body)
+        ...     job = httpx.get(url + "/" + r.json()["job_id"], headers=auth).json()
+        >>> job["job_status"], job["results"][0]["result"]
+        ('completed', 'Echo: Hi')
+    """
 
     name = "generate"
 
@@ -22,9 +185,269 @@ class GenerateJobService(Service):
         models: set[str],
         flavour: Flavour = "modelstudio",
         job_duration: float = 0.0,
+        max_parallel_jobs: int | None = None,
+        max_tasks_per_job: int | None = None,
+        shuffle_results: bool = False,
+        fail_next_jobs: int = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if flavour not in JOB_STATUS:
+            raise ValueError(
+                f"flavour must be 'modelstudio' or 'ionos', not {flavour!r}"
+            )
         self.api_key = api_key
         self.organization_id = organization_id
         self.models = set(models)
-        self.flavour = flavour
+        self.flavour: Flavour = flavour
         self.job_duration = job_duration
+        self.max_parallel_jobs = max_parallel_jobs
+        self.max_tasks_per_job = max_tasks_per_job
+        self.shuffle_results = shuffle_results
+        self.fail_next_jobs = fail_next_jobs
+        self.clock = clock
+        self.jobs: dict[str, GenerationJob] = {}
+        self.created_jobs = 0
+        self.peak_running_jobs = 0
+        self._lock = threading.Lock()
+
+    # -- routing and auth ----------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        """The create and retrieve routes."""
+        return [
+            Route("POST", re.compile(_ORG), self._create),
+            Route("GET", re.compile(_ORG + r"/(?P<job_id>[^/]+)"), self._retrieve),
+        ]
+
+    def authenticate(self, request: EmulatedRequest) -> EmulatedResponse | None:
+        """401 unless ``Authorization: Bearer <api_key>``."""
+        if request.header("authorization") != f"Bearer {self.api_key}":
+            return _detail(401, "Invalid or missing API key")
+        return None
+
+    def _forbidden(self, org: str) -> EmulatedResponse | None:
+        if org != self.organization_id:
+            return _detail(403, f"Insufficient permissions for organization {org!r}")
+        return None
+
+    # -- state ---------------------------------------------------------------
+
+    def running_jobs(self) -> int:
+        """How many jobs have not finished yet.
+
+        Example:
+            >>> service = GenerateJobService(
+            ...     api_key="k", organization_id="o", models=set()
+            ... )
+            >>> service.running_jobs()
+            0
+        """
+        with self._lock:
+            return sum(1 for job in self.jobs.values() if not job.done)
+
+    def reply(self, conversation: list[dict[str, Any]], max_tokens: int | None) -> str:
+        """The deterministic text generated for one conversation.
+
+        ``"Echo: "`` and the last user message's text (markers removed), then
+        ``"(N images)"`` if any image was sent, cut to ``max_tokens`` words.
+
+        Example:
+            >>> service = GenerateJobService(
+            ...     api_key="k", organization_id="o", models=set()
+            ... )
+            >>> service.reply([{"role": "user", "content": "a b c"}], max_tokens=3)
+            'Echo: a b'
+        """
+        users = [m for m in conversation if m["role"] == "user"]
+        text = _ANY_MARKER.sub("", message_text(users[-1])) if users else ""
+        images = count_images(conversation)
+        words = ["Echo:", *text.split()]
+        if images:
+            words.append(f"({images} image{'s' if images != 1 else ''})")
+        if max_tokens is not None:
+            words = words[:max_tokens]
+        return " ".join(words)
+
+    # -- handlers ------------------------------------------------------------
+
+    def _create(
+        self, request: EmulatedRequest, match: re.Match[str]
+    ) -> EmulatedResponse:
+        forbidden = self._forbidden(match["org"])
+        if forbidden is not None:
+            return forbidden
+        problem = self._validate(request)
+        if problem is not None:
+            return _detail(400, problem)
+        body = request.json
+        if body["model_id"] not in self.models:
+            return _detail(404, "Model not found")
+        conversations: list[list[dict[str, Any]]] = body["messages"]
+        if (
+            self.max_tasks_per_job is not None
+            and len(conversations) > self.max_tasks_per_job
+        ):
+            return _detail(
+                400,
+                f"messages: at most {self.max_tasks_per_job} conversations per job, "
+                f"got {len(conversations)}",
+            )
+        max_tokens = body.get("max_tokens")
+        texts = [" ".join(message_text(m) for m in c) for c in conversations]
+        slow = [float(s) for t in texts for s in _SLOW_MARKER.findall(t)]
+        replies = [
+            None if FAIL_MARKER in t else self.reply(c, max_tokens)
+            for t, c in zip(texts, conversations, strict=True)
+        ]
+        with self._lock:
+            running = sum(1 for job in self.jobs.values() if not job.done)
+            if self.max_parallel_jobs is not None and running >= self.max_parallel_jobs:
+                return _detail(
+                    429,
+                    "Too many parallel generation jobs: at most "
+                    f"{self.max_parallel_jobs} may run at once per user. "
+                    "Retry when one has finished.",
+                    **{"Retry-After": "1"},
+                )
+            job = GenerationJob(
+                job_id="job_" + uuid.uuid4().hex[:12],
+                created_at=self.clock(),
+                conversations=conversations,
+                duration=max(slow) if slow else self.job_duration,
+                replies=replies,
+                doomed=self.fail_next_jobs > 0,
+                clock=self.clock,
+            )
+            self.fail_next_jobs = max(0, self.fail_next_jobs - 1)
+            self.jobs[job.job_id] = job
+            self.created_jobs += 1
+            self.peak_running_jobs = max(self.peak_running_jobs, running + 1)
+        return EmulatedResponse(
+            200,
+            {
+                "job_id": job.job_id,
+                "status": "CREATED",
+                "message": "Generation job created successfully",
+            },
+        )
+
+    def _retrieve(
+        self, request: EmulatedRequest, match: re.Match[str]
+    ) -> EmulatedResponse:
+        forbidden = self._forbidden(match["org"])
+        if forbidden is not None:
+            return forbidden
+        with self._lock:
+            job = self.jobs.get(match["job_id"])
+        if job is None:
+            return _detail(404, f"Job {match['job_id']!r} not found")
+        state = job.state
+        total = len(job.conversations)
+        if state == "failed":
+            completed = 0
+        elif state == "finished":
+            completed = total
+        else:
+            completed = int(total * job.progress)
+        results = [self._result(job, i) for i in range(total)] if job.done else []
+        if self.shuffle_results:
+            results.reverse()
+        return EmulatedResponse(
+            200,
+            {
+                "job_id": job.job_id,
+                "job_status": JOB_STATUS[self.flavour][state],
+                "total_tasks": total,
+                "completed_tasks": completed,
+                "results": results,
+            },
+        )
+
+    def _result(self, job: GenerationJob, index: int) -> dict[str, Any]:
+        text = job.replies[index]
+        ionos = self.flavour == "ionos"
+        if job.doomed or text is None:
+            why = (
+                "the job failed"
+                if job.doomed
+                else "the model could not generate a reply"
+            )
+            return {
+                "task_index": index,
+                "status": "FAILED" if ionos else "failed",
+                "result": None,
+                "error": f"Task failed: {why} (emulated)",
+            }
+        if ionos:
+            return {"task_index": index, "status": "completed", "result": " " + text}
+        return {
+            "task_index": index,
+            "status": "completed",
+            "result": text,
+            "error": None,
+        }
+
+    # -- validation ----------------------------------------------------------
+
+    def _validate(self, request: EmulatedRequest) -> str | None:
+        """The reason a create request is invalid, or ``None``."""
+        body = request.json
+        if request.json_error or not isinstance(body, dict):
+            return "Request body must be a JSON object"
+        if not isinstance(body.get("model_id"), str) or not body["model_id"]:
+            return "model_id: required, must be a non-empty string"
+        conversations = body.get("messages")
+        if not isinstance(conversations, list) or not conversations:
+            return "messages: required, must be a non-empty list of conversations"
+        for i, conversation in enumerate(conversations):
+            if not isinstance(conversation, list) or not conversation:
+                return f"messages[{i}]: must be a non-empty list of messages"
+            for j, message in enumerate(conversation):
+                problem = _message_problem(message)
+                if problem is not None:
+                    return f"messages[{i}][{j}]: {problem}"
+        temperature = body.get("temperature")
+        if temperature is not None and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, (int, float))
+            or not 0 <= temperature <= 1
+        ):
+            return "temperature: must be a number between 0.0 and 1.0"
+        max_tokens = body.get("max_tokens")
+        if max_tokens is not None and (
+            isinstance(max_tokens, bool)
+            or not isinstance(max_tokens, int)
+            or max_tokens < 1
+        ):
+            return "max_tokens: must be a positive integer"
+        return None
+
+
+def _message_problem(message: Any) -> str | None:
+    """Why one message is invalid, or ``None``."""
+    if not isinstance(message, dict):
+        return "must be an object with role and content"
+    if message.get("role") not in ROLES:
+        return f"role must be one of {', '.join(ROLES)}"
+    content = message.get("content")
+    if isinstance(content, str):
+        return None
+    if not isinstance(content, list) or not content:
+        return "content must be a string or a non-empty list of parts"
+    for part in content:
+        if not isinstance(part, dict):
+            return "content parts must be objects"
+        if part.get("type") == "text" and isinstance(part.get("text"), str):
+            continue
+        image = part.get("image_url")
+        if (
+            part.get("type") == "image_url"
+            and isinstance(image, dict)
+            and isinstance(image.get("url"), str)
+        ):
+            continue
+        return (
+            'content parts must be {"type": "text", "text": str} or '
+            '{"type": "image_url", "image_url": {"url": str}}'
+        )
+    return None
