@@ -46,6 +46,11 @@ from langchain_mlstudio.fastino import (
     FastinoPIITransformer,
     FastinoResult,
 )
+from langchain_mlstudio.fyretoolkit import (
+    FyreToolkit,
+    FyreToolkitClient,
+    FyreToolkitPredictTool,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -63,6 +68,9 @@ __all__ = [
     "FastinoPIITool",
     "FastinoPIITransformer",
     "FastinoResult",
+    "FyreToolkit",
+    "FyreToolkitClient",
+    "FyreToolkitPredictTool",
     "GenerationJob",
     "InvalidInputError",
     "JobFailedError",

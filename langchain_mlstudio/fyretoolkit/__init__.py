@@ -11,6 +11,21 @@ Example::
 
 from langchain_mlstudio.fyretoolkit._ratelimit import RateLimitGate
 from langchain_mlstudio.fyretoolkit.client import FyreToolkitClient
+from langchain_mlstudio.fyretoolkit.toolkit import FyreToolkit
+from langchain_mlstudio.fyretoolkit.tools import (
+    FyreToolkitCancelJobTool,
+    FyreToolkitCreateBatchJobTool,
+    FyreToolkitCreateDeploymentTool,
+    FyreToolkitDeleteDeploymentTool,
+    FyreToolkitGetJobTool,
+    FyreToolkitGetMetricsTool,
+    FyreToolkitGetModelTool,
+    FyreToolkitListDeploymentsTool,
+    FyreToolkitListModelsTool,
+    FyreToolkitModelPredictTool,
+    FyreToolkitPredictInput,
+    FyreToolkitPredictTool,
+)
 from langchain_mlstudio.fyretoolkit.types import (
     BatchJob,
     DeletedDeployment,
@@ -31,7 +46,20 @@ __all__ = [
     "DeletedDeployment",
     "Deployment",
     "DeploymentMetrics",
+    "FyreToolkit",
+    "FyreToolkitCancelJobTool",
     "FyreToolkitClient",
+    "FyreToolkitCreateBatchJobTool",
+    "FyreToolkitCreateDeploymentTool",
+    "FyreToolkitDeleteDeploymentTool",
+    "FyreToolkitGetJobTool",
+    "FyreToolkitGetMetricsTool",
+    "FyreToolkitGetModelTool",
+    "FyreToolkitListDeploymentsTool",
+    "FyreToolkitListModelsTool",
+    "FyreToolkitModelPredictTool",
+    "FyreToolkitPredictInput",
+    "FyreToolkitPredictTool",
     "JobProgress",
     "LatencyStats",
     "ListPage",
