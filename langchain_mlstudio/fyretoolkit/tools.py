@@ -135,6 +135,13 @@ class _FyreToolkitTool(BaseTool):
 # -- predict -----------------------------------------------------------------
 
 
+_INPUTS_DOC = (
+    "The inputs to score, one result each: texts, or JSON objects such as "
+    '{"text": "..."} when the model expects objects.'
+)
+_METADATA_DOC = "Optional metadata for the request (e.g. correlation_id)."
+
+
 class FyreToolkitPredictInput(BaseModel):
     """Arguments of :class:`FyreToolkitPredictTool`.
 
@@ -143,17 +150,8 @@ class FyreToolkitPredictInput(BaseModel):
         True
     """
 
-    inputs: list[str | dict[str, Any]] = Field(
-        min_length=1,
-        description=(
-            "The inputs to score, one result each: texts, or JSON objects such "
-            'as {"text": "..."} when the model expects objects.'
-        ),
-    )
-    metadata: dict[str, Any] | None = Field(
-        default=None,
-        description="Optional metadata for the request (e.g. correlation_id).",
-    )
+    inputs: list[str | dict[str, Any]] = Field(min_length=1, description=_INPUTS_DOC)
+    metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
 
 
 def _prediction_content(prediction: Prediction) -> str:
@@ -230,8 +228,8 @@ class FyreToolkitModelPredictInput(BaseModel):
         min_length=1,
         description="Id of a model whose status is 'ready' (see fyretoolkit_list_models).",
     )
-    inputs: list[str | dict[str, Any]] = FyreToolkitPredictInput.model_fields["inputs"]
-    metadata: dict[str, Any] | None = FyreToolkitPredictInput.model_fields["metadata"]
+    inputs: list[str | dict[str, Any]] = Field(min_length=1, description=_INPUTS_DOC)
+    metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
 
 
 class FyreToolkitModelPredictTool(_FyreToolkitTool):
