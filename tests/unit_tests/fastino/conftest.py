@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.unit_tests.fastino.fastino_fakes import FakeFastino
+
+
+@pytest.fixture
+def fake() -> FakeFastino:
+    return FakeFastino()

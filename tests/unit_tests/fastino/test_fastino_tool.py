@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import BaseTool, ToolException
+from langchain_tests.unit_tests import ToolsUnitTests
+
+from langchain_mlstudio.fastino import FastinoPIITool
+from tests.unit_tests.fastino.fastino_fakes import FakeFastino
+
+
+class TestFastinoPIIToolStandard(ToolsUnitTests):
+    @property
+    def tool_constructor(self) -> type[BaseTool]:
+        return FastinoPIITool
+
+    @property
+    def tool_constructor_params(self) -> dict[str, Any]:
+        return {"api_key": "test-key", "base_url": "https://fastino.test"}
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"text": "Call Jamie Derran at jamie@example.com"}
+
+    @property
+    def init_from_env_params(
+        self,
+    ) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        return (
+            {"FASTINO_API_KEY": "env-key"},
+            {},
+            {"api_key": "env-key"},
+        )
+
+
+def tool_call(args: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "tool_call", "id": "call_1", "name": "fastino_pii", "args": args}
+
+
+def test_content_is_redacted_text_with_summary_and_artifact_has_entities(
+    fake: FakeFastino,
+) -> None:
+    tool = FastinoPIITool(client=fake.make_client())
+    msg = tool.invoke(tool_call({"text": "Mail Jamie Derran at jamie@example.com"}))
+    assert isinstance(msg, ToolMessage)
+    assert msg.content == ("Mail <FULL_NAME> at <EMAIL>\n\nFound 2 entities: 1 full_name, 1 email.")
+    assert [(e["label"], e["text"], e["start"]) for e in msg.artifact] == [
+        ("full_name", "Jamie Derran", 5),
+        ("email", "jamie@example.com", 21),
+    ]
+
+
+async def test_async_invoke_uses_the_async_client(fake: FakeFastino) -> None:
+    tool = FastinoPIITool(client=fake.make_client())
+    msg = await tool.ainvoke(tool_call({"text": "Hi Anna Rossi"}))
+    assert msg.content.startswith("Hi <FULL_NAME>")
+    assert msg.artifact[0]["text"] == "Anna Rossi"
+
+
+def test_no_pii_says_so(fake: FakeFastino) -> None:
+    tool = FastinoPIITool(client=fake.make_client())
+    msg = tool.invoke(tool_call({"text": "The weather is fine."}))
+    assert msg.content == "The weather is fine.\n\nNo personal data found."
+    assert msg.artifact == []
+
+
+def test_arguments_override_the_default_entity_types_and_threshold(
+    fake: FakeFastino,
+) -> None:
+    tool = FastinoPIITool(client=fake.make_client(), threshold=0.4)
+    tool.invoke({"text": "x", "entity_types": ["email"]})
+    tool.invoke({"text": "x", "threshold": 0.9})
+    assert fake.requests[0]["input"][0]["parameters"] == {
+        "entity_types": ["email"],
+        "threshold": 0.4,
+    }
+    assert fake.requests[1]["input"][0]["parameters"]["threshold"] == 0.9
+
+
+def test_failure_raises_tool_exception(fake: FakeFastino) -> None:
+    fake.override = lambda _i, _b: httpx.Response(500, json={"message": "down"})
+    tool = FastinoPIITool(client=fake.make_client(max_retries=0))
+    with pytest.raises(ToolException, match="HTTP 500"):
+        tool.invoke({"text": "Hi Jamie Derran"})
+
+
+def test_handle_tool_error_turns_failure_into_an_error_message(
+    fake: FakeFastino,
+) -> None:
+    fake.override = lambda _i, _b: httpx.Response(500, json={"message": "down"})
+    tool = FastinoPIITool(client=fake.make_client(max_retries=0), handle_tool_error=True)
+    msg = tool.invoke(tool_call({"text": "Hi Jamie Derran"}))
+    assert isinstance(msg, ToolMessage)
+    assert msg.status == "error"
+    assert "Jamie" not in str(msg.content)
+
+
+def test_bad_key_error_mentions_propagation(fake: FakeFastino) -> None:
+    tool = FastinoPIITool(client=fake.make_client(api_key="wrong"))
+    with pytest.raises(ToolException, match="propagate"):
+        tool.invoke({"text": "hi"})
