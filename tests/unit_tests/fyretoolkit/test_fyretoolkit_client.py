@@ -1,0 +1,666 @@
+"""FyreToolkitClient against httpx.MockTransport: no sockets."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from langchain_mlstudio import (
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    JobFailedError,
+    JobTimeoutError,
+    MalformedResponseError,
+    MLStudioError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
+from langchain_mlstudio.fyretoolkit import FyreToolkitClient
+from langchain_mlstudio.fyretoolkit.types import BatchJob, Model
+
+KEY = "sk_live_demo_12345"
+BASE = "https://fyre.test"
+DEMO_HEADER = "Basic c2tfbGl2ZV9kZW1vXzEyMzQ1Og=="
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """A MockTransport handler that records requests."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.handler(request)
+
+    def bodies(self) -> list[Any]:
+        return [json.loads(r.content) if r.content else None for r in self.requests]
+
+
+def make_client(handler: Handler, **kwargs: Any) -> tuple[FyreToolkitClient, Recorder]:
+    recorder = Recorder(handler)
+    transport = httpx.MockTransport(recorder)
+    client = FyreToolkitClient(
+        api_key=KEY,
+        base_url=BASE,
+        http_client=httpx.Client(transport=transport),
+        http_async_client=httpx.AsyncClient(transport=transport),
+        **kwargs,
+    )
+    client._transport._sleep = lambda _delay: None
+
+    async def no_sleep(_delay: float) -> None:
+        return None
+
+    client._transport._asleep = no_sleep
+    return client, recorder
+
+
+def error(
+    status: int,
+    code: str,
+    *,
+    request_id: str = "req_abc",
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    return httpx.Response(
+        status,
+        json={
+            "error": {
+                "code": code,
+                "message": f"{code} happened",
+                "request_id": request_id,
+                "details": details or {},
+            }
+        },
+        headers=headers,
+    )
+
+
+async def call(mode: str, client: FyreToolkitClient, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Run ``client.<name>`` (sync) or ``client.a<name>`` (async) alike."""
+    if mode == "sync":
+        return getattr(client, name)(*args, **kwargs)
+    return await getattr(client, "a" + name)(*args, **kwargs)
+
+
+async def collect(mode: str, iterator: Any) -> list[Any]:
+    if mode == "sync":
+        return list(iterator)
+    return [item async for item in iterator]
+
+
+modes = pytest.mark.parametrize("mode", ["sync", "async"])
+
+
+# -- configuration -----------------------------------------------------------
+
+
+def test_missing_base_url_names_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FYRETOOLKIT_BASE_URL", raising=False)
+    with pytest.raises(ConfigurationError, match="FYRETOOLKIT_BASE_URL"):
+        FyreToolkitClient(api_key=KEY)
+
+
+def test_missing_api_key_names_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FYRETOOLKIT_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="FYRETOOLKIT_API_KEY"):
+        FyreToolkitClient(base_url=BASE)
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FYRETOOLKIT_API_KEY", KEY)
+    monkeypatch.setenv("FYRETOOLKIT_BASE_URL", BASE + "/")
+    client = FyreToolkitClient()
+    assert client.base_url == BASE
+    assert client._auth_headers() == {"Authorization": DEMO_HEADER}
+
+
+def test_base_url_without_scheme_is_rejected() -> None:
+    with pytest.raises(ConfigurationError, match="http"):
+        FyreToolkitClient(api_key=KEY, base_url="fyre.test")
+
+
+@modes
+async def test_basic_auth_header_matches_the_reference_example(mode: str) -> None:
+    client, rec = make_client(lambda r: httpx.Response(200, json={"id": "m", "status": "ready"}))
+    await call(mode, client, "get_model", "m")
+    assert rec.requests[0].headers["authorization"] == DEMO_HEADER
+    assert rec.requests[0].url.path == "/models/m"
+
+
+def test_key_never_appears_in_repr_errors_or_pickles() -> None:
+    client, _ = make_client(lambda r: error(404, "model_not_found"))
+    assert KEY not in repr(client)
+    with pytest.raises(NotFoundError) as info:
+        client.get_model("nope")
+    assert KEY not in str(info.value)
+    clone = pickle.loads(pickle.dumps(FyreToolkitClient(api_key=KEY, base_url=BASE)))
+    assert clone._auth_headers() == {"Authorization": DEMO_HEADER}
+    assert clone.base_url == BASE
+
+
+# -- pagination --------------------------------------------------------------
+
+MODELS = [
+    {"id": f"model-{i:02d}", "object": "model", "status": "ready", "created": i} for i in range(45)
+]
+
+
+def paged(items: list[dict[str, Any]]) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        limit = int(request.url.params.get("limit", "20"))
+        after = request.url.params.get("starting_after")
+        start = 0 if after is None else [m["id"] for m in items].index(after) + 1
+        data = items[start : start + limit]
+        return httpx.Response(
+            200, json={"object": "list", "data": data, "has_more": start + limit < len(items)}
+        )
+
+    return handler
+
+
+@modes
+@pytest.mark.parametrize("limit", [1, 7, 20, 45, 100])
+async def test_list_models_returns_every_model_exactly_once(mode: str, limit: int) -> None:
+    client, rec = make_client(paged(MODELS))
+    iterator = (
+        client.list_models(limit=limit) if mode == "sync" else client.alist_models(limit=limit)
+    )
+    models = await collect(mode, iterator)
+    assert [m.id for m in models] == [m["id"] for m in MODELS]
+    assert all(isinstance(m, Model) for m in models)
+    assert len(rec.requests) == -(-45 // limit)
+    cursors = [r.url.params.get("starting_after") for r in rec.requests]
+    assert cursors[0] is None
+    assert cursors[1:] == [MODELS[limit * (i + 1) - 1]["id"] for i in range(len(cursors) - 1)]
+
+
+@modes
+@pytest.mark.parametrize("limit", [0, 101, -5, "10", True, 2.5])
+async def test_invalid_limit_is_rejected_before_any_request(mode: str, limit: Any) -> None:
+    client, rec = make_client(paged(MODELS))
+    make_iterator = client.list_models if mode == "sync" else client.alist_models
+    with pytest.raises(InvalidInputError) as info:
+        make_iterator(limit=limit)
+    assert isinstance(info.value, ValueError)
+    assert rec.requests == []
+
+
+@modes
+async def test_list_deployments_follows_cursors(mode: str) -> None:
+    deps = [{"id": f"dep_{i}", "model_uri": "s3://b/m", "region": "eu-west-1"} for i in range(5)]
+    client, _ = make_client(paged(deps))
+    it = client.list_deployments(limit=2) if mode == "sync" else client.alist_deployments(limit=2)
+    assert [d.id for d in await collect(mode, it)] == [d["id"] for d in deps]
+
+
+@modes
+async def test_has_more_without_records_is_a_malformed_response_not_a_loop(mode: str) -> None:
+    client, rec = make_client(
+        lambda r: httpx.Response(200, json={"object": "list", "data": [], "has_more": True})
+    )
+    it = client.list_models() if mode == "sync" else client.alist_models()
+    with pytest.raises(MalformedResponseError):
+        await collect(mode, it)
+    assert len(rec.requests) == 1
+
+
+@modes
+async def test_a_repeated_page_is_a_malformed_response_not_a_loop(mode: str) -> None:
+    page = {"object": "list", "data": MODELS[:2], "has_more": True}
+    client, rec = make_client(lambda r: httpx.Response(200, json=page))
+    it = (
+        client.list_models(limit=2, starting_after="model-01")
+        if mode == "sync"
+        else (client.alist_models(limit=2, starting_after="model-01"))
+    )
+    with pytest.raises(MalformedResponseError, match="same page"):
+        await collect(mode, it)
+    assert len(rec.requests) == 1
+
+
+# -- errors ------------------------------------------------------------------
+
+
+@modes
+async def test_unknown_model_is_a_typed_404_with_request_id(mode: str) -> None:
+    client, _ = make_client(
+        lambda r: error(404, "model_not_found", request_id="req_404", details={"model_id": "x"})
+    )
+    with pytest.raises(NotFoundError) as info:
+        await call(mode, client, "get_model", "x")
+    err = info.value
+    assert (err.status_code, err.code, err.request_id) == (404, "model_not_found", "req_404")
+    assert err.server_message == "model_not_found happened"
+    assert err.details == {"model_id": "x"}
+    assert "req_404" in str(err)
+
+
+@modes
+async def test_cancelling_a_finished_job_is_a_409_conflict(mode: str) -> None:
+    client, rec = make_client(
+        lambda r: error(409, "job_not_cancelable", details={"status": "completed"})
+    )
+    with pytest.raises(ConflictError) as info:
+        await call(mode, client, "cancel_job", "job_1")
+    assert info.value.status_code == 409
+    assert info.value.code == "job_not_cancelable"
+    assert [r.method for r in rec.requests] == ["POST"]  # a 409 is not retried
+
+
+@modes
+async def test_bad_deployment_is_a_422_with_details(mode: str) -> None:
+    client, rec = make_client(lambda r: error(422, "invalid_region", details={"field": "region"}))
+    with pytest.raises(UnprocessableEntityError) as info:
+        await call(mode, client, "create_deployment", "s3://b/m", "mars-1")
+    assert info.value.details == {"field": "region"}
+    assert info.value.status_code == 422
+    assert len(rec.requests) == 1
+
+
+@modes
+@pytest.mark.parametrize(
+    ("method", "args", "body"),
+    [
+        ("predict", ("m", ["x"]), {"id": "p", "results": "not-a-list", "created": 1, "model": "m"}),
+        ("get_model", ("m",), {"id": "m"}),
+        ("get_job", ("j",), ["not", "an", "object"]),
+        ("get_metrics", ("d",), {"deployment_id": "d", "metrics": {"requests": "many"}}),
+        ("create_batch_job", ("m", "s3://b/in.jsonl"), {"status": "queued"}),
+    ],
+)
+async def test_wrong_shapes_raise_malformed_response_not_key_or_type_errors(
+    mode: str, method: str, args: tuple[Any, ...], body: Any
+) -> None:
+    client, _ = make_client(
+        lambda r: httpx.Response(200, json=body, headers={"x-request-id": "req_m"})
+    )
+    with pytest.raises(MalformedResponseError) as info:
+        await call(mode, client, method, *args)
+    assert info.value.request_id == "req_m"
+
+
+@modes
+async def test_non_json_body_is_a_malformed_response(mode: str) -> None:
+    client, _ = make_client(lambda r: httpx.Response(200, text="<html>gateway</html>"))
+    with pytest.raises(MalformedResponseError):
+        await call(mode, client, "get_model", "m")
+
+
+# -- requests ----------------------------------------------------------------
+
+
+@modes
+async def test_predict_sends_inputs_and_metadata_and_parses_results(mode: str) -> None:
+    answer = {
+        "id": "pred_1",
+        "object": "prediction",
+        "created": 1,
+        "model": "sentiment-v1",
+        "results": [{"label": "positive", "score": 0.9}, {"label": "negative", "score": 0.8}],
+        "usage": {"latency_ms": 12.5},
+    }
+    client, rec = make_client(lambda r: httpx.Response(200, json=answer))
+    prediction = await call(
+        mode, client, "predict", "sentiment-v1", ["good", {"text": "bad"}], {"correlation_id": "c1"}
+    )
+    assert rec.bodies() == [
+        {"inputs": ["good", {"text": "bad"}], "metadata": {"correlation_id": "c1"}}
+    ]
+    assert rec.requests[0].url.path == "/predict/sentiment-v1"
+    assert [r["label"] for r in prediction.results] == ["positive", "negative"]
+    assert prediction.usage.latency_ms == 12.5
+
+
+@modes
+@pytest.mark.parametrize("inputs", ["just a string", [], [1, 2], {"text": "x"}])
+async def test_bad_inputs_are_rejected_before_any_request(mode: str, inputs: Any) -> None:
+    client, rec = make_client(lambda r: httpx.Response(500))
+    with pytest.raises(InvalidInputError):
+        await call(mode, client, "predict", "m", inputs)
+    assert rec.requests == []
+
+
+@modes
+async def test_ids_are_quoted_into_a_single_path_segment(mode: str) -> None:
+    client, rec = make_client(lambda r: httpx.Response(200, json={"id": "x", "status": "ready"}))
+    await call(mode, client, "get_model", "../deployments")
+    assert rec.requests[0].url.raw_path == b"/models/..%2Fdeployments"
+
+
+@modes
+async def test_empty_id_is_rejected_before_any_request(mode: str) -> None:
+    client, rec = make_client(lambda r: httpx.Response(200, json={}))
+    with pytest.raises(InvalidInputError):
+        await call(mode, client, "get_job", "  ")
+    assert rec.requests == []
+
+
+def _flaky(first: Callable[[httpx.Request], httpx.Response], then: httpx.Response) -> Handler:
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        return first(request) if calls["n"] == 1 else then
+
+    return handler
+
+
+def _drop(request: httpx.Request) -> httpx.Response:
+    raise httpx.RemoteProtocolError("peer closed connection mid-body", request=request)
+
+
+QUEUED = {"id": "job_1", "object": "batch_job", "status": "queued", "created": 1}
+
+
+@modes
+async def test_retried_create_batch_job_reuses_one_idempotency_key(mode: str) -> None:
+    client, rec = make_client(_flaky(_drop, httpx.Response(202, json=QUEUED)))
+    job = await call(
+        mode,
+        client,
+        "create_batch_job",
+        "sentiment-v1",
+        "s3://b/in.jsonl",
+        webhook="https://hook.test/x",
+    )
+    assert job.id == "job_1"
+    first, second = rec.bodies()
+    assert first == second
+    assert first["idempotency_key"]
+    assert first["webhook"] == "https://hook.test/x"
+
+
+@modes
+async def test_each_create_call_gets_its_own_key_unless_given(mode: str) -> None:
+    client, rec = make_client(lambda r: httpx.Response(202, json=QUEUED))
+    await call(mode, client, "create_batch_job", "m", "s3://b/a")
+    await call(mode, client, "create_batch_job", "m", "s3://b/a")
+    await call(mode, client, "create_batch_job", "m", "s3://b/a", idempotency_key="mine")
+    keys = [b["idempotency_key"] for b in rec.bodies()]
+    assert keys[0] != keys[1]
+    assert keys[2] == "mine"
+
+
+@modes
+async def test_retried_create_deployment_reuses_one_idempotency_key(mode: str) -> None:
+    dep = {"id": "dep_1", "model_uri": "s3://b/m", "region": "eu-west-1", "replicas": 2}
+    client, rec = make_client(_flaky(lambda r: httpx.Response(502), httpx.Response(201, json=dep)))
+    result = await call(mode, client, "create_deployment", "s3://b/m", "eu-west-1", 2)
+    assert result.replicas == 2
+    first, second = rec.bodies()
+    assert first == second
+    assert first == {
+        "model_uri": "s3://b/m",
+        "region": "eu-west-1",
+        "replicas": 2,
+        "idempotency_key": first["idempotency_key"],
+    }
+
+
+def _cancel_server(job_status: str) -> Handler:
+    """A cancel whose first answer is lost after the server acted."""
+    state = {"cancel_calls": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            state["cancel_calls"] += 1
+            if state["cancel_calls"] == 1:
+                raise httpx.RemoteProtocolError("dropped", request=request)
+            return error(409, "job_not_cancelable", details={"status": job_status})
+        return httpx.Response(200, json={**QUEUED, "status": job_status})
+
+    return handler
+
+
+@modes
+async def test_cancel_whose_answer_was_lost_returns_the_canceled_job(mode: str) -> None:
+    client, rec = make_client(_cancel_server("canceled"))
+    job = await call(mode, client, "cancel_job", "job_1")
+    assert job.status == "canceled"
+    assert [r.method for r in rec.requests] == ["POST", "POST", "GET"]
+
+
+@modes
+async def test_cancel_retry_meeting_a_completed_job_still_raises_409(mode: str) -> None:
+    client, _ = make_client(_cancel_server("completed"))
+    with pytest.raises(ConflictError):
+        await call(mode, client, "cancel_job", "job_1")
+
+
+@modes
+async def test_delete_whose_answer_was_lost_reports_the_deletion(mode: str) -> None:
+    client, rec = make_client(_flaky(_drop, error(404, "deployment_not_found")))
+    deleted = await call(mode, client, "delete_deployment", "dep_1")
+    assert (deleted.id, deleted.deleted) == ("dep_1", True)
+    assert [r.method for r in rec.requests] == ["DELETE", "DELETE"]
+
+
+@modes
+async def test_delete_of_an_unknown_deployment_is_a_404(mode: str) -> None:
+    client, _ = make_client(lambda r: error(404, "deployment_not_found"))
+    with pytest.raises(NotFoundError):
+        await call(mode, client, "delete_deployment", "dep_x")
+
+
+@modes
+async def test_metrics_period_is_sent_as_a_query_parameter(mode: str) -> None:
+    body = {
+        "deployment_id": "dep_1",
+        "period": "24h",
+        "metrics": {"requests": 10, "errors": 1, "latency_ms": {"p50": 5, "p95": 9}},
+    }
+    client, rec = make_client(lambda r: httpx.Response(200, json=body))
+    metrics = await call(mode, client, "get_metrics", "dep_1", period="24h")
+    assert rec.requests[0].url.params["period"] == "24h"
+    assert metrics.metrics.latency_ms is not None
+    assert metrics.metrics.latency_ms.p95 == 9
+
+
+# -- waiting for jobs --------------------------------------------------------
+
+
+def _job_sequence(*statuses: str, error_body: dict[str, Any] | None = None) -> Recorder:
+    answers = list(statuses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(200, json={**QUEUED, "status": "canceled"})
+        status = answers.pop(0) if len(answers) > 1 else answers[0]
+        body: dict[str, Any] = {**QUEUED, "status": status}
+        if status == "completed":
+            body["output_url"] = "s3://out/job_1.jsonl"
+        if status == "failed" and error_body:
+            body["error"] = error_body
+        return httpx.Response(200, json=body)
+
+    return Recorder(handler)
+
+
+@modes
+async def test_wait_for_job_polls_until_completed(mode: str) -> None:
+    rec = _job_sequence("queued", "processing", "processing", "completed")
+    client, inner = make_client(rec)
+    job = await call(mode, client, "wait_for_job", "job_1")
+    assert isinstance(job, BatchJob)
+    assert job.output_url == "s3://out/job_1.jsonl"
+    assert [r.url.path for r in inner.requests] == ["/jobs/job_1"] * 4
+
+
+@modes
+async def test_failed_job_raises_job_failed_error_with_its_id(mode: str) -> None:
+    rec = _job_sequence(
+        "processing", "failed", error_body={"code": "input_unreadable", "message": "bad record"}
+    )
+    client, _ = make_client(rec)
+    with pytest.raises(JobFailedError) as info:
+        await call(mode, client, "wait_for_job", "job_1")
+    assert (info.value.job_id, info.value.job_status) == ("job_1", "failed")
+    assert info.value.code == "input_unreadable"
+
+
+@modes
+async def test_deadline_raises_job_timeout_error_and_leaves_the_job_running(mode: str) -> None:
+    rec = _job_sequence("processing")
+    client, inner = make_client(rec)
+    with pytest.raises(JobTimeoutError) as info:
+        await call(mode, client, "wait_for_job", "job_1", timeout=0.0)
+    assert info.value.job_id == "job_1"
+    assert isinstance(info.value, MLStudioError)
+    assert all(r.method == "GET" for r in inner.requests)
+
+
+@modes
+async def test_deadline_cancels_the_job_only_when_asked(mode: str) -> None:
+    rec = _job_sequence("processing")
+    client, inner = make_client(rec)
+    with pytest.raises(JobTimeoutError):
+        await call(mode, client, "wait_for_job", "job_1", timeout=0.0, cancel_on_timeout=True)
+    assert [r.url.path for r in inner.requests if r.method == "POST"] == ["/jobs/job_1/cancel"]
+
+
+# -- rate limits -------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        self.now += delay
+
+    async def asleep(self, delay: float) -> None:
+        self.sleep(delay)
+
+
+def _limited(clock: FakeClock, remaining: list[int], reset_in: float = 30.0) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        left = remaining.pop(0) if remaining else 5
+        headers = {
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": str(left),
+            "X-RateLimit-Reset": str(int(clock.now + reset_in)),
+        }
+        return httpx.Response(200, json={"id": "m", "status": "ready"}, headers=headers)
+
+    return handler
+
+
+def _fake_gate(client: FyreToolkitClient, clock: FakeClock) -> None:
+    client._gate._clock = clock.time
+    client._gate._sleep = clock.sleep
+    client._gate._asleep = clock.asleep
+
+
+@modes
+async def test_last_rate_limit_exposes_the_latest_headers(mode: str) -> None:
+    clock = FakeClock()
+    client, _ = make_client(_limited(clock, [4, 3]))
+    assert client.last_rate_limit is None
+    await call(mode, client, "get_model", "m")
+    await call(mode, client, "get_model", "m")
+    info = client.last_rate_limit
+    assert info is not None
+    assert (info.limit, info.remaining, info.reset) == (5, 3, int(clock.now + 30))
+    assert info.category == "read"
+    assert set(client.rate_limits) == {"read"}
+
+
+@modes
+async def test_remaining_zero_makes_the_next_call_wait_until_reset(mode: str) -> None:
+    clock = FakeClock()
+    client, rec = make_client(_limited(clock, [0, 4]))
+    _fake_gate(client, clock)
+    await call(mode, client, "get_model", "m")
+    reset = int(clock.now + 30)
+    sent_before = len(rec.requests)
+    await call(mode, client, "get_model", "m")
+    assert clock.sleeps == [pytest.approx(reset - 1_800_000_000.0)]
+    assert sent_before == 1
+    assert len(rec.requests) == 2
+    # The window is fresh again: no further waiting.
+    await call(mode, client, "get_model", "m")
+    assert len(clock.sleeps) == 1
+
+
+@modes
+async def test_an_exhausted_read_budget_does_not_delay_predictions(mode: str) -> None:
+    clock = FakeClock()
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if request.method == "GET":
+            return httpx.Response(
+                200,
+                json={"id": "m", "status": "ready"},
+                headers={
+                    "X-RateLimit-Limit": "5",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(int(clock.now + 30)),
+                },
+            )
+        return httpx.Response(200, json={"id": "p", "created": 1, "model": "m", "results": [1]})
+
+    client, _ = make_client(handler)
+    _fake_gate(client, clock)
+    await call(mode, client, "get_model", "m")
+    await call(mode, client, "predict", "m", ["x"])
+    assert clock.sleeps == []
+
+
+@modes
+async def test_a_429_waits_until_reset_before_its_retry(mode: str) -> None:
+    reset = int(time.time()) + 5
+    client, rec = make_client(
+        _flaky(
+            lambda r: error(
+                429,
+                "rate_limit_exceeded",
+                headers={
+                    "X-RateLimit-Limit": "5",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(reset),
+                },
+            ),
+            httpx.Response(200, json={"id": "m", "status": "ready"}),
+        )
+    )
+    delays: list[float] = []
+    client._transport._sleep = delays.append
+
+    async def record(delay: float) -> None:
+        delays.append(delay)
+
+    client._transport._asleep = record
+    # The gate would also wait; let it record nothing by keeping real clocks
+    # but a fake sleep.
+    gate_sleeps: list[float] = []
+    client._gate._sleep = gate_sleeps.append
+
+    async def gate_record(delay: float) -> None:
+        gate_sleeps.append(delay)
+
+    client._gate._asleep = gate_record
+    model = await call(mode, client, "get_model", "m")
+    assert model.id == "m"
+    assert len(rec.requests) == 2
+    # The transport's wait before the retry is the time left until Reset.
+    assert delays == [pytest.approx(reset - time.time(), abs=1.5)]
