@@ -590,10 +590,10 @@ class FyreToolkitClient:
                 timeout=timeout,
                 sleep=self._transport._sleep,
             )
-        except JobTimeoutError:
+        except JobTimeoutError as err:
             if cancel_on_timeout:
                 self._cancel_after_timeout(job_id, self.cancel_job)
-            raise
+            raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         return self._finished(job)
 
     async def await_for_job(
@@ -618,14 +618,26 @@ class FyreToolkitClient:
                 timeout=timeout,
                 sleep=self._transport._asleep,
             )
-        except JobTimeoutError:
+        except JobTimeoutError as err:
             if cancel_on_timeout:
                 try:
                     await self.acancel_job(job_id)
                 except MLStudioError as error:
                     self._log_cancel_failure(job_id, error)
-            raise
+            raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         return self._finished(job)
+
+    @staticmethod
+    def _timeout_error(err: JobTimeoutError, *, canceled: bool) -> JobTimeoutError:
+        """The deadline error, with advice that fits this client's arguments."""
+        if canceled:
+            hint = "The job was asked to cancel (cancel_on_timeout=True); submit it again."
+        else:
+            hint = (
+                "The job keeps running: resume with wait_for_job(job_id), pass a "
+                "larger timeout=, or cancel it with cancel_job(job_id)."
+            )
+        return JobTimeoutError(err.message, job_id=err.job_id, waited=err.waited, hint=hint)
 
     def _cancel_after_timeout(self, job_id: str, cancel: Callable[[str], BatchJob]) -> None:
         try:

@@ -519,6 +519,7 @@ async def test_deadline_raises_job_timeout_error_and_leaves_the_job_running(mode
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0)
     assert info.value.job_id == "job_1"
     assert isinstance(info.value, MLStudioError)
+    assert "wait_for_job(job_id)" in str(info.value)
     assert all(r.method == "GET" for r in inner.requests)
 
 
@@ -526,8 +527,10 @@ async def test_deadline_raises_job_timeout_error_and_leaves_the_job_running(mode
 async def test_deadline_cancels_the_job_only_when_asked(mode: str) -> None:
     rec = _job_sequence("processing")
     client, inner = make_client(rec)
-    with pytest.raises(JobTimeoutError):
+    with pytest.raises(JobTimeoutError) as info:
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0, cancel_on_timeout=True)
+    assert info.value.job_id == "job_1"
+    assert "cancel_on_timeout=True" in str(info.value)
     assert [r.url.path for r in inner.requests if r.method == "POST"] == ["/jobs/job_1/cancel"]
 
 
