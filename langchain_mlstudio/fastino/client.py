@@ -49,6 +49,27 @@ PROPAGATION_HINT = (
     "wait and retry. Otherwise check FASTINO_API_KEY."
 )
 
+#: Seconds a request may be delayed between leaving the client's rate gate and
+#: reaching the server (scheduling, connection set-up, network jitter) without
+#: the server seeing more than ``requests_per_second`` in any one second.
+JITTER_ALLOWANCE = 0.05
+
+
+def gate_rate(requests_per_second: float) -> float:
+    """The spacing rate that keeps any 1 s window within the limit despite jitter.
+
+    The shared gate spaces starts ``1.01 / rate`` seconds apart; this rate makes
+    ``requests_per_second + 1`` consecutive starts span ``1 s +
+    JITTER_ALLOWANCE``, so a request delayed by up to that much on its way
+    still leaves every 1-second window at the server within the limit.
+
+    Example:
+        >>> round(1.01 / gate_rate(10), 3)  # seconds between request starts
+        0.105
+    """
+    return 1.01 * requests_per_second / (1 + JITTER_ALLOWANCE)
+
+
 __all__ = [
     "FastinoClient",
     "FastinoEntity",
@@ -159,7 +180,10 @@ class FastinoClient(BaseModel):
             plan; batch inference needs a Pro or Team plan, where e.g. ``32``
             cuts the number of requests (and the time) by that factor.
         requests_per_second: Client-side limit (Fastino's documented plan
-            limit is 10 per second).
+            limit is 10 per second). Requests start at least
+            ``(1 + 0.05) / requests_per_second`` seconds apart, so no 1-second
+            window at the server sees more even if a request is delayed by up
+            to 50 ms on its way.
         max_concurrency: Requests in flight at once when a call splits into
             several batches.
         default_headers: Headers merged into every request.
@@ -232,7 +256,7 @@ class FastinoClient(BaseModel):
             default_headers=self.default_headers,
             http_client=self.http_client,
             http_async_client=self.http_async_client,
-            gate=RequestsPerSecond(self.requests_per_second),
+            gate=RequestsPerSecond(gate_rate(self.requests_per_second)),
             status_hints={401: PROPAGATION_HINT},
         )
 
@@ -423,6 +447,9 @@ class FastinoClient(BaseModel):
                     raise
                 return [exc] * len(payload["input"])
 
+        # Create the HTTP client before the rate gate hands out start times, so
+        # its set-up does not delay the first request into the next one's slot.
+        _ = self.transport.client
         if len(payloads) == 1 or self.max_concurrency == 1:
             outcomes = [send(job) for job in payloads]
         else:
@@ -472,6 +499,7 @@ class FastinoClient(BaseModel):
         if not payloads:
             return []
         semaphore = asyncio.Semaphore(self.max_concurrency)
+        _ = self.transport.async_client  # see run(): set up before the gate
 
         async def send(
             job: tuple[int, dict[str, Any]],
