@@ -290,7 +290,8 @@ class FyreToolkitService(Service):
             )
             allowed, headers = self._spend(category)
             if not allowed:
-                self.rate_limited += 1
+                with self._lock:
+                    self.rate_limited += 1
                 retry_after = max(1, math.ceil(float(headers["X-RateLimit-Reset"]) - self.clock()))
                 headers["Retry-After"] = str(retry_after)
                 return EmulatedResponse(
