@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from langchain_mlstudio.emulator import Emulator
+from langchain_mlstudio.emulator import Emulator, Fault
 
 # The environment variable prefix of the generate-job clients, per flavour.
 _PREFIX = {"modelstudio": "MODELSTUDIO", "ionos": "IONOS_MODEL_STUDIO"}
@@ -55,12 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free one)"
     )
     parser.add_argument("--api-key", required=True, help="the key every API accepts")
-    parser.add_argument(
-        "--organization-id", required=True, help="the generate API's organization"
-    )
-    parser.add_argument(
-        "--model", required=True, help="a model id the generate API serves"
-    )
+    parser.add_argument("--organization-id", required=True, help="the generate API's organization")
+    parser.add_argument("--model", required=True, help="a model id the generate API serves")
     parser.add_argument("--flavour", choices=sorted(_PREFIX), default="modelstudio")
     parser.add_argument(
         "--job-duration", type=float, default=1.0, help="seconds a generation job takes"
@@ -72,7 +68,54 @@ def build_parser() -> argparse.ArgumentParser:
         help="unfinished jobs allowed at once, 0 for no limit "
         "(default: 3 for ionos, no limit for modelstudio)",
     )
+    parser.add_argument(
+        "--fastino-max-batch-size", type=int, default=64, help="inputs one /run may carry"
+    )
+    parser.add_argument(
+        "--fastino-latency", type=float, default=0.0, help="seconds added to every /run"
+    )
+    parser.add_argument(
+        "--fyretoolkit-rate-limit",
+        type=int,
+        default=None,
+        help="FyreToolkit requests per window before a 429 (default: unlimited)",
+    )
+    parser.add_argument(
+        "--fyretoolkit-rate-window", type=float, default=60.0, help="seconds per budget window"
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="chance that any request gets a 503 with Retry-After (to try the retries)",
+    )
     return parser
+
+
+def configure(emulator: Emulator, args: argparse.Namespace) -> Emulator:
+    """Apply the per-service options of ``args`` to ``emulator``.
+
+    Example:
+        >>> args = build_parser().parse_args(["--api-key", "k", "--organization-id", "o",
+        ...     "--model", "m", "--fyretoolkit-rate-limit", "5", "--fault-rate", "0.1"])
+        >>> emu = configure(Emulator(api_key="k"), args)
+        >>> emu.fyretoolkit.rate_limit, emu.fastino.max_batch_size
+        (5, 64)
+    """
+    emulator.fastino.max_batch_size = args.fastino_max_batch_size
+    emulator.fastino.latency = args.fastino_latency
+    emulator.fyretoolkit.rate_limit = args.fyretoolkit_rate_limit
+    emulator.fyretoolkit.rate_window = args.fyretoolkit_rate_window
+    if args.fault_rate > 0:
+        emulator.faults.add(
+            Fault(
+                status=503,
+                times=None,
+                probability=args.fault_rate,
+                headers={"Retry-After": "0.2"},
+            )
+        )
+    return emulator
 
 
 def banner(emulator: Emulator, args: argparse.Namespace) -> str:
@@ -124,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         job_duration=args.job_duration,
         max_parallel_jobs=limit,
     )
+    configure(emulator, args)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: Any) -> None:
