@@ -19,7 +19,8 @@ from langchain_mlstudio.chat_models._jobs import (
     TaskResult,
     parse_state,
 )
-from langchain_mlstudio.chat_models.base import PROGRESS_EVENT, BaseChatGenerationJob
+from langchain_mlstudio.chat_models._progress import PROGRESS_EVENT
+from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
 
 __all__ = [
     "PROGRESS_EVENT",

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import inspect
-import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, ClassVar, cast
 
 from langchain_core.callbacks import (
-    AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
-    CallbackManager,
     CallbackManagerForLLMRun,
 )
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -41,10 +38,11 @@ from langchain_mlstudio.chat_models._packing import (
     alead,
     lead,
 )
+from langchain_mlstudio.chat_models._progress import (
+    AsyncProgressReporter,
+    ProgressReporter,
+)
 
-logger = logging.getLogger("langchain_mlstudio.chat_models")
-
-PROGRESS_EVENT = "mlstudio_job_progress"
 #: What conversations must share to be packed into one job.
 JobKey = tuple[str, float | None, int | None]
 #: Threads a sync ``batch`` uses at most (each mostly waits on a job).
@@ -245,77 +243,6 @@ class BaseChatGenerationJob(BaseChatModel):
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    @staticmethod
-    def _progress_handler(run_manager: CallbackManagerForLLMRun | None) -> Any:
-        """A progress hook that logs and tells the run's callbacks."""
-        seen: list[tuple[Any, Any, Any]] = []
-
-        def on_progress(job: GenerationJob) -> None:
-            state = (job.job_status, job.completed_tasks, job.total_tasks)
-            if seen and seen[-1] == state:
-                return
-            seen.append(state)
-            logger.info(
-                "Job %s: %s, %s/%s tasks done",
-                job.job_id,
-                job.job_status,
-                job.completed_tasks,
-                job.total_tasks,
-            )
-            if run_manager is not None and run_manager.handlers:
-                CallbackManager(
-                    handlers=run_manager.handlers,
-                    parent_run_id=run_manager.parent_run_id,
-                    tags=run_manager.tags,
-                    metadata=run_manager.metadata,
-                ).on_custom_event(
-                    PROGRESS_EVENT,
-                    {
-                        "job_id": job.job_id,
-                        "job_status": job.job_status,
-                        "completed_tasks": job.completed_tasks,
-                        "total_tasks": job.total_tasks,
-                    },
-                    run_id=run_manager.run_id,
-                )
-
-        return on_progress
-
-    @staticmethod
-    def _aprogress_handler(run_manager: AsyncCallbackManagerForLLMRun | None) -> Any:
-        seen: list[tuple[Any, Any, Any]] = []
-
-        async def on_progress(job: GenerationJob) -> None:
-            state = (job.job_status, job.completed_tasks, job.total_tasks)
-            if seen and seen[-1] == state:
-                return
-            seen.append(state)
-            logger.info(
-                "Job %s: %s, %s/%s tasks done",
-                job.job_id,
-                job.job_status,
-                job.completed_tasks,
-                job.total_tasks,
-            )
-            if run_manager is not None and run_manager.handlers:
-                await AsyncCallbackManager(
-                    handlers=run_manager.handlers,
-                    parent_run_id=run_manager.parent_run_id,
-                    tags=run_manager.tags,
-                    metadata=run_manager.metadata,
-                ).on_custom_event(
-                    PROGRESS_EVENT,
-                    {
-                        "job_id": job.job_id,
-                        "job_status": job.job_status,
-                        "completed_tasks": job.completed_tasks,
-                        "total_tasks": job.total_tasks,
-                    },
-                    run_id=run_manager.run_id,
-                )
-
-        return on_progress
-
     # -- running jobs -----------------------------------------------------------
 
     def _run_job(self, group: Group[GenerationJob]) -> GenerationJob:
@@ -359,6 +286,17 @@ class BaseChatGenerationJob(BaseChatModel):
             )
             return await client.await_for_job(job_id, on_progress=on_progress)
 
+    @staticmethod
+    def _member(messages: list[BaseMessage], reporter: ProgressReporter) -> Member:
+        """The conversation to submit; a bad input still counts as arrived."""
+        try:
+            return Member(convert_messages(messages), 0, [reporter])
+        except Exception:
+            ticket = ACTIVE_TICKET.get()
+            if ticket is not None:
+                ticket.skip()
+            raise
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -366,15 +304,9 @@ class BaseChatGenerationJob(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        ticket = ACTIVE_TICKET.get()
-        try:
-            conversation = convert_messages(messages)
-        except Exception:
-            if ticket is not None:
-                ticket.skip()
-            raise
+        member = self._member(messages, ProgressReporter(run_manager))
         key = self._job_params(kwargs)
-        member = Member(conversation, 0, [self._progress_handler(run_manager)])
+        ticket = ACTIVE_TICKET.get()
         if ticket is None:
             group: Group[GenerationJob] = Group(key, [member], closed=True)
             lead(group, self._run_job)
@@ -397,15 +329,9 @@ class BaseChatGenerationJob(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        ticket = ACTIVE_TICKET.get()
-        try:
-            conversation = convert_messages(messages)
-        except Exception:
-            if ticket is not None:
-                ticket.skip()
-            raise
+        member = self._member(messages, AsyncProgressReporter(run_manager))
         key = self._job_params(kwargs)
-        member = Member(conversation, 0, [self._aprogress_handler(run_manager)])
+        ticket = ACTIVE_TICKET.get()
         if ticket is None:
             group: Group[GenerationJob] = Group(key, [member], closed=True)
             await alead(group, self._arun_job)
