@@ -7,38 +7,16 @@ from typing import Any
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
+from langchain_mlstudio.chat_models import BaseChatGenerationJob
 
 
-class TestChatModelStudioStandard(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[ChatModelStudio]:
-        return ChatModelStudio
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {"model": "ft-model", "organization_id": "org-1", "api_key": "unit-key"}
+class _Suite(ChatModelUnitTests):
+    model_class: type[BaseChatGenerationJob]
+    env_prefix: str
 
     @property
-    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-        return (
-            {
-                "MODELSTUDIO_API_KEY": "env-key",
-                "MODELSTUDIO_ORGANIZATION_ID": "env-org",
-                "MODELSTUDIO_BASE_URL": "https://modelstudio.example",
-            },
-            {"model": "ft-model"},
-            {
-                "api_key": "env-key",
-                "organization_id": "env-org",
-                "base_url": "https://modelstudio.example",
-            },
-        )
-
-
-class TestChatIonosModelStudioStandard(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[ChatIonosModelStudio]:
-        return ChatIonosModelStudio
+    def chat_model_class(self) -> type[BaseChatGenerationJob]:
+        return self.model_class
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
@@ -48,14 +26,24 @@ class TestChatIonosModelStudioStandard(ChatModelUnitTests):
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
         return (
             {
-                "IONOS_MODEL_STUDIO_API_KEY": "env-key",
-                "IONOS_MODEL_STUDIO_ORGANIZATION_ID": "env-org",
-                "IONOS_MODEL_STUDIO_BASE_URL": "https://ionos.example",
+                f"{self.env_prefix}_API_KEY": "env-key",
+                f"{self.env_prefix}_ORGANIZATION_ID": "env-org",
+                f"{self.env_prefix}_BASE_URL": "https://studio.example",
             },
             {"model": "ft-model"},
             {
                 "api_key": "env-key",
                 "organization_id": "env-org",
-                "base_url": "https://ionos.example",
+                "base_url": "https://studio.example",
             },
         )
+
+
+class TestChatModelStudioStandard(_Suite):
+    model_class = ChatModelStudio
+    env_prefix = "MODELSTUDIO"
+
+
+class TestChatIonosModelStudioStandard(_Suite):
+    model_class = ChatIonosModelStudio
+    env_prefix = "IONOS_MODEL_STUDIO"
