@@ -1,0 +1,302 @@
+"""Fault injection on the FyreToolkit API: batch jobs, predictions, rate limits.
+
+A batch job is created with ``create_batch_job`` (an idempotency key, reused on
+every retry) and awaited with ``wait_for_job`` while the emulator misbehaves.
+Each case checks the outcome (the completed job, or a typed ``MLStudioError``
+with the server's message), how many creating requests the server saw, and
+that it created at most one job, even when a retry followed a request the
+server had already acted on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from langchain_mlstudio import (
+    ConflictError,
+    FyreToolkitClient,
+    JobFailedError,
+    JobTimeoutError,
+    MalformedResponseError,
+    MLStudioError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from langchain_mlstudio._core._polling import PollSchedule
+from langchain_mlstudio.emulator import Emulator, Fault
+from langchain_mlstudio.fyretoolkit.types import BatchJob
+from tests.integration_tests.reliability.conftest import (
+    API_KEY,
+    fast_retries,
+    settle,
+    status_body,
+)
+
+CREATE = r"^/batch/"
+STATUS = r"^/jobs/"
+MODEL_ID = "sentiment-v1"
+INPUT_URL = "s3://bucket/reviews.jsonl"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fault and what the caller must see."""
+
+    id: str
+    faults: tuple[Fault, ...]
+    error: type[MLStudioError] | None = None
+    server_message: str | None = None
+    creates: int = 1
+    jobs: int = 1
+    input_url: str = INPUT_URL
+    timeout: float = 5.0
+    job_timeout: float = 5.0
+
+
+def _status(status: int, path: str, times: int | None = 1, **headers: str) -> Fault:
+    where = "create" if path == CREATE else "status"
+    return Fault(
+        status=status,
+        path=path,
+        times=times,
+        headers=dict(headers),
+        body=status_body(f"Injected {status} on {where}", fyretoolkit=True),
+    )
+
+
+CASES: list[Case] = [
+    Case("429-once-with-retry-after", (_status(429, CREATE, **{"Retry-After": "0"}),), creates=2),
+    Case(
+        "429-burst-longer-than-max-retries",
+        (_status(429, CREATE, times=None, **{"Retry-After": "0"}),),
+        RateLimitError,
+        "Injected 429 on create",
+        creates=3,
+        jobs=0,
+    ),
+    *[
+        Case(f"{code}-burst-within-retries-on-create", (_status(code, CREATE, 2),), creates=3)
+        for code in (500, 502, 503, 504)
+    ],
+    Case(
+        "503-on-every-create",
+        (_status(503, CREATE, None),),
+        ServerError,
+        "Injected 503 on create",
+        creates=3,
+        jobs=0,
+    ),
+    *[
+        Case(f"{code}-burst-on-status-checks", (_status(code, STATUS, 3),))
+        for code in (500, 502, 503, 504)
+    ],
+    Case("drop-before-response-on-create", (Fault(kind="drop", path=CREATE),), creates=2),
+    # The server created the job, then the answer was cut: the retry carries the
+    # same idempotency key and gets the same job back.
+    Case("drop-mid-response-on-create", (Fault(kind="drop_mid", path=CREATE),), creates=2),
+    Case(
+        "create-slower-than-request-timeout",
+        (Fault(kind="delay", delay=0.5, path=CREATE),),
+        creates=2,
+        timeout=0.2,
+    ),
+    Case("drop-before-response-on-status", (Fault(kind="drop", path=STATUS, times=2),)),
+    Case("drop-mid-response-on-status", (Fault(kind="drop_mid", path=STATUS, times=2),)),
+    Case(
+        "status-slower-than-request-timeout",
+        (Fault(kind="delay", delay=0.5, path=STATUS),),
+        timeout=0.2,
+    ),
+    Case("non-json-200-on-create", (Fault(kind="non_json", path=CREATE),), MalformedResponseError),
+    Case(
+        "create-200-with-missing-fields",
+        (Fault(kind="body", path=CREATE, body={"object": "batch_job"}),),
+        MalformedResponseError,
+    ),
+    Case(
+        "status-200-with-wrongly-typed-fields",
+        (Fault(kind="body", path=STATUS, body={"id": 5, "status": ["queued"]}),),
+        MalformedResponseError,
+    ),
+    Case(
+        "unknown-status-value-then-normal",
+        (Fault(kind="body", path=STATUS, body={"id": "job_x", "status": "paused"}, times=2),),
+    ),
+    Case(
+        "unknown-status-value-forever-is-never-success",
+        (Fault(kind="body", path=STATUS, body={"id": "job_x", "status": "Completed"}, times=None),),
+        JobTimeoutError,
+        job_timeout=0.3,
+    ),
+    Case(
+        "job-disappears-404-on-status",
+        (_status(404, STATUS),),
+        NotFoundError,
+        "Injected 404 on status",
+    ),
+    Case(
+        "failed-job",
+        (),
+        JobFailedError,
+        "Record 1 of the input is not valid JSON.",
+        input_url="s3://bucket/fail.jsonl",
+    ),
+]
+
+
+def client_for(emu: Emulator, timeout: float = 5.0) -> FyreToolkitClient:
+    client = FyreToolkitClient(
+        api_key=API_KEY,
+        base_url=emu.base_url,
+        timeout=timeout,
+        poll_schedule=PollSchedule(initial_interval=0.02, max_interval=0.1, multiplier=1.2),
+    )
+    fast_retries(client._transport)
+    return client
+
+
+def run_case(client: FyreToolkitClient, case: Case) -> BatchJob | MLStudioError:
+    try:
+        job = client.create_batch_job(MODEL_ID, case.input_url)
+        return client.wait_for_job(job.id, timeout=case.job_timeout)
+    except MLStudioError as error:
+        return error
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fault_gives_one_outcome_and_at_most_one_job(emu: Emulator, case: Case) -> None:
+    for fault in case.faults:
+        emu.faults.add(dataclasses.replace(fault))
+
+    outcome = run_case(client_for(emu, case.timeout), case)
+
+    if case.error is None:
+        assert isinstance(outcome, BatchJob), outcome
+        assert outcome.status == "completed"
+        assert outcome.output_url
+    else:
+        assert isinstance(outcome, case.error), outcome
+        if case.server_message is not None:
+            assert outcome.server_message == case.server_message
+    settle(lambda: emu.log.count("POST", CREATE) >= case.creates)
+    assert emu.log.count("POST", CREATE) == case.creates
+    assert emu.fyretoolkit.created_jobs == case.jobs
+
+
+def test_job_slower_than_the_deadline_raises_with_its_id_and_can_be_resumed(
+    emu: Emulator,
+) -> None:
+    emu.fyretoolkit.processing_duration = 0.6
+    client = client_for(emu)
+    job = client.create_batch_job(MODEL_ID, INPUT_URL)
+
+    with pytest.raises(JobTimeoutError) as info:
+        client.wait_for_job(job.id, timeout=0.15)
+
+    assert info.value.job_id == job.id
+    assert client.wait_for_job(info.value.job_id).status == "completed"
+    assert emu.fyretoolkit.created_jobs == 1
+
+
+async def test_async_create_under_a_cut_answer_creates_one_job(emu: Emulator) -> None:
+    emu.faults.add(Fault(kind="drop_mid", path=CREATE))
+    emu.faults.add(Fault(status=502, path=STATUS, times=2))
+    client = client_for(emu)
+
+    job = await client.acreate_batch_job(MODEL_ID, INPUT_URL)
+    done = await client.await_for_job(job.id)
+
+    assert done.status == "completed"
+    assert emu.log.count("POST", CREATE) == 2
+    assert emu.fyretoolkit.created_jobs == 1
+    assert emu.fyretoolkit.idempotent_replays == 1
+
+
+def test_remaining_zero_waits_for_the_reset_instead_of_meeting_a_429(emu: Emulator) -> None:
+    svc = emu.fyretoolkit
+    svc.rate_limit = 3
+    svc.rate_window = 1.0
+    client = client_for(emu)
+
+    models = [client.get_model(MODEL_ID).id for _ in range(5)]
+
+    assert models == [MODEL_ID] * 5
+    assert svc.rate_limited == 0  # the client never spent a request on a 429
+    assert client._gate.waits  # it waited for X-RateLimit-Reset instead
+    assert client.rate_limits["read"].limit == 3
+
+
+def test_cancelling_a_finished_job_is_a_409_with_the_servers_message(emu: Emulator) -> None:
+    client = client_for(emu)
+    job = client.wait_for_job(client.create_batch_job(MODEL_ID, INPUT_URL).id)
+
+    with pytest.raises(ConflictError) as info:
+        client.cancel_job(job.id)
+
+    assert info.value.status_code == 409
+    assert info.value.code == "job_not_cancelable"
+    assert "can no longer be canceled" in (info.value.server_message or "")
+    assert emu.log.count("POST", r"/cancel$") == 1  # a 409 is never retried
+
+
+def test_reusing_an_idempotency_key_for_another_job_is_a_409(emu: Emulator) -> None:
+    client = client_for(emu)
+    first = client.create_batch_job(MODEL_ID, INPUT_URL, idempotency_key="key-1")
+    again = client.create_batch_job(MODEL_ID, INPUT_URL, idempotency_key="key-1")
+
+    with pytest.raises(ConflictError) as info:
+        client.create_batch_job(MODEL_ID, "s3://bucket/other.jsonl", idempotency_key="key-1")
+
+    assert again.id == first.id
+    assert info.value.code == "idempotency_key_reused"
+    assert emu.fyretoolkit.created_jobs == 1
+
+
+def test_422_is_typed_with_details_and_creates_nothing(emu: Emulator) -> None:
+    client = client_for(emu)
+
+    with pytest.raises(UnprocessableEntityError) as info:
+        client.create_deployment("s3://models/sentiment", "mars-north-1")
+
+    assert info.value.code == "invalid_region"
+    assert info.value.details["field"] == "region"
+    assert "Unknown region" in (info.value.server_message or "")
+    assert emu.log.count("POST", r"^/deployments$") == 1
+    assert emu.fyretoolkit.created_deployments == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault(status=503, path=r"^/predict/", times=2), None),
+        (Fault(kind="drop_mid", path=r"^/predict/"), None),
+        (Fault(status=502, path=r"^/predict/", times=None), ServerError),
+        (
+            Fault(kind="body", path=r"^/predict/", body={"id": "p", "results": 3}),
+            MalformedResponseError,
+        ),
+    ],
+    ids=["503-burst", "drop-mid", "502-always", "wrongly-typed-results"],
+)
+def test_prediction_gives_one_result_per_input_or_one_typed_error(
+    emu: Emulator, fault: Fault, error: type[MLStudioError] | None
+) -> None:
+    emu.faults.add(dataclasses.replace(fault))
+    texts = ["I love it", "terrible service", "it arrived"]
+
+    outcome: Any
+    try:
+        outcome = client_for(emu).predict(MODEL_ID, texts)
+    except MLStudioError as exc:
+        outcome = exc
+
+    if error is None:
+        assert [r["label"] for r in outcome.results] == ["positive", "negative", "neutral"]
+    else:
+        assert isinstance(outcome, error)
