@@ -241,7 +241,9 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     """
 
     batch_size: int = Field(default=1, ge=1)
-    """Chunks per request (1 on every plan; e.g. 32 on Pro or Team)."""
+    """Chunks per request (1 on every plan; e.g. 32 on Pro or Team). With a
+    ready ``client``, that client's own ``batch_size`` and
+    ``requests_per_second`` apply instead of these two fields."""
     max_concurrency: int = Field(default=4, ge=1)
     """Requests in flight at once."""
     requests_per_second: float = Field(default=10.0, gt=0)
