@@ -34,6 +34,7 @@ class RequestsPerSecond(RequestGate):
     def _init_runtime_state(self) -> None:
         self._lock = threading.Lock()
         self._next_start = 0.0
+        self._last_start = float("-inf")
 
     def __getstate__(self) -> dict[str, Any]:
         return {"rate": self.rate}
@@ -52,16 +53,40 @@ class RequestsPerSecond(RequestGate):
             self._next_start = start + interval
         return start - now
 
+    def _admit(self) -> float:
+        """0 (and the start is recorded) if a request may start now, else the wait.
+
+        Reservations spread callers out, but a caller can wake up late (a busy
+        event loop, a descheduled thread) while the next one wakes on time, and
+        their real starts would bunch up. This check makes the spacing hold at
+        the moment each request really starts.
+        """
+        interval = 1.01 / self.rate
+        with self._lock:
+            now = time.monotonic()
+            wait = self._last_start + interval - now
+            if wait <= 0:
+                self._last_start = now
+                return 0.0
+            return wait
+
     def wait(self) -> None:
-        """Block until this caller's reserved start time."""
+        """Block until this caller's reserved start time and a free start."""
         delay = self._reserve()
         if delay > 0:
+            time.sleep(delay)
+        while (delay := self._admit()) > 0:
             time.sleep(delay)
 
     async def await_(self) -> None:
         """Sleep (without blocking the loop) until the reserved start time."""
         delay = self._reserve()
         if delay > 0:
+            await asyncio.sleep(delay)
+        while True:
+            delay = self._admit()
+            if delay <= 0:
+                return
             await asyncio.sleep(delay)
 
 
