@@ -35,6 +35,7 @@ from langchain_mlstudio.chat_models import BaseChatGenerationJob
 DOCS = Path(__file__).resolve().parents[1]
 CONFIG_MARKER = re.compile(r"<!--\s*config:\s*([A-Za-z_][A-Za-z0-9_]*)\s*-->")
 CHART_MARKER = "<!-- benchmark-chart -->"
+RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*×\s*(?:faster|lower|fewer|less)")
 CHART_TITLE = "times better than the baseline measured in the same run (log scale)"
 ENV_VAR = re.compile(
     r"\b(?:MODELSTUDIO|IONOS_MODEL_STUDIO|FASTINO|FYRETOOLKIT)_[A-Z0-9_]*[A-Z0-9]\b"
@@ -255,9 +256,9 @@ def benchmark_speedups(text: str) -> list[tuple[str, float]]:
         if line.startswith("## "):
             section = re.sub(r"\s*\(.*\)\s*$", "", line[3:].strip())
             caption = ""
-        elif line.startswith("**"):
+        elif line.startswith("**") and not RATIO.search(line):
             caption = re.sub(r"^\*\*(.+?)\*\*.*$", r"\1", line).strip().rstrip(":.")
-        for match in re.finditer(r"(\d+(?:\.\d+)?)\s*×\s*(?:faster|lower|fewer|less)", line):
+        for match in RATIO.finditer(line):
             parts = [section, caption]
             if line.startswith("|"):
                 first = line.strip("|").split("|")[0].strip().strip("*`")
