@@ -111,8 +111,8 @@ class FastinoResult(BaseModel):
         output: The raw ``output`` object (its shape varies by model).
 
     Example:
-        >>> r = FastinoResult(input="hi", status="success")
-        >>> r.entities
+        >>> r = FastinoResult(input="hi", status="success", output={"entities": []})
+        >>> r.pii_entities()
         []
     """
 
@@ -122,9 +122,23 @@ class FastinoResult(BaseModel):
     entities: list[FastinoEntity] = Field(default_factory=list)
     redacted_text: str | None = None
     latency_ms: float | None = None
-    status: str = "success"
+    status: str
     message: str | None = None
     output: dict[str, Any] = Field(default_factory=dict)
+
+    def pii_entities(self) -> list[FastinoEntity]:
+        """The entities of a PII model's answer, refusing an answer that has none.
+
+        A PII answer without an ``entities`` list is not "nothing found": it is
+        a malformed answer, and treating it as clean text would fail open.
+
+        Raises:
+            MalformedResponseError: ``output`` has no ``entities`` list.
+        """
+        if not isinstance(self.output.get("entities"), list):
+            msg = "Fastino's answer has no 'entities' list, so nothing can be trusted as clean"
+            raise MalformedResponseError(msg)
+        return self.entities
 
 
 class FastinoInput(BaseModel):
@@ -317,10 +331,13 @@ class FastinoClient(BaseModel):
         for i, raw in enumerate(data):
             index = offset + i
             try:
-                if not isinstance(raw, dict):
-                    raise TypeError(type(raw).__name__)
+                if not isinstance(raw, dict) or not isinstance(raw.get("status"), str):
+                    raise TypeError("a result needs a 'status' string")
                 output = raw.get("output")
-                output = output if isinstance(output, dict) else {}
+                if output is None and raw["status"].lower() != "success":
+                    output = {}
+                if not isinstance(output, dict):
+                    raise TypeError("a result needs an 'output' object")
                 result = FastinoResult.model_validate(
                     {
                         **raw,

@@ -12,7 +12,7 @@ from langchain_core.callbacks import (
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
-from langchain_mlstudio.errors import MLStudioError
+from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
 from langchain_mlstudio.fastino.client import FastinoResult
 from langchain_mlstudio.fastino.spans import Chunk, SpanError, locate, resolve_overlaps
 from langchain_mlstudio.fastino.strategies import label_token, replace_spans
@@ -104,7 +104,10 @@ class FastinoPIITool(FastinoSettings, BaseTool):
     @staticmethod
     def _render(text: str, result: FastinoResult) -> tuple[str, list[dict[str, Any]]]:
         try:
-            spans = resolve_overlaps(locate(Chunk(0, text), e) for e in result.entities)
+            entities = result.pii_entities()
+            spans = resolve_overlaps(locate(Chunk(0, text), e) for e in entities)
+        except MalformedResponseError as exc:
+            raise ToolException(str(exc)) from exc
         except SpanError as exc:
             msg = f"Fastino returned an entity that is not in the text ({exc})"
             raise ToolException(msg) from exc

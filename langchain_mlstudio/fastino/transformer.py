@@ -401,7 +401,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         text = job.text
         spans: list[Span] = []
         for chunk, result in zip(job.chunks, results, strict=True):
-            spans.extend(locate(chunk, entity) for entity in result.entities)
+            spans.extend(locate(chunk, entity) for entity in result.pii_entities())
         if self.replace_all_occurrences and spans:
             spans.extend(find_other_occurrences(text, spans))
         resolved = resolve_overlaps(spans)
