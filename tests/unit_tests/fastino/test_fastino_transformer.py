@@ -394,3 +394,17 @@ def test_settings_build_a_client_with_batching_and_rate(monkeypatch: pytest.Monk
     )
     assert client.api_key is not None
     assert client.api_key.get_secret_value() == "env-key"
+
+
+def test_success_without_an_entities_list_fails_closed(fake: FakeFastino) -> None:
+    fake.override = lambda _i, body: httpx.Response(
+        200, json=[{"input": it["text"], "status": "success", "output": {}} for it in body["input"]]
+    )
+    with pytest.raises(PIIDetectionError) as info:
+        make(fake).transform_documents([DOCS[0]])
+    assert info.value.document_ids == ["a"]
+
+
+def test_result_without_status_fails_closed(fake: FakeFastino) -> None:
+    fake.override = lambda _i, body: httpx.Response(200, json=[{} for _ in body["input"]])
+    assert make(fake, on_error="drop").transform_documents([DOCS[0]]) == []
