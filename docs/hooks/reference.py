@@ -129,15 +129,15 @@ def show_default(value: Any) -> str:
     if value is PydanticUndefined or value is inspect.Parameter.empty:
         return "required"
     if isinstance(value, type):
-        return f"`{value.__name__}`"
+        return code(value.__name__)
     if isinstance(value, SecretStr):
         return "(secret)"
     if isinstance(value, (list, tuple)) and len(repr(value)) > 60:
-        return f"{len(value)} values: " + ", ".join(f"`{v}`" for v in value)
+        return f"{len(value)} values: " + ", ".join(code(str(v)) for v in value)
     text = repr(value)
     if len(text) > 60:
         return "(see the class)"
-    return f"`{text}`"
+    return code(text)
 
 
 def type_name(annotation: Any) -> str:
@@ -147,9 +147,19 @@ def type_name(annotation: Any) -> str:
     return text.replace("NoneType", "None").replace("Optional[", "None | [")
 
 
+ROLE = re.compile(r":(?:class|meth|func|attr|mod|exc|obj):`~?(?:[\w.]*\.)?([\w]+)`")
+
+
 def cell(text: str) -> str:
-    """Markdown table cell text: one line, pipes escaped."""
+    """Markdown table cell text: one line, Sphinx roles as code, pipes escaped."""
+    text = ROLE.sub(r"``\1``", text)
     return " ".join(text.split()).replace("|", "\\|")
+
+
+def code(text: str) -> str:
+    """Inline code for a table cell (a ``|`` inside backticks would split the cell)."""
+    escaped = html.escape(" ".join(text.split()), quote=False).replace("|", "&#124;")
+    return f"<code>{escaped}</code>"
 
 
 #: What LangChain's own fields mean, for tools that set them.
@@ -200,8 +210,8 @@ def settings_rows(cls: type) -> list[tuple[str, str, str, str, str]]:
             rows.append(
                 (
                     shown,
-                    cell(f"`{type_name(field.annotation)}`"),
-                    cell(default),
+                    code(type_name(field.annotation)),
+                    default,
                     f"`{env}`" if env else "",
                     cell(description),
                 )
@@ -216,8 +226,8 @@ def settings_rows(cls: type) -> list[tuple[str, str, str, str, str]]:
         rows.append(
             (
                 f"`{name}`",
-                cell(f"`{type_name(param.annotation)}`"),
-                cell(show_default(param.default)),
+                code(type_name(param.annotation)),
+                show_default(param.default),
                 f"`{env_match.group(0)}`" if env_match else "",
                 cell(description),
             )
