@@ -135,3 +135,11 @@ def test_sample_documents_are_shipped_and_split_with_offsets() -> None:
         start = chunk.metadata["start"]
         assert parent.page_content[start : start + len(chunk.page_content)] == chunk.page_content
         assert len(chunk.page_content) <= 300
+
+
+def test_readme_demo_command_runs_this_demo() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- demo-command -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    assert block.strip().endswith("python -m langchain_mlstudio.demo")
+    assert "pip install" in block
+    assert "[test]" not in block  # the demo needs the runtime dependencies only
