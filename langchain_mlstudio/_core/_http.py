@@ -30,6 +30,7 @@ from langchain_mlstudio._version import __version__
 from langchain_mlstudio.errors import (
     APIConnectionError,
     APITimeoutError,
+    InvalidInputError,
     MalformedResponseError,
 )
 
@@ -240,10 +241,11 @@ class HTTPTransport:
             MLStudioError: A subclass for every failure.
         """
         req = _Request(method, path, safety, json_body, params, dict(headers or {}), timeout)
+        client = self.client  # set up before the gate hands out a start
         attempt = 0
         while True:
             self.gate.wait()
-            outcome = self._classify(req, attempt, self._send(req))
+            outcome = self._classify(req, attempt, self._send(client, req))
             if isinstance(outcome, APIResponse):
                 return outcome
             delay, error = outcome
@@ -266,10 +268,11 @@ class HTTPTransport:
     ) -> APIResponse:
         """Async twin of :meth:`request`."""
         req = _Request(method, path, safety, json_body, params, dict(headers or {}), timeout)
+        client = self.async_client
         attempt = 0
         while True:
             await self.gate.await_()
-            outcome = self._classify(req, attempt, await self._asend(req))
+            outcome = self._classify(req, attempt, await self._asend(client, req))
             if isinstance(outcome, APIResponse):
                 return outcome
             delay, error = outcome
@@ -281,17 +284,33 @@ class HTTPTransport:
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, req: _Request) -> httpx.Request:
         timeout = self.timeout if req.timeout is None else req.timeout
-        return client.build_request(
-            req.method,
-            self.base_url + req.path,
-            json=req.json_body,
-            params=req.params,
-            headers=self.headers(req.headers),
-            timeout=timeout,
-        )
+        try:
+            return client.build_request(
+                req.method,
+                self.base_url + req.path,
+                json=req.json_body,
+                params=req.params,
+                headers=self.headers(req.headers),
+                timeout=timeout,
+            )
+        except ValueError as exc:  # UnicodeEncodeError included
+            # Lone surrogates (e.g. from a badly decoded file) cannot be UTF-8
+            # encoded, and NaN or infinity are not JSON. Say so in a typed
+            # error, without the offending text, before anything is sent.
+            what = (
+                "text that cannot be encoded as UTF-8 (a lone surrogate such as '\\ud800')"
+                if isinstance(exc, UnicodeEncodeError)
+                else "a value JSON cannot carry (NaN or infinity)"
+            )
+            raise InvalidInputError(
+                f"The request to {self.service} ({req.method} {req.path}) contains {what}",
+                hint=(
+                    "Clean the input (e.g. text.encode('utf-8', 'replace').decode()); "
+                    "nothing was sent to the service."
+                ),
+            ) from None
 
-    def _send(self, req: _Request) -> httpx.Response | httpx.TransportError:
-        client = self.client
+    def _send(self, client: httpx.Client, req: _Request) -> httpx.Response | httpx.TransportError:
         try:
             response = client.send(self._build(client, req))
             response.read()
@@ -299,8 +318,9 @@ class HTTPTransport:
             return exc
         return response
 
-    async def _asend(self, req: _Request) -> httpx.Response | httpx.TransportError:
-        client = self.async_client
+    async def _asend(
+        self, client: httpx.AsyncClient, req: _Request
+    ) -> httpx.Response | httpx.TransportError:
         try:
             response = await client.send(self._build(client, req))
             await response.aread()

@@ -1,0 +1,83 @@
+"""Text that cannot travel as UTF-8 JSON fails typed, before any request, in every integration."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from langchain_core.documents import Document
+
+from langchain_mlstudio import (
+    ChatModelStudio,
+    FastinoClient,
+    FastinoPIITransformer,
+    FyreToolkitClient,
+    InvalidInputError,
+    PIIDetectionError,
+)
+
+LONE_SURROGATE = "caf\udce9 Anna Rossi"  # bytes decoded with errors="surrogateescape"
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return httpx.Response(500)
+
+
+def test_chat_model_rejects_a_lone_surrogate_before_sending() -> None:
+    server = Counting()
+    llm = ChatModelStudio(
+        model="m",
+        api_key="k",
+        organization_id="o",
+        base_url="http://studio.test",
+        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+    )
+    with pytest.raises(InvalidInputError) as info:
+        llm.invoke(LONE_SURROGATE)
+    assert "Anna" not in str(info.value)
+    assert server.requests == 0
+
+
+def test_fastino_client_rejects_a_lone_surrogate_before_sending() -> None:
+    server = Counting()
+    client = FastinoClient(
+        api_key="k",
+        base_url="http://fastino.test",
+        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+    )
+    with pytest.raises(InvalidInputError):
+        client.run("fastino-pii", [LONE_SURROGATE])
+    assert server.requests == 0
+
+
+def test_pii_transformer_fails_closed_naming_the_document() -> None:
+    server = Counting()
+    client = FastinoClient(
+        api_key="k",
+        base_url="http://fastino.test",
+        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+    )
+    pii = FastinoPIITransformer(client=client)
+    with pytest.raises(PIIDetectionError) as info:
+        pii.transform_documents([Document(LONE_SURROGATE, id="scan-7")])
+    assert info.value.document_ids == ["scan-7"]
+    assert isinstance(info.value.causes["scan-7"], InvalidInputError)
+    assert server.requests == 0
+
+
+def test_fyretoolkit_rejects_nan_and_lone_surrogates_before_sending() -> None:
+    server = Counting()
+    client = FyreToolkitClient(
+        api_key="k",
+        base_url="http://fyre.test",
+        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+    )
+    with pytest.raises(InvalidInputError, match="UTF-8"):
+        client.predict("sentiment-v1", [LONE_SURROGATE])
+    with pytest.raises(InvalidInputError, match="NaN"):
+        client.predict("sentiment-v1", [{"score": float("nan")}])
+    assert server.requests == 0
