@@ -13,23 +13,34 @@ from langchain_mlstudio._core._http import RequestGate
 
 
 class RequestsPerSecond(RequestGate):
-    """Space request starts at least ``1 / rate`` seconds apart.
+    """Space request starts ``(1 + jitter) / rate`` seconds apart.
 
     Every attempt (first tries and retries alike), sync or async, reserves the
     next free start time under one lock, so the limit holds across threads and
-    event loops sharing the instance.
+    event loops sharing the instance. The ``jitter`` margin keeps every
+    1-second window at the server within ``rate`` even when a request is
+    delayed on its way by up to ``jitter`` seconds (scheduling, a
+    garbage-collection pause, the network).
 
     Example:
         >>> gate = RequestsPerSecond(10)
+        >>> round(gate.interval, 3)
+        0.105
         >>> gate.wait()  # returns at once the first time
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, jitter: float = 0.05) -> None:
         if rate <= 0:
             msg = "requests_per_second must be > 0"
             raise ValueError(msg)
         self.rate = rate
+        self.jitter = jitter
         self._init_runtime_state()
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two request starts."""
+        return (1.0 + self.jitter) / self.rate
 
     def _init_runtime_state(self) -> None:
         self._lock = threading.Lock()
@@ -37,20 +48,18 @@ class RequestsPerSecond(RequestGate):
         self._last_start = float("-inf")
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"rate": self.rate}
+        return {"rate": self.rate, "jitter": self.jitter}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.rate = state["rate"]
+        self.__dict__.update(state)
         self._init_runtime_state()
 
     def _reserve(self) -> float:
-        # A 1 % margin keeps the rate strictly under the limit despite clock
-        # and scheduling jitter between client and server.
-        interval = 1.01 / self.rate
+        """Seconds until this caller's turn (reservations keep callers in order)."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next_start)
-            self._next_start = start + interval
+            self._next_start = start + self.interval
         return start - now
 
     def _admit(self) -> float:
@@ -61,32 +70,24 @@ class RequestsPerSecond(RequestGate):
         their real starts would bunch up. This check makes the spacing hold at
         the moment each request really starts.
         """
-        interval = 1.01 / self.rate
         with self._lock:
             now = time.monotonic()
-            wait = self._last_start + interval - now
+            wait = self._last_start + self.interval - now
             if wait <= 0:
                 self._last_start = now
                 return 0.0
             return wait
 
     def wait(self) -> None:
-        """Block until this caller's reserved start time and a free start."""
-        delay = self._reserve()
-        if delay > 0:
-            time.sleep(delay)
+        """Block until this caller's turn and a free start."""
+        time.sleep(self._reserve())
         while (delay := self._admit()) > 0:
             time.sleep(delay)
 
     async def await_(self) -> None:
-        """Sleep (without blocking the loop) until the reserved start time."""
-        delay = self._reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        while True:
-            delay = self._admit()
-            if delay <= 0:
-                return
+        """Sleep (without blocking the loop) until this caller's turn and a free start."""
+        await asyncio.sleep(self._reserve())
+        while (delay := self._admit()) > 0:  # noqa: ASYNC110 - waits a computed time
             await asyncio.sleep(delay)
 
 

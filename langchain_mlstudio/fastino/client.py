@@ -49,27 +49,6 @@ PROPAGATION_HINT = (
     "wait and retry. Otherwise check FASTINO_API_KEY."
 )
 
-#: Seconds a request may be delayed between leaving the client's rate gate and
-#: reaching the server (scheduling, connection set-up, network jitter) without
-#: the server seeing more than ``requests_per_second`` in any one second.
-JITTER_ALLOWANCE = 0.05
-
-
-def gate_rate(requests_per_second: float) -> float:
-    """The spacing rate that keeps any 1 s window within the limit despite jitter.
-
-    The shared gate spaces starts ``1.01 / rate`` seconds apart; this rate makes
-    ``requests_per_second + 1`` consecutive starts span ``1 s +
-    JITTER_ALLOWANCE``, so a request delayed by up to that much on its way
-    still leaves every 1-second window at the server within the limit.
-
-    Example:
-        >>> round(1.01 / gate_rate(10), 3)  # seconds between request starts
-        0.105
-    """
-    return 1.01 * requests_per_second / (1 + JITTER_ALLOWANCE)
-
-
 __all__ = [
     "FastinoClient",
     "FastinoEntity",
@@ -270,7 +249,7 @@ class FastinoClient(BaseModel):
             default_headers=self.default_headers,
             http_client=self.http_client,
             http_async_client=self.http_async_client,
-            gate=RequestsPerSecond(gate_rate(self.requests_per_second)),
+            gate=RequestsPerSecond(self.requests_per_second),
             status_hints={401: PROPAGATION_HINT},
         )
 
@@ -464,9 +443,6 @@ class FastinoClient(BaseModel):
                     raise
                 return [exc] * len(payload["input"])
 
-        # Create the HTTP client before the rate gate hands out start times, so
-        # its set-up does not delay the first request into the next one's slot.
-        _ = self.transport.client
         if len(payloads) == 1 or self.max_concurrency == 1:
             outcomes = [send(job) for job in payloads]
         else:
@@ -516,7 +492,6 @@ class FastinoClient(BaseModel):
         if not payloads:
             return []
         semaphore = asyncio.Semaphore(self.max_concurrency)
-        _ = self.transport.async_client  # see run(): set up before the gate
 
         async def send(
             job: tuple[int, dict[str, Any]],

@@ -207,13 +207,42 @@ async def test_cancelled_waiter_does_not_leak_a_slot() -> None:
     await asyncio.wait_for(slots.aacquire(), 1)
 
 
-def test_requests_per_second_spaces_starts() -> None:
-    gate = RequestsPerSecond(50)
+def test_requests_per_second_spaces_reservations_with_a_jitter_margin() -> None:
+    gate = RequestsPerSecond(50, jitter=0.05)
     delays = [gate._reserve() for _ in range(5)]
     assert delays[0] == 0
-    # each reservation is one interval after the previous one
     gaps = [b - a for a, b in itertools.pairwise(delays)]
-    assert all(gap == pytest.approx(1.01 / 50, abs=0.003) for gap in gaps)
+    assert all(gap == pytest.approx(1.05 / 50, abs=0.003) for gap in gaps)
+
+
+async def test_requests_per_second_holds_across_threads_and_tasks() -> None:
+    gate = RequestsPerSecond(20, jitter=0.0)
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def sync_caller() -> None:
+        for _ in range(5):
+            gate.wait()
+            with lock:
+                starts.append(time.monotonic())
+
+    async def async_caller() -> None:
+        for _ in range(5):
+            await gate.await_()
+            with lock:
+                starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=sync_caller) for _ in range(3)]
+    for t in threads:
+        t.start()
+    await asyncio.gather(*(async_caller() for _ in range(3)))
+    for t in threads:
+        t.join()
+
+    starts.sort()
+    assert len(starts) == 30
+    # No 1-second window holds more than 20 starts.
+    assert all(b - a >= 1.0 for a, b in zip(starts, starts[20:], strict=False))
 
 
 def test_limits_pickle_without_their_locks() -> None:
