@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from langchain_mlstudio._core._retry import parse_retry_after
 from langchain_mlstudio.errors import (
@@ -111,3 +112,26 @@ def error_from_response(
             **kwargs,
         )
     return cls(what, **kwargs)
+
+
+def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
+    """Which fields of a response were missing or wrongly typed, without their values.
+
+    Pydantic's own message quotes the offending input, which may be personal
+    data or a secret echoed by a server, so errors name fields only and are
+    raised ``from None``.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class M(BaseModel):
+        ...     n: int
+        >>> try:
+        ...     M.model_validate({"n": "Anna Rossi"})
+        ... except ValidationError as exc:
+        ...     describe_validation_error(exc)
+        'n: Input should be a valid integer, unable to parse string as an integer'
+    """
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '<root>'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)[:limit]
+    )

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from langchain_mlstudio._core._errors import describe_validation_error
 from langchain_mlstudio._core._http import APIResponse, HTTPTransport
 from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_job, poll_job
 from langchain_mlstudio._core._retry import Safety, parse_retry_after
@@ -345,10 +346,9 @@ class ModelStudioClient:
         try:
             return GenerationJob.model_validate(data)
         except ValidationError as exc:
-            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
             raise MalformedResponseError(
                 f"{self.provider.display_name} sent a job status for {job_id} "
-                f"with missing or wrongly typed fields: {', '.join(fields) or 'body'}",
+                f"with missing or wrongly typed fields ({describe_validation_error(exc)})",
                 status_code=response.status_code,
                 request_id=response.request_id,
             ) from None

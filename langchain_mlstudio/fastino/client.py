@@ -36,6 +36,7 @@ from pydantic import (
     ValidationError,
 )
 
+from langchain_mlstudio._core._errors import describe_validation_error
 from langchain_mlstudio._core._http import APIResponse, HTTPTransport
 from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio._core._retry import Safety
@@ -326,13 +327,18 @@ class FastinoClient(BaseModel):
                     }
                 )
             except (TypeError, ValidationError) as exc:
-                err = MalformedResponseError(
-                    f"Fastino's result for input {index} is not in the documented shape",
-                    status_code=response.status_code,
-                    request_id=response.request_id,
+                # Only field names: the raw result may quote the input's PII.
+                problem = (
+                    describe_validation_error(exc) if isinstance(exc, ValidationError) else exc
                 )
-                err.__cause__ = exc
-                out.append(err)
+                out.append(
+                    MalformedResponseError(
+                        f"Fastino's result for input {index} is not in the documented shape "
+                        f"({problem})",
+                        status_code=response.status_code,
+                        request_id=response.request_id,
+                    )
+                )
                 continue
             if result.status.lower() != "success":
                 out.append(

@@ -13,6 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from langchain_mlstudio._core._errors import describe_validation_error
 from langchain_mlstudio.errors import MalformedResponseError
 
 __all__ = [
@@ -283,9 +284,6 @@ def parse(
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()[:5]
-        )
+        problems = describe_validation_error(exc)
         msg = f"FyreToolkit answered {what} with a {cls.__name__} of the wrong shape ({problems})"
-        raise MalformedResponseError(msg, status_code=status_code, request_id=request_id) from exc
+        raise MalformedResponseError(msg, status_code=status_code, request_id=request_id) from None

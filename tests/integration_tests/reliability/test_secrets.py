@@ -293,12 +293,6 @@ FRAGMENTS = [
     "moved house",
 ]
 
-LEAK_REASON = (
-    "Bug: an entity missing a field becomes a MalformedResponseError whose __cause__ "
-    "is pydantic's ValidationError, whose message quotes the whole entity (its "
-    "'text' is the raw PII value); printing the cause's traceback prints the PII."
-)
-
 
 @pytest.mark.parametrize(
     "fault",
@@ -339,7 +333,6 @@ async def test_pii_transformer_logs_and_errors_carry_ids_never_text(
             assert fragment not in text, f"document text {fragment!r} leaked: {text[:400]}"
 
 
-@pytest.mark.xfail(strict=True, reason=LEAK_REASON)
 async def test_pii_error_causes_do_not_quote_an_entity_the_server_sent_malformed(
     emu: Emulator,
 ) -> None:
