@@ -104,7 +104,11 @@ def _segment(value: str, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         msg = f"{name} must be a non-empty string, got {value!r}"
         raise InvalidInputError(msg)
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:
+        msg = f"{name} contains a character that cannot be encoded as UTF-8 (a lone surrogate)"
+        raise InvalidInputError(msg) from None
 
 
 def _check_limit(limit: int) -> int:

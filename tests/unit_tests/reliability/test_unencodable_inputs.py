@@ -81,3 +81,17 @@ def test_fyretoolkit_rejects_nan_and_lone_surrogates_before_sending() -> None:
     with pytest.raises(InvalidInputError, match="NaN"):
         client.predict("sentiment-v1", [{"score": float("nan")}])
     assert server.requests == 0
+
+
+def test_fyretoolkit_rejects_an_id_with_a_lone_surrogate_before_sending() -> None:
+    server = Counting()
+    client = FyreToolkitClient(
+        api_key="k",
+        base_url="http://fyre.test",
+        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+    )
+    with pytest.raises(InvalidInputError, match="model_id"):
+        client.predict("sentiment\udcff", ["fine"])
+    with pytest.raises(InvalidInputError, match="job_id"):
+        client.get_job("job_\ud800")
+    assert server.requests == 0
