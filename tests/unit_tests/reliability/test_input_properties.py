@@ -182,7 +182,8 @@ def test_fastino_inputs_are_sent_or_refused_before_any_request(items: list[Any])
     if all(isinstance(t, str) for t in texts) and not any(has_surrogate(t) for t in texts):
         results = fastino(server).run("fastino-pii", items)
         assert [r.input for r in results] == texts
-        assert [t for batch in server.inputs for t in batch] == texts
+        # Each text sent once (batches may reach the server in any order).
+        assert sorted(t for batch in server.inputs for t in batch) == sorted(texts)
         return
     with pytest.raises(ValueError):  # InvalidInputError, or pydantic's for a non-text
         fastino(server).run("fastino-pii", items)
@@ -270,6 +271,7 @@ def test_fyretoolkit_prediction_is_sent_or_refused_before_any_request(
         return
     [request] = server.requests
     # The id is one path segment, however odd: no traversal, no query string.
-    assert request.url.path.count("/") == 2
-    assert request.url.query == b""
+    assert request.url.raw_path.count(b"/") == 2
+    assert b"?" not in request.url.raw_path
+    assert b"#" not in request.url.raw_path
     assert len(prediction.results) == len(inputs)
