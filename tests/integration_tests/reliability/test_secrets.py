@@ -37,6 +37,7 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio.emulator import Emulator, Fault
 from langchain_mlstudio.fastino import FastinoClient
+from tests.integration_tests.reliability.conftest import fast_retries
 
 KEY = "sk-secret-0a9f8e7d6c5b"
 ORG = "org-secrets"
@@ -128,6 +129,7 @@ async def test_chat_model_never_shows_its_key(
         poll_initial_interval=0.02,
         max_retries=1,
     )
+    fast_retries(llm.client.transport, 1)
 
     llm.invoke("hello", config=config(recorder, tracer))
     await llm.abatch(["a", "b [[fail]]"], config=config(recorder, tracer), return_exceptions=True)
@@ -170,9 +172,19 @@ def test_fastino_client_transformer_and_tool_never_show_the_key(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     recorder, tracer = Recorder(), Tracer()
-    client = FastinoClient(api_key=KEY, base_url=emu.base_url, max_retries=1)
-    pii = FastinoPIITransformer(api_key=KEY, base_url=emu.base_url, max_retries=1)
+    client = FastinoClient(
+        api_key=KEY, base_url=emu.base_url, max_retries=1, requests_per_second=1000
+    )
+    pii = FastinoPIITransformer(
+        api_key=KEY, base_url=emu.base_url, max_retries=1, requests_per_second=1000
+    )
     tool = FastinoPIITool(api_key=KEY, base_url=emu.base_url, handle_tool_error=True)
+    for transport in (
+        client.transport,
+        pii.fastino_client.transport,
+        tool.fastino_client.transport,
+    ):
+        fast_retries(transport, 1)
 
     client.run("fastino-pii", ["Anna Rossi"])
     pii.transform_documents([Document("Mail jamie@example.com", id="d1")])
@@ -221,6 +233,7 @@ async def test_fyretoolkit_client_and_tools_never_show_the_key(
     caplog.set_level(logging.DEBUG)
     recorder, tracer = Recorder(), Tracer()
     client = FyreToolkitClient(api_key=KEY, base_url=emu.base_url, max_retries=1)
+    fast_retries(client._transport, 1)
     predict = FyreToolkitPredictTool(model_id="sentiment-v1", api_key=KEY, base_url=emu.base_url)
     tools = FyreToolkit(client=client, allow_deployments=True).get_tools()
 
@@ -311,8 +324,13 @@ async def test_pii_transformer_logs_and_errors_carry_ids_never_text(
     caplog.set_level(logging.DEBUG)
     emu.faults.add(fault)
     pii = FastinoPIITransformer(
-        api_key=KEY, base_url=emu.base_url, max_retries=1, on_error=on_error
+        api_key=KEY,
+        base_url=emu.base_url,
+        max_retries=1,
+        on_error=on_error,
+        requests_per_second=1000,
     )
+    fast_retries(pii.fastino_client.transport, 1)
     docs = [Document(text, id=doc_id) for doc_id, text in SECRET_TEXTS.items()]
 
     rendered: list[str] = []
