@@ -70,7 +70,11 @@ def convert_content(content: str | list[Any]) -> str | list[dict[str, Any]]:
             continue
         kind = block.get("type") if isinstance(block, dict) else None
         if kind == "text":
-            parts.append({"type": "text", "text": str(block.get("text", ""))})
+            text = block.get("text", "")
+            if not isinstance(text, str):
+                # str() would send the literal "None" (or "42") as the prompt.
+                raise _unsupported(f"a text block whose text is {type(text).__name__}")
+            parts.append({"type": "text", "text": text})
         elif kind in ("image", "image_url"):
             parts.append(_image_part(block))
         elif kind in ("reasoning", "thinking"):

@@ -100,6 +100,7 @@ content_blocks = st.one_of(
     st.just({"type": "audio", "base64": "AAA"}),
     st.just({"type": "tool_use", "id": "1"}),
     st.just({"type": None}),
+    st.just({"type": "text", "text": None}),
 )
 contents = st.text(max_size=10) | st.lists(content_blocks | st.text(max_size=5), max_size=3)
 messages: st.SearchStrategy[BaseMessage] = st.one_of(
@@ -131,6 +132,14 @@ def test_any_message_history_is_sent_whole_or_refused_before_any_request(
     assert len([r for r in server.requests if r.method == "POST"]) == 1
     assert len(server.conversation) == len(history)
     assert answer.content.startswith("Echo: ")
+
+
+@pytest.mark.parametrize("text", [None, 42, ["nested"]])
+def test_a_text_block_without_a_string_is_refused_not_sent_as_its_repr(text: Any) -> None:
+    server = EchoStudio()
+    with pytest.raises(InvalidInputError, match="text block"):
+        chat(server).invoke([HumanMessage(content=[{"type": "text", "text": text}])])
+    assert server.requests == []
 
 
 @pytest.mark.parametrize("bad", [None, 42, 3.5])
