@@ -255,6 +255,7 @@ def test_reusing_an_idempotency_key_for_another_job_is_a_409(emu: Emulator) -> N
 
     assert again.id == first.id
     assert info.value.code == "idempotency_key_reused"
+    assert emu.log.count("POST", CREATE) == 3
     assert emu.fyretoolkit.created_jobs == 1
 
 
