@@ -95,6 +95,7 @@ class _AsyncWaiter:
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.future: asyncio.Future[None] = self.loop.create_future()
+        self.handed = False  # set (under the lock) when release() gives it a slot
 
 
 class Slots:
@@ -162,11 +163,11 @@ class Slots:
             await waiter.future
         except asyncio.CancelledError:
             with self._lock:
-                if waiter in self._waiters:
+                handed = waiter.handed
+                if not handed and waiter in self._waiters:
                     self._waiters.remove(waiter)
-                    raise
-            # The slot was handed over while we were being cancelled.
-            self.release()
+            if handed:  # a slot reached us while we were being cancelled: pass it on
+                self.release()
             raise
 
     def release(self) -> None:
@@ -178,6 +179,7 @@ class Slots:
                     waiter.set()
                     return
                 if not waiter.loop.is_closed() and not waiter.future.done():
+                    waiter.handed = True
                     waiter.loop.call_soon_threadsafe(_wake, waiter.future)
                     return
             self._in_use -= 1

@@ -253,3 +253,20 @@ def test_limits_pickle_without_their_locks() -> None:
     gate.wait()
     with slots:
         assert slots.in_use == 1
+
+
+async def test_waiter_cancelled_while_a_slot_is_released_does_not_free_a_second_slot() -> None:
+    slots = Slots(1)
+    await slots.aacquire()  # a job holds the only slot
+    waiter = asyncio.create_task(slots.aacquire())
+    await asyncio.sleep(0)
+    waiter.cancel()  # its future is cancelled before it runs again
+    slots.release()  # the job ends before the waiter handles its cancellation
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+
+    assert slots.in_use == 0
+    await slots.aacquire()
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(slots.aacquire(), 0.05)  # the cap still holds
+    assert slots.in_use == 1
