@@ -42,6 +42,26 @@ def _text(value: Any) -> str | None:
     return text[:_MAX_MESSAGE]
 
 
+def _message(value: Any) -> str | None:
+    """A server's message, without any input it echoes back.
+
+    Validation errors in the FastAPI / pydantic style (``{"detail": [{"loc",
+    "msg", "input"}]}``) quote the rejected input, which may be a document's
+    text or a secret; only each item's location and message are kept.
+    """
+    if isinstance(value, list):
+        parts = [_message(item) for item in value]
+        return _text("; ".join(part for part in parts if part)) or None
+    if isinstance(value, dict):
+        said = value.get("msg") or value.get("message")
+        if said is None:
+            return None
+        loc = value.get("loc")
+        where = ".".join(map(str, loc)) + ": " if isinstance(loc, list | tuple) else ""
+        return _text(f"{where}{said}")
+    return _text(value)
+
+
 def request_id_of(response: httpx.Response, body: Any) -> str | None:
     """The request id from the headers, else from an error body."""
     for header in _REQUEST_ID_HEADERS:
@@ -70,13 +90,13 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None, Any]:
     if isinstance(error, dict):
         return (
             _text(error.get("code")),
-            _text(error.get("message")),
+            _message(error.get("message")),
             error.get("details"),
         )
     code = _text(body.get("code"))
     for key in ("message", "detail", "error"):
         if body.get(key):
-            return code, _text(body[key]), body.get("details")
+            return code, _message(body[key]), body.get("details")
     return code, None, body.get("details")
 
 

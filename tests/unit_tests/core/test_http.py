@@ -371,3 +371,27 @@ def test_errors_survive_pickling() -> None:
     assert isinstance(clone, RateLimitError)
     assert clone.retry_after == 2.0
     assert str(clone) == str(err)
+
+
+def test_validation_errors_that_echo_the_input_keep_only_location_and_message() -> None:
+    body = {
+        "detail": [
+            {
+                "type": "string_too_long",
+                "loc": ["body", "input", 0, "text"],
+                "msg": "String should have at most 10 characters",
+                "input": "Jamie Derran lives at 5 Elm St",
+                "ctx": {"max_length": 10},
+            }
+        ]
+    }
+    handler, _ = scripted(httpx.Response(422, json=body))
+    t, _ = transport(handler)
+
+    with pytest.raises(UnprocessableEntityError) as info:
+        t.request("POST", "/run", json_body={})
+
+    assert info.value.server_message == (
+        "body.input.0.text: String should have at most 10 characters"
+    )
+    assert "Jamie" not in str(info.value)
