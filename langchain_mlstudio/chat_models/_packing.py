@@ -70,12 +70,16 @@ class PackTicket(Generic[R]):
     """Shared by the inputs of one ``batch`` / ``abatch`` call.
 
     Args:
+        owner: The model instance whose ``batch`` made the ticket; only its own
+            calls join (another model invoked inside the batch, e.g. from a
+            callback, runs on its own).
         expected: How many inputs the batch has.
         max_size: The most conversations one job may hold.
         window: Seconds a group waits for another member before it is sent.
     """
 
-    def __init__(self, expected: int, max_size: int, window: float = 0.05) -> None:
+    def __init__(self, owner: object, expected: int, max_size: int, window: float = 0.05) -> None:
+        self.owner = owner
         self.expected = expected
         self.max_size = max_size
         self.window = window

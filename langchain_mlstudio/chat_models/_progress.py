@@ -21,14 +21,18 @@ PROGRESS_EVENT = "mlstudio_job_progress"
 
 
 class ProgressReporter:
-    """Logs a job's progress and tells one run's callbacks, once per change.
+    """Tells one run's callbacks (and, with ``log=True``, the log) of a job's progress.
+
+    Each change is reported once; a packed job is logged once, not once per
+    conversation.
 
     The callbacks receive a custom event named :data:`PROGRESS_EVENT` with
     ``job_id``, ``job_status``, ``completed_tasks`` and ``total_tasks``.
     """
 
-    def __init__(self, run_manager: CallbackManagerForLLMRun | None) -> None:
+    def __init__(self, run_manager: CallbackManagerForLLMRun | None, *, log: bool = False) -> None:
         self.run_manager = run_manager
+        self.log = log
         self._last: tuple[Any, ...] | None = None
 
     def _news(self, job: GenerationJob) -> dict[str, Any] | None:
@@ -37,13 +41,14 @@ class ProgressReporter:
         if state == self._last:
             return None
         self._last = state
-        logger.info(
-            "Job %s: %s, %s/%s tasks done",
-            job.job_id,
-            job.job_status,
-            job.completed_tasks,
-            job.total_tasks,
-        )
+        if self.log:
+            logger.info(
+                "Job %s: %s, %s/%s tasks done",
+                job.job_id,
+                job.job_status,
+                job.completed_tasks,
+                job.total_tasks,
+            )
         return {
             "job_id": job.job_id,
             "job_status": job.job_status,

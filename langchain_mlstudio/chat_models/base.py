@@ -105,7 +105,13 @@ class BaseChatGenerationJob(BaseChatModel):
     max_batch_size: int = Field(default=32, ge=1)
     """The most conversations ``batch`` packs into one job."""
     max_concurrent_jobs: int | None = Field(default=4, ge=1)
-    """Jobs in flight at once across every call on this instance."""
+    """Jobs in flight at once across every call on this instance.
+
+    A job holds its slot from submission until its final state; one that
+    outlives ``job_timeout`` gives its slot back with the
+    :class:`~langchain_mlstudio.JobTimeoutError` (it may still run on the
+    server, so a caller who resumes it should count it).
+    """
     default_headers: dict[str, str] | None = None
     """Headers added to every request."""
     http_client: Any = Field(default=None, exclude=True)
@@ -254,7 +260,10 @@ class BaseChatGenerationJob(BaseChatModel):
             conversations, model=model, temperature=temperature, max_tokens=max_tokens
         )
 
+        log = ProgressReporter(None, log=True)
+
         def on_progress(job: GenerationJob) -> None:
+            log(job)
             for member in group.members:
                 for hook in member.progress:
                     hook(job)
@@ -273,7 +282,10 @@ class BaseChatGenerationJob(BaseChatModel):
             conversations, model=model, temperature=temperature, max_tokens=max_tokens
         )
 
+        log = ProgressReporter(None, log=True)
+
         async def on_progress(job: GenerationJob) -> None:
+            log(job)
             for member in group.members:
                 for hook in member.progress:
                     outcome = hook(job)
@@ -286,13 +298,17 @@ class BaseChatGenerationJob(BaseChatModel):
             )
             return await client.await_for_job(job_id, on_progress=on_progress)
 
-    @staticmethod
-    def _member(messages: list[BaseMessage], reporter: ProgressReporter) -> Member:
+    def _ticket(self) -> PackTicket[GenerationJob] | None:
+        """The packing ticket of this instance's running ``batch``, if any."""
+        ticket = ACTIVE_TICKET.get()
+        return ticket if ticket is not None and ticket.owner is self else None
+
+    def _member(self, messages: list[BaseMessage], reporter: ProgressReporter) -> Member:
         """The conversation to submit; a bad input still counts as arrived."""
         try:
             return Member(convert_messages(messages), 0, [reporter])
         except Exception:
-            ticket = ACTIVE_TICKET.get()
+            ticket = self._ticket()
             if ticket is not None:
                 ticket.skip()
             raise
@@ -306,7 +322,7 @@ class BaseChatGenerationJob(BaseChatModel):
     ) -> ChatResult:
         member = self._member(messages, ProgressReporter(run_manager))
         key = self._job_params(kwargs)
-        ticket = ACTIVE_TICKET.get()
+        ticket = self._ticket()
         if ticket is None:
             group: Group[GenerationJob] = Group(key, [member], closed=True)
             lead(group, self._run_job)
@@ -331,7 +347,7 @@ class BaseChatGenerationJob(BaseChatModel):
     ) -> ChatResult:
         member = self._member(messages, AsyncProgressReporter(run_manager))
         key = self._job_params(kwargs)
-        ticket = ACTIVE_TICKET.get()
+        ticket = self._ticket()
         if ticket is None:
             group: Group[GenerationJob] = Group(key, [member], closed=True)
             await alead(group, self._arun_job)
@@ -417,7 +433,7 @@ class BaseChatGenerationJob(BaseChatModel):
         configs = self._batch_configs(inputs, config)
         concurrency = configs[0].get("max_concurrency") or len(inputs)
         ticket: PackTicket[GenerationJob] = PackTicket(
-            len(inputs), min(self.max_batch_size, concurrency)
+            self, len(inputs), min(self.max_batch_size, concurrency)
         )
         token = ACTIVE_TICKET.set(ticket)
         try:
@@ -441,7 +457,7 @@ class BaseChatGenerationJob(BaseChatModel):
         configs = get_config_list(config, len(inputs))
         concurrency = configs[0].get("max_concurrency") or len(inputs)
         ticket: PackTicket[GenerationJob] = PackTicket(
-            len(inputs), min(self.max_batch_size, concurrency)
+            self, len(inputs), min(self.max_batch_size, concurrency)
         )
         token = ACTIVE_TICKET.set(ticket)
         try:

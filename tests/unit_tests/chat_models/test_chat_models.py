@@ -569,3 +569,33 @@ def test_ls_params_describe_the_call() -> None:
     assert params["ls_model_name"] == "override"
     assert params["ls_stop"] == ["x"]
     assert params["ls_temperature"] == 0.7
+
+
+def test_a_packed_job_logs_its_progress_once_per_change(caplog: pytest.LogCaptureFixture) -> None:
+    api = FakeJobAPI(checks_until_done=2)
+    llm = make_model(api)
+
+    with caplog.at_level(logging.INFO, logger="langchain_mlstudio.chat_models"):
+        llm.batch([f"p{i}" for i in range(8)])
+
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Job job_0")]
+    assert lines == ["Job job_0: running, 0/8 tasks done", "Job job_0: completed, 8/8 tasks done"]
+
+
+def test_another_model_called_inside_a_batch_submits_its_own_job() -> None:
+    outer_api, inner_api = FakeJobAPI(), FakeJobAPI()
+    inner = make_model(inner_api, model="inner-model")
+    seen: list[str] = []
+
+    class CallsAnotherModel(BaseCallbackHandler):
+        def on_chat_model_start(self, serialized: Any, messages: Any, **kw: Any) -> None:
+            seen.append(str(inner.invoke("from a callback").content))
+
+    outer = make_model(outer_api, callbacks=[CallsAnotherModel()])
+
+    results = outer.batch(["a", "b"])
+
+    assert [r.content for r in results] == ["reply to a", "reply to b"]
+    assert seen == ["reply to from a callback"] * 2
+    assert [j.payload["model_id"] for j in inner_api.jobs.values()] == ["inner-model"] * 2
+    assert [len(j.conversations) for j in outer_api.jobs.values()] == [2]
