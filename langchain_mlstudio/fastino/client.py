@@ -156,6 +156,36 @@ class FastinoInputError(MLStudioError):
         super().__init__(message, **kwargs)
 
 
+class _InstanceLock:
+    """A lock made with its owner that pickles and copies as a new, free lock.
+
+    Creating the guard lock together with the instance (not on first use) is
+    what makes the lazy builds it guards race-free: two threads can never each
+    make their own lock and so each build their own transport (and rate gate).
+    A pickled or deep-copied owner gets a lock of its own.
+
+    Example:
+        >>> import pickle
+        >>> lock = _InstanceLock()
+        >>> with pickle.loads(pickle.dumps(lock)):
+        ...     pass
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> bool:
+        return self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def __reduce__(self) -> tuple[type[_InstanceLock], tuple[()]]:
+        return (_InstanceLock, ())
+
+
 class FastinoClient(BaseModel):
     """A client for Fastino's ``/run`` endpoint, sync and async.
 
@@ -215,7 +245,7 @@ class FastinoClient(BaseModel):
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
 
     _transport: HTTPTransport | None = PrivateAttr(default=None)
-    _lock: threading.Lock | None = PrivateAttr(default=None)
+    _lock: _InstanceLock = PrivateAttr(default_factory=_InstanceLock)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -226,15 +256,14 @@ class FastinoClient(BaseModel):
         fields["http_async_client"] = None
         state["__dict__"] = fields
         # The transport (and its rate gate) is rebuilt lazily in each process.
-        state["__pydantic_private__"] = {"_transport": None, "_lock": None}
+        # The lock pickles as a new one (it is never shared across processes).
+        state["__pydantic_private__"] = {"_transport": None, "_lock": _InstanceLock()}
         return state
 
     @property
     def transport(self) -> HTTPTransport:
         """The HTTP transport, created on first use with the rate gate."""
         if self._transport is None:
-            if self._lock is None:
-                self._lock = threading.Lock()
             with self._lock:
                 if self._transport is None:
                     self._transport = self._build_transport()

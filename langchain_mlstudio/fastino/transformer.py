@@ -29,6 +29,7 @@ from langchain_mlstudio.errors import MLStudioError, PIIDetectionError
 from langchain_mlstudio.fastino.client import (
     FastinoClient,
     FastinoResult,
+    _InstanceLock,
 )
 from langchain_mlstudio.fastino.spans import (
     Chunk,
@@ -98,7 +99,7 @@ class FastinoSettings(BaseModel):
     """Minimum score of an entity; ``None`` uses the endpoint's default."""
 
     _own_client: FastinoClient | None = PrivateAttr(default=None)
-    _client_lock: threading.Lock | None = PrivateAttr(default=None)
+    _client_lock: _InstanceLock = PrivateAttr(default_factory=_InstanceLock)
 
     @property
     def fastino_client(self) -> FastinoClient:
@@ -106,8 +107,6 @@ class FastinoSettings(BaseModel):
         if self.client is not None:
             return self.client
         if self._own_client is None:
-            if self._client_lock is None:
-                self._client_lock = threading.Lock()
             with self._client_lock:
                 if self._own_client is None:
                     self._own_client = self._build_client()
@@ -141,7 +140,7 @@ class FastinoSettings(BaseModel):
         state = super().__getstate__()
         private = dict(state.get("__pydantic_private__") or {})
         private["_own_client"] = None
-        private["_client_lock"] = None
+        private["_client_lock"] = _InstanceLock()
         state["__pydantic_private__"] = self._pickle_private(private)
         return state
 
