@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -50,6 +50,29 @@ class ProviderInfo:
     api_key_env: str
     organization_env: str
     base_url_env: str
+
+    def resolve(
+        self,
+        api_key: str | SecretStr | None,
+        organization_id: str | None,
+        base_url: str | None,
+    ) -> tuple[SecretStr, str, str]:
+        """Arguments, else environment variables, else defaults; checked.
+
+        Raises:
+            ConfigurationError: No key or organization, naming the variable.
+        """
+        key = api_key if api_key is not None else os.environ.get(self.api_key_env)
+        secret = SecretStr(key) if isinstance(key, str) else key
+        require(secret, setting="api_key", env_var=self.api_key_env, service=self.display_name)
+        organization = require(
+            organization_id or os.environ.get(self.organization_env),
+            setting="organization_id",
+            env_var=self.organization_env,
+            service=self.display_name,
+        )
+        url = base_url or os.environ.get(self.base_url_env) or self.default_base_url
+        return cast("SecretStr", secret), organization, url
 
 
 PROVIDERS: dict[Provider, ProviderInfo] = {
@@ -248,22 +271,12 @@ class ModelStudioClient:
     ) -> None:
         info = PROVIDERS[provider]
         self.provider = info
-        key = api_key if api_key is not None else os.environ.get(info.api_key_env)
-        self.api_key = SecretStr(key) if isinstance(key, str) else key
-        self.organization_id = require(
-            organization_id or os.environ.get(info.organization_env),
-            setting="organization_id",
-            env_var=info.organization_env,
-            service=info.display_name,
-        )
-        require(
-            self.api_key, setting="api_key", env_var=info.api_key_env, service=info.display_name
-        )
+        self.api_key, self.organization_id, url = info.resolve(api_key, organization_id, base_url)
         self.job_timeout = job_timeout
         self.poll_schedule = poll_schedule or PollSchedule()
         self.transport = HTTPTransport(
             info.display_name,
-            base_url or os.environ.get(info.base_url_env) or info.default_base_url,
+            url,
             self._auth_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -279,8 +292,7 @@ class ModelStudioClient:
         )
 
     def _auth_headers(self) -> dict[str, str]:
-        secret = self.api_key.get_secret_value() if self.api_key else ""
-        return {"Authorization": f"Bearer {secret}"}
+        return {"Authorization": f"Bearer {self.api_key.get_secret_value()}"}
 
     @property
     def _jobs_path(self) -> str:

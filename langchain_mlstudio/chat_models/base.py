@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, ClassVar, cast
@@ -21,7 +20,6 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_mlstudio._core._limits import Slots
 from langchain_mlstudio._core._polling import PollSchedule
-from langchain_mlstudio._core._settings import require
 from langchain_mlstudio.chat_models._jobs import (
     PROVIDERS,
     GenerationJob,
@@ -132,30 +130,21 @@ class BaseChatGenerationJob(BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _from_env(cls, values: Any) -> Any:
+        """Fill credentials from the environment, failing fast naming the variable."""
         if not isinstance(values, dict):
             return values
-        info = cls._info()
-        values = dict(values)
-        if values.get("api_key") is None and os.environ.get(info.api_key_env):
-            values["api_key"] = os.environ[info.api_key_env]
-        if values.get("organization_id") is None and os.environ.get(info.organization_env):
-            values["organization_id"] = os.environ[info.organization_env]
-        if values.get("base_url") is None:
-            values["base_url"] = os.environ.get(info.base_url_env) or info.default_base_url
-        return values
+        api_key, organization_id, base_url = cls._info().resolve(
+            values.get("api_key"), values.get("organization_id"), values.get("base_url")
+        )
+        return {
+            **values,
+            "api_key": api_key,
+            "organization_id": organization_id,
+            "base_url": base_url,
+        }
 
     def model_post_init(self, context: Any, /) -> None:
-        """Fail fast, naming the variable, when a credential is missing."""
-        info = self._info()
-        require(
-            self.api_key, setting="api_key", env_var=info.api_key_env, service=info.display_name
-        )
-        require(
-            self.organization_id,
-            setting="organization_id",
-            env_var=info.organization_env,
-            service=info.display_name,
-        )
+        """Check settings that depend on each other."""
         if self.poll_max_interval < self.poll_initial_interval:
             msg = "poll_max_interval must be >= poll_initial_interval"
             raise ValueError(msg)
