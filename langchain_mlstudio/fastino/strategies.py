@@ -114,8 +114,11 @@ class Pseudonymizer:
             if existing is not None:
                 return existing
             number = self._counters.get(key[0], 0) + 1
-            self._counters[key[0]] = number
             token = f"<{key[0]}_{number}>"
+            while token in self._values:  # never reuse a loaded placeholder
+                number += 1
+                token = f"<{key[0]}_{number}>"
+            self._counters[key[0]] = number
             self._tokens[key] = token
             self._values[token] = value
             return token
@@ -150,7 +153,10 @@ class Pseudonymizer:
     def _load(self, data: dict[str, Any]) -> None:
         with self._lock:
             for entry in data.get("entries", []):
-                label, value, token = entry["label"], entry["value"], entry["token"]
+                # Keyed like token() keys them (a file may hold "full_name"),
+                # and numbered from the token itself, so a new value never
+                # gets a placeholder that already stands for someone else.
+                label, value, token = label_token(entry["label"]), entry["value"], entry["token"]
                 known = self._values.get(token)
                 if known is not None and known != value:
                     msg = f"placeholder {token} already stands for another value"
@@ -159,8 +165,8 @@ class Pseudonymizer:
                 self._values[token] = value
                 match = re.fullmatch(r"<(.+)_(\d+)>", token)
                 if match is not None:
-                    number = int(match.group(2))
-                    self._counters[label] = max(self._counters.get(label, 0), number)
+                    prefix, number = match.group(1), int(match.group(2))
+                    self._counters[prefix] = max(self._counters.get(prefix, 0), number)
 
     def save(self, path: str | Path) -> None:
         """Write the mapping to a JSON file (it contains the raw values)."""

@@ -130,3 +130,15 @@ def test_other_whole_word_occurrences_are_found() -> None:
     text = "Ann wrote. Later Ann called Annette."
     extra = find_other_occurrences(text, [Span(0, 3, "full_name", 0.9)])
     assert extra == [Span(17, 20, "full_name", 0.9)]
+
+
+def test_loaded_mapping_with_a_raw_label_keeps_numbering_and_values() -> None:
+    from langchain_mlstudio.fastino.strategies import Pseudonymizer
+
+    p = Pseudonymizer.from_dict(
+        {"entries": [{"label": "full_name", "value": "Jamie Derran", "token": "<FULL_NAME_1>"}]}
+    )
+    assert p.token("full_name", "Anna Rossi") == "<FULL_NAME_2>"
+    assert p.token("full name", "Jamie Derran") == "<FULL_NAME_1>"
+    assert len(p) == 2
+    assert p.restore("<FULL_NAME_1> and <FULL_NAME_2>") == "Jamie Derran and Anna Rossi"
