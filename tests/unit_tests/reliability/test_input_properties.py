@@ -35,7 +35,7 @@ from langchain_mlstudio import (
     PIIDetectionError,
 )
 
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 #: Any code point, lone surrogates included.
 hostile_text = st.text(st.characters(codec=None, min_codepoint=0), max_size=60) | st.sampled_from(

@@ -30,7 +30,7 @@ from tests.unit_tests.reliability.strategies import random_casing
 
 SUCCESS = ["finished", "completed", "succeeded", "done", "success"]
 FAILURE = ["failed", "error", "canceled", "cancelled", "expired"]
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 success_words = st.sampled_from(SUCCESS).flatmap(random_casing)
 failure_words = st.sampled_from(FAILURE).flatmap(random_casing)
@@ -90,7 +90,7 @@ def job_server(words: list[str]) -> tuple[ModelStudioClient, list[int]]:
     return client, checks
 
 
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=25)
 @given(words=st.lists(unknown_words | near_misses, min_size=1, max_size=4))
 def test_waiting_on_unknown_statuses_ends_in_a_timeout_never_a_result(words: list[str]) -> None:
     assume(all(w.strip().lower() not in SUCCESS + FAILURE for w in words))
@@ -103,7 +103,7 @@ def test_waiting_on_unknown_statuses_ends_in_a_timeout_never_a_result(words: lis
     assert checks[0] >= 1
 
 
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=25)
 @given(unknown=st.lists(unknown_words, max_size=3), final=success_words | failure_words)
 def test_a_known_final_word_after_unknown_ones_decides_the_outcome(
     unknown: list[str], final: str
@@ -137,7 +137,7 @@ def test_fyretoolkit_job_succeeds_only_on_exactly_completed(word: str) -> None:
             FyreToolkitClient._finished(job)
 
 
-@settings(SETTINGS, max_examples=30)
+@settings(SETTINGS, max_examples=20)
 @given(
     word=st.sampled_from(["Completed", "COMPLETED", " completed", "complete", "done", "success"])
 )
