@@ -191,14 +191,15 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     ``requests_per_second`` (default 10, the documented limit of every plan) is
     held across every call on the instance, sync and async.
 
-    **Distributed runs.** A configured transformer pickles; its HTTP clients and
-    locks are created lazily in each worker, so it runs inside Ray Data's
-    ``map_batches`` or Spark's ``mapPartitions``. ``redact`` and ``mask`` are
-    stateless; ``hash`` stays consistent across workers when they share one
-    ``hash_key`` (set it, e.g. from ``FASTINO_PII_HASH_KEY``; without it a
-    random key is made per instance and travels with the pickle, but not to
-    other runs); ``pseudonymize`` is **not** consistent across workers, as
-    each worker numbers values on its own copy. Each worker also has its own
+    **Distributed runs.** A configured transformer pickles (without its
+    ``progress_callback``); its HTTP clients are created lazily in each
+    worker, so it runs inside Ray Data's ``map_batches`` or Spark's
+    ``mapPartitions``. ``redact`` and ``mask`` are stateless; ``hash`` stays
+    consistent across workers when they share one ``hash_key`` (set it, e.g.
+    from ``FASTINO_PII_HASH_KEY``; without it a random key is made per
+    instance and travels with the pickle, but not to other runs);
+    ``pseudonymize`` is **not** consistent across workers, as each worker
+    numbers values on its own copy. Each worker also has its own
     ``requests_per_second`` limit, so divide the plan's limit by the number of
     workers::
 
@@ -272,7 +273,9 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     progress_callback: Callable[[int, int], None] | None = Field(
         default=None, exclude=True, repr=False
     )
-    """Called with ``(inputs_done, inputs_total)`` after every request."""
+    """Called with ``(inputs_done, inputs_total)`` after every request. Not
+    pickled: a copy sent to a Ray or Spark worker has none (callbacks are
+    often lambdas or closures that cannot be pickled)."""
 
     _pseudonymizer: Pseudonymizer = PrivateAttr(default_factory=Pseudonymizer)
     _hash_secret: bytes | None = PrivateAttr(default=None)
@@ -285,6 +288,13 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         if self.strategy == "hash" and self.hash_key is None:
             self._hash_secret = secrets.token_bytes(32)
         return self
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        # A progress callback is usually a lambda or closure that cannot be
+        # pickled, and it reports to this process anyway: workers get none.
+        state["__dict__"] = {**state["__dict__"], "progress_callback": None}
+        return state
 
     def _build_client(self) -> FastinoClient:
         return FastinoClient(

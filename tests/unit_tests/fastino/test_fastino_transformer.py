@@ -408,3 +408,15 @@ def test_success_without_an_entities_list_fails_closed(fake: FakeFastino) -> Non
 def test_result_without_status_fails_closed(fake: FakeFastino) -> None:
     fake.override = lambda _i, body: httpx.Response(200, json=[{} for _ in body["input"]])
     assert make(fake, on_error="drop").transform_documents([DOCS[0]]) == []
+
+
+def test_transformer_with_a_progress_callback_pickles_without_it(fake: FakeFastino) -> None:
+    seen: list[tuple[int, int]] = []
+    pii = make(fake, progress_callback=lambda d, t: seen.append((d, t)))
+    copy = pickle.loads(pickle.dumps(pii))
+    assert copy.progress_callback is None
+    assert pii.progress_callback is not None
+    copy.client.http_client = httpx.Client(transport=httpx.MockTransport(fake.handler))  # type: ignore[union-attr]
+    [doc] = copy.transform_documents([Document("Jamie Derran")])
+    assert doc.page_content == "<FULL_NAME>"
+    assert seen == []
