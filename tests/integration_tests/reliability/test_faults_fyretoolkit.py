@@ -130,7 +130,7 @@ CASES: list[Case] = [
     ),
     Case(
         "unknown-status-value-forever-is-never-success",
-        (Fault(kind="body", path=STATUS, body={"id": "job_x", "status": "Completed"}, times=None),),
+        (Fault(kind="body", path=STATUS, body={"id": "job_x", "status": "complete"}, times=None),),
         JobTimeoutError,
         job_timeout=0.3,
     ),
