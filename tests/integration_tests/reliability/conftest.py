@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -46,3 +47,22 @@ def status_body(message: str, fyretoolkit: bool = False) -> dict[str, Any]:
     if fyretoolkit:
         return {"error": {"code": "injected", "message": message, "request_id": "req_inj"}}
     return {"detail": message}
+
+
+def format_log(emulator: Emulator) -> str:
+    """The emulator's request log, one line per request (it never holds headers)."""
+    return "\n".join(
+        f"{e.at:.3f} {e.method} {e.path} -> {e.status} fault={e.fault} "
+        f"body={json.dumps(e.json, default=repr)[:200]}"
+        for e in emulator.log.entries
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[Any]:
+    """Print the emulator's request log under a failed test's report."""
+    outcome = yield
+    report = outcome.get_result()
+    emulator = getattr(item, "funcargs", {}).get("emu")
+    if report.when == "call" and report.failed and isinstance(emulator, Emulator):
+        report.sections.append(("emulator request log", format_log(emulator)))

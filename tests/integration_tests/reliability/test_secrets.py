@@ -37,7 +37,7 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio.emulator import Emulator, Fault
 from langchain_mlstudio.fastino import FastinoClient
-from tests.integration_tests.reliability.conftest import fast_retries
+from tests.integration_tests.reliability.conftest import fast_retries, format_log
 
 KEY = "sk-secret-0a9f8e7d6c5b"
 ORG = "org-secrets"
@@ -164,6 +164,7 @@ async def test_chat_model_never_shows_its_key(
         *(rendered_error(e) for e in errors),
         rendered_logs(caplog),
         repr(emu.log.entries),
+        format_log(emu),
     )
 
 
@@ -224,6 +225,7 @@ def test_fastino_client_transformer_and_tool_never_show_the_key(
         ),
         rendered_logs(caplog),
         repr(emu.log.entries),
+        format_log(emu),
     )
 
 
@@ -284,6 +286,7 @@ async def test_fyretoolkit_client_and_tools_never_show_the_key(
         *(rendered_error(e) for e in errors),
         rendered_logs(caplog),
         repr(emu.log.entries),
+        format_log(emu),
     )
 
 
