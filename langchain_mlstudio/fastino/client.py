@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, overload
 
@@ -420,6 +420,8 @@ class FastinoClient(BaseModel):
         *,
         parameters: Mapping[str, Any] | None = ...,
         return_exceptions: Literal[False] = ...,
+        max_concurrency: int | None = ...,
+        on_batch: Callable[[int], None] | None = ...,
     ) -> list[FastinoResult]: ...
 
     @overload
@@ -430,6 +432,8 @@ class FastinoClient(BaseModel):
         *,
         parameters: Mapping[str, Any] | None = ...,
         return_exceptions: Literal[True],
+        max_concurrency: int | None = ...,
+        on_batch: Callable[[int], None] | None = ...,
     ) -> list[FastinoResult | MLStudioError]: ...
 
     def run(
@@ -439,6 +443,8 @@ class FastinoClient(BaseModel):
         *,
         parameters: Mapping[str, Any] | None = None,
         return_exceptions: bool = False,
+        max_concurrency: int | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
         """Run a model on each input; one result per input, in input order.
 
@@ -453,6 +459,12 @@ class FastinoClient(BaseModel):
                 none, so the endpoint's own defaults apply.
             return_exceptions: Put a failed input's (or failed request's)
                 :class:`MLStudioError` in its place instead of raising it.
+            max_concurrency: Requests in flight at once for this call
+                (default: the client's ``max_concurrency``).
+            on_batch: Called with the number of inputs a request carried once
+                that request is done (also when it failed and
+                ``return_exceptions`` is set), e.g. to drive a progress bar.
+                It may be called from worker threads.
 
         Returns:
             One :class:`FastinoResult` per input.
@@ -469,20 +481,25 @@ class FastinoClient(BaseModel):
         if not payloads:
             return []
 
+        concurrency = self.max_concurrency if max_concurrency is None else max_concurrency
+
         def send(job: tuple[int, dict[str, Any]]) -> list[FastinoResult | MLStudioError]:
             offset, payload = job
             try:
-                return self._send_batch(offset, payload)
+                results = self._send_batch(offset, payload)
             except MLStudioError as exc:
                 if not return_exceptions:
                     raise
-                return [exc] * len(payload["input"])
+                results = [exc] * len(payload["input"])
+            if on_batch is not None:
+                on_batch(len(results))
+            return results
 
-        if len(payloads) == 1 or self.max_concurrency == 1:
+        if len(payloads) == 1 or concurrency <= 1:
             outcomes = [send(job) for job in payloads]
         else:
             with ThreadPoolExecutor(
-                min(self.max_concurrency, len(payloads)),
+                min(concurrency, len(payloads)),
                 thread_name_prefix="fastino",
             ) as pool:
                 outcomes = list(pool.map(send, payloads))
@@ -496,6 +513,8 @@ class FastinoClient(BaseModel):
         *,
         parameters: Mapping[str, Any] | None = ...,
         return_exceptions: Literal[False] = ...,
+        max_concurrency: int | None = ...,
+        on_batch: Callable[[int], None] | None = ...,
     ) -> list[FastinoResult]: ...
 
     @overload
@@ -506,6 +525,8 @@ class FastinoClient(BaseModel):
         *,
         parameters: Mapping[str, Any] | None = ...,
         return_exceptions: Literal[True],
+        max_concurrency: int | None = ...,
+        on_batch: Callable[[int], None] | None = ...,
     ) -> list[FastinoResult | MLStudioError]: ...
 
     async def arun(
@@ -515,6 +536,8 @@ class FastinoClient(BaseModel):
         *,
         parameters: Mapping[str, Any] | None = None,
         return_exceptions: bool = False,
+        max_concurrency: int | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
         """Async twin of :meth:`run` (batches run concurrently on the loop).
 
@@ -526,7 +549,8 @@ class FastinoClient(BaseModel):
         payloads = self._payloads(model_id, inputs, parameters)
         if not payloads:
             return []
-        semaphore = asyncio.Semaphore(self.max_concurrency)
+        concurrency = self.max_concurrency if max_concurrency is None else max_concurrency
+        semaphore = asyncio.Semaphore(max(1, concurrency))
 
         async def send(
             job: tuple[int, dict[str, Any]],
@@ -534,11 +558,14 @@ class FastinoClient(BaseModel):
             offset, payload = job
             async with semaphore:
                 try:
-                    return await self._asend_batch(offset, payload)
+                    results = await self._asend_batch(offset, payload)
                 except MLStudioError as exc:
                     if not return_exceptions:
                         raise
-                    return [exc] * len(payload["input"])
+                    results = [exc] * len(payload["input"])
+            if on_batch is not None:
+                on_batch(len(results))
+            return results
 
         outcomes = await asyncio.gather(*(send(job) for job in payloads))
         return self._finish(list(outcomes), return_exceptions=return_exceptions)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -301,7 +299,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             **self._client_kwargs(),
             batch_size=self.batch_size,
             requests_per_second=self.requests_per_second,
-            max_concurrency=1,
+            max_concurrency=self.max_concurrency,
         )
 
     # -- mapping -----------------------------------------------------------
@@ -375,7 +373,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         self,
         documents: Sequence[Document],
         jobs: list[_DocJob],
-        outcomes: list[FastinoResult | BaseException],
+        outcomes: Sequence[FastinoResult | BaseException],
     ) -> list[Document]:
         output: list[Document] = []
         failed: dict[str, BaseException] = {}
@@ -459,13 +457,6 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     # -- transform ---------------------------------------------------------
 
-    def _batches(self, inputs: list[Chunk]) -> list[tuple[int, list[str]]]:
-        size = self.fastino_client.batch_size
-        return [
-            (start, [c.text for c in inputs[start : start + size]])
-            for start in range(0, len(inputs), size)
-        ]
-
     def transform_documents(
         self, documents: Sequence[Document], **kwargs: Any
     ) -> Sequence[Document]:
@@ -479,26 +470,14 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         """
         documents = list(documents)
         jobs, inputs = self._jobs(documents)
-        client = self.fastino_client
-        params = self._parameters(self.entity_types, self.threshold)
-        report = self._reporter(len(inputs))
-        outcomes: list[FastinoResult | BaseException] = [None] * len(inputs)  # type: ignore[list-item]
-
-        def send(batch: tuple[int, list[str]]) -> None:
-            start, texts = batch
-            results = client.run(self.model_id, texts, parameters=params, return_exceptions=True)
-            outcomes[start : start + len(texts)] = results
-            report(len(texts))
-
-        batches = self._batches(inputs)
-        if len(batches) <= 1 or self.max_concurrency == 1:
-            for batch in batches:
-                send(batch)
-        else:
-            with ThreadPoolExecutor(
-                min(self.max_concurrency, len(batches)), thread_name_prefix="fastino-pii"
-            ) as pool:
-                list(pool.map(send, batches))
+        outcomes = self.fastino_client.run(
+            self.model_id,
+            [c.text for c in inputs],
+            parameters=self._parameters(self.entity_types, self.threshold),
+            return_exceptions=True,
+            max_concurrency=self.max_concurrency,
+            on_batch=self._reporter(len(inputs)),
+        )
         return self._finish(documents, jobs, outcomes)
 
     async def atransform_documents(
@@ -514,20 +493,12 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         """
         documents = list(documents)
         jobs, inputs = self._jobs(documents)
-        client = self.fastino_client
-        params = self._parameters(self.entity_types, self.threshold)
-        report = self._reporter(len(inputs))
-        outcomes: list[FastinoResult | BaseException] = [None] * len(inputs)  # type: ignore[list-item]
-        semaphore = asyncio.Semaphore(self.max_concurrency)
-
-        async def send(batch: tuple[int, list[str]]) -> None:
-            start, texts = batch
-            async with semaphore:
-                results = await client.arun(
-                    self.model_id, texts, parameters=params, return_exceptions=True
-                )
-            outcomes[start : start + len(texts)] = results
-            report(len(texts))
-
-        await asyncio.gather(*(send(b) for b in self._batches(inputs)))
+        outcomes = await self.fastino_client.arun(
+            self.model_id,
+            [c.text for c in inputs],
+            parameters=self._parameters(self.entity_types, self.threshold),
+            return_exceptions=True,
+            max_concurrency=self.max_concurrency,
+            on_batch=self._reporter(len(inputs)),
+        )
         return self._finish(documents, jobs, outcomes)

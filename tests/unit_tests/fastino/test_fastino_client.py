@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+import threading
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ from langchain_mlstudio import (
     AuthenticationError,
     ConfigurationError,
     MalformedResponseError,
+    MLStudioError,
     ServerError,
 )
 from langchain_mlstudio._core._limits import RequestsPerSecond
@@ -233,3 +235,44 @@ def test_per_input_parameters_override_the_shared_ones(fake: FakeFastino) -> Non
         {"text": "a", "parameters": {"threshold": 0.4}},
         {"text": "b", "parameters": {"entity_types": ["email"]}},
     ]
+
+
+def test_on_batch_reports_each_finished_request_including_failed_ones(
+    fake: FakeFastino,
+) -> None:
+    fake.override = lambda i, _b: httpx.Response(500, json={"message": "x"}) if i == 1 else None
+    done: list[int] = []
+    client = fake.make_client(batch_size=2, max_retries=0, max_concurrency=1)
+    out = client.run(
+        "fastino-pii", ["a", "b", "c", "d", "e"], return_exceptions=True, on_batch=done.append
+    )
+    assert done == [2, 2, 1]
+    assert [isinstance(r, MLStudioError) for r in out] == [False, False, True, True, False]
+
+
+async def test_async_on_batch_reports_every_input(fake: FakeFastino) -> None:
+    done: list[int] = []
+    client = fake.make_client(batch_size=2)
+    await client.arun("fastino-pii", ["a", "b", "c"], on_batch=done.append)
+    assert sorted(done) == [1, 2]
+
+
+def test_max_concurrency_of_a_call_overrides_the_clients(fake: FakeFastino) -> None:
+    in_flight = 0
+    peak = 0
+    lock = threading.Lock()
+    both_in = threading.Barrier(2, timeout=10)  # a hang guard only
+
+    def handler(_i: int, _b: dict[str, Any]) -> None:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        both_in.wait()  # only returns once two requests are in flight together
+        with lock:
+            in_flight -= 1
+
+    fake.override = handler
+    client = fake.make_client(max_concurrency=1)
+    client.run("fastino-pii", ["a", "b"], max_concurrency=2)
+    assert peak == 2

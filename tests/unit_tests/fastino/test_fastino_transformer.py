@@ -11,7 +11,7 @@ from langchain_core.documents import Document
 
 from langchain_mlstudio import PIIDetectionError
 from langchain_mlstudio.emulator.fastino import detect
-from langchain_mlstudio.fastino import FastinoPIITransformer
+from langchain_mlstudio.fastino import FastinoClient, FastinoPIITransformer
 from langchain_mlstudio.fastino.strategies import Pseudonymizer, hash_token
 from tests.unit_tests.fastino.fastino_fakes import FakeFastino
 
@@ -420,3 +420,25 @@ def test_transformer_with_a_progress_callback_pickles_without_it(fake: FakeFasti
     [doc] = copy.transform_documents([Document("Jamie Derran")])
     assert doc.page_content == "<FULL_NAME>"
     assert seen == []
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+async def test_all_chunks_go_through_one_client_call_with_the_transformers_concurrency(
+    fake: FakeFastino, monkeypatch: pytest.MonkeyPatch, use_async: bool
+) -> None:
+    pii = make(fake, batch_size=2, max_concurrency=3)
+    calls: list[tuple[list[str], Any]] = []
+    name = "arun" if use_async else "run"
+    original = getattr(FastinoClient, name)
+
+    def spy(self: FastinoClient, model_id: str, inputs: list[str], **kwargs: Any) -> Any:
+        calls.append((list(inputs), kwargs.get("max_concurrency")))
+        return original(self, model_id, inputs, **kwargs)
+
+    monkeypatch.setattr(FastinoClient, name, spy)
+    if use_async:
+        await pii.atransform_documents(DOCS)
+    else:
+        pii.transform_documents(DOCS)
+    assert calls == [([d.page_content for d in DOCS], 3)]
+    assert sorted(fake.batch_sizes) == [1, 2]
