@@ -22,6 +22,7 @@ __all__ = [
     "chunk_text",
     "find_other_occurrences",
     "locate",
+    "pii_spans",
     "resolve_overlaps",
 ]
 
@@ -206,3 +207,36 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
         end = max(s.end for s in group)
         resolved.append(Span(start, end, best.label, best.score))
     return resolved
+
+
+def pii_spans(
+    text: str,
+    found: Iterable[tuple[Chunk, Iterable[FastinoEntity]]],
+    *,
+    all_occurrences: bool = True,
+) -> list[Span]:
+    """The disjoint, sorted spans of ``text`` to replace, from the model's entities.
+
+    The one path from entities to spans used by the transformer and the tool,
+    so both replace the same characters: each chunk's entities are located
+    (:func:`locate`), other whole-word occurrences of a found value added
+    (:func:`find_other_occurrences`, unless ``all_occurrences`` is false) and
+    overlaps resolved (:func:`resolve_overlaps`).
+
+    Args:
+        text: The whole original text.
+        found: Each chunk of ``text`` with the entities found in it.
+        all_occurrences: Also replace other occurrences of a found value.
+
+    Raises:
+        SpanError: An entity does not occur in its chunk.
+
+    Example:
+        >>> e = FastinoEntity(start=0, end=3, label="full_name", text="Ann")
+        >>> [(s.start, s.end) for s in pii_spans("Ann met Ann", [(Chunk(0, "Ann met Ann"), [e])])]
+        [(0, 3), (8, 11)]
+    """
+    spans = [locate(chunk, entity) for chunk, entities in found for entity in entities]
+    if all_occurrences and spans:
+        spans.extend(find_other_occurrences(text, spans))
+    return resolve_overlaps(spans)

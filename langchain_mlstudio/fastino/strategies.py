@@ -27,7 +27,7 @@ from typing import Any
 
 from langchain_mlstudio.fastino.spans import Span
 
-__all__ = ["Pseudonymizer", "hash_token", "label_token", "replace_spans"]
+__all__ = ["Pseudonymizer", "hash_token", "label_token", "redact_token", "replace_spans"]
 
 _LABEL_CLEAN = re.compile(r"[^A-Za-z0-9]+")
 
@@ -40,6 +40,16 @@ def label_token(label: str) -> str:
         'EMAIL_ADDRESS'
     """
     return _LABEL_CLEAN.sub("_", label).strip("_").upper() or "PII"
+
+
+def redact_token(label: str) -> str:
+    """``<LABEL>``: what the ``redact`` strategy (and the tool) writes, as Fastino does.
+
+    Example:
+        >>> redact_token("full_name")
+        '<FULL_NAME>'
+    """
+    return f"<{label_token(label)}>"
 
 
 def hash_token(label: str, value: str, key: bytes, digits: int = 8) -> str:

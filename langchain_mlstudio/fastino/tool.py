@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
 from langchain_mlstudio.fastino.client import FastinoResult
-from langchain_mlstudio.fastino.spans import Chunk, SpanError, locate, resolve_overlaps
-from langchain_mlstudio.fastino.strategies import label_token, replace_spans
+from langchain_mlstudio.fastino.spans import Chunk, SpanError, pii_spans
+from langchain_mlstudio.fastino.strategies import redact_token, replace_spans
 from langchain_mlstudio.fastino.transformer import FastinoSettings
 
 __all__ = ["FastinoPIIInput", "FastinoPIITool"]
@@ -49,7 +49,9 @@ class FastinoPIITool(FastinoSettings, BaseTool):
     r"""Find personal data in a text with Fastino's PII model and redact it.
 
     The content an agent sees is the redacted text (``<FULL_NAME>`` for each
-    value, as Fastino writes it) and a one-line summary of what was found; the
+    value, as Fastino writes it, and for every other occurrence of a found
+    value: exactly what :class:`FastinoPIITransformer` writes with
+    ``strategy="redact"``) and a one-line summary of what was found; the
     artifact (``ToolMessage.artifact``) is the list of entities with
     ``label``, ``start``, ``end``, ``score`` and ``text`` (offsets into the
     given text), for code that needs the values. Failures raise
@@ -104,14 +106,15 @@ class FastinoPIITool(FastinoSettings, BaseTool):
     @staticmethod
     def _render(text: str, result: FastinoResult) -> tuple[str, list[dict[str, Any]]]:
         try:
-            entities = result.pii_entities()
-            spans = resolve_overlaps(locate(Chunk(0, text), e) for e in entities)
+            # Exactly the transformer's "redact" path: other occurrences of a
+            # found value are redacted too.
+            spans = pii_spans(text, [(Chunk(0, text), result.pii_entities())])
         except MalformedResponseError as exc:
             raise ToolException(str(exc)) from exc
         except SpanError as exc:
             msg = f"Fastino returned an entity that is not in the text ({exc})"
             raise ToolException(msg) from exc
-        redacted = replace_spans(text, spans, [f"<{label_token(s.label)}>" for s in spans])
+        redacted = replace_spans(text, spans, [redact_token(s.label) for s in spans])
         artifact = [
             {
                 "label": s.label,

@@ -34,14 +34,12 @@ from langchain_mlstudio.fastino.spans import (
     Span,
     SpanError,
     chunk_text,
-    find_other_occurrences,
-    locate,
-    resolve_overlaps,
+    pii_spans,
 )
 from langchain_mlstudio.fastino.strategies import (
     Pseudonymizer,
     hash_token,
-    label_token,
+    redact_token,
     replace_spans,
 )
 
@@ -356,7 +354,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             return hash_token(span.label, value, self._key())
         if self.strategy == "pseudonymize":
             return self._pseudonymizer.token(span.label, value)
-        return f"<{label_token(span.label)}>"
+        return redact_token(span.label)
 
     def _jobs(self, documents: Sequence[Document]) -> tuple[list[_DocJob], list[Chunk]]:
         jobs: list[_DocJob] = []
@@ -406,12 +404,11 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     def _transform_one(self, doc: Document, job: _DocJob, results: list[FastinoResult]) -> Document:
         text = job.text
-        spans: list[Span] = []
-        for chunk, result in zip(job.chunks, results, strict=True):
-            spans.extend(locate(chunk, entity) for entity in result.pii_entities())
-        if self.replace_all_occurrences and spans:
-            spans.extend(find_other_occurrences(text, spans))
-        resolved = resolve_overlaps(spans)
+        resolved = pii_spans(
+            text,
+            [(c, r.pii_entities()) for c, r in zip(job.chunks, results, strict=True)],
+            all_occurrences=self.replace_all_occurrences,
+        )
         values = [text[s.start : s.end] for s in resolved]
         new_text = replace_spans(
             text, resolved, [self._replacement(s, v) for s, v in zip(resolved, values, strict=True)]

@@ -102,3 +102,44 @@ def test_bad_key_error_mentions_propagation(fake: FakeFastino) -> None:
     tool = FastinoPIITool(client=fake.make_client(api_key="wrong"))
     with pytest.raises(ToolException, match="propagate"):
         tool.invoke({"text": "hi"})
+
+
+def _only_first_ann(_i: int, body: dict[str, Any]) -> httpx.Response:
+    text = body["input"][0]["text"]
+    entity = {"start": 0, "end": 3, "label": "full_name", "text": "Ann", "score": 1}
+    return httpx.Response(
+        200, json=[{"input": text, "status": "success", "output": {"entities": [entity]}}]
+    )
+
+
+def test_other_occurrences_of_a_found_value_are_redacted_too(fake: FakeFastino) -> None:
+    fake.override = _only_first_ann
+    tool = FastinoPIITool(client=fake.make_client())
+    msg = tool.invoke(tool_call({"text": "Ann said Ann's Annual plan"}))
+    assert msg.content == (
+        "<FULL_NAME> said <FULL_NAME>'s Annual plan\n\nFound 2 entities: 2 full_name."
+    )
+    assert [(e["start"], e["end"]) for e in msg.artifact] == [(0, 3), (9, 12)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ann said Ann's Annual plan",
+        "Jamie Derran (jamie.derran@example.com) met Jamie Derran and Anna Rossi.",
+        "Nothing personal here.",
+    ],
+)
+def test_tool_redacts_exactly_like_the_transformers_redact_strategy(
+    fake: FakeFastino, text: str
+) -> None:
+    from langchain_core.documents import Document
+
+    from langchain_mlstudio.fastino import FastinoPIITransformer
+
+    if text.startswith("Ann said"):
+        fake.override = _only_first_ann
+    tool = FastinoPIITool(client=fake.make_client())
+    content = tool.invoke(tool_call({"text": text})).content
+    [doc] = FastinoPIITransformer(client=fake.make_client()).transform_documents([Document(text)])
+    assert str(content).split("\n\n")[0] == doc.page_content
