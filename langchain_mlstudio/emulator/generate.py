@@ -192,9 +192,7 @@ class GenerateJobService(Service):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if flavour not in JOB_STATUS:
-            raise ValueError(
-                f"flavour must be 'modelstudio' or 'ionos', not {flavour!r}"
-            )
+            raise ValueError(f"flavour must be 'modelstudio' or 'ionos', not {flavour!r}")
         self.api_key = api_key
         self.organization_id = organization_id
         self.models = set(models)
@@ -270,9 +268,7 @@ class GenerateJobService(Service):
 
     # -- handlers ------------------------------------------------------------
 
-    def _create(
-        self, request: EmulatedRequest, match: re.Match[str]
-    ) -> EmulatedResponse:
+    def _create(self, request: EmulatedRequest, match: re.Match[str]) -> EmulatedResponse:
         forbidden = self._forbidden(match["org"])
         if forbidden is not None:
             return forbidden
@@ -283,10 +279,7 @@ class GenerateJobService(Service):
         if body["model_id"] not in self.models:
             return _detail(404, "Model not found")
         conversations: list[list[dict[str, Any]]] = body["messages"]
-        if (
-            self.max_tasks_per_job is not None
-            and len(conversations) > self.max_tasks_per_job
-        ):
+        if self.max_tasks_per_job is not None and len(conversations) > self.max_tasks_per_job:
             return _detail(
                 400,
                 f"messages: at most {self.max_tasks_per_job} conversations per job, "
@@ -331,9 +324,7 @@ class GenerateJobService(Service):
             },
         )
 
-    def _retrieve(
-        self, request: EmulatedRequest, match: re.Match[str]
-    ) -> EmulatedResponse:
+    def _retrieve(self, request: EmulatedRequest, match: re.Match[str]) -> EmulatedResponse:
         forbidden = self._forbidden(match["org"])
         if forbidden is not None:
             return forbidden
@@ -367,11 +358,7 @@ class GenerateJobService(Service):
         text = job.replies[index]
         ionos = self.flavour == "ionos"
         if job.doomed or text is None:
-            why = (
-                "the job failed"
-                if job.doomed
-                else "the model could not generate a reply"
-            )
+            why = "the job failed" if job.doomed else "the model could not generate a reply"
             return {
                 "task_index": index,
                 "status": "FAILED" if ionos else "failed",
@@ -415,9 +402,7 @@ class GenerateJobService(Service):
             return "temperature: must be a number between 0.0 and 1.0"
         max_tokens = body.get("max_tokens")
         if max_tokens is not None and (
-            isinstance(max_tokens, bool)
-            or not isinstance(max_tokens, int)
-            or max_tokens < 1
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
         ):
             return "max_tokens: must be a positive integer"
         return None

@@ -450,9 +450,7 @@ def test_cli_serves_until_interrupted_and_exits_zero(stop_signal: int) -> None:
         "--job-duration",
         "0",
     ]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         banner = [process.stdout.readline()]
