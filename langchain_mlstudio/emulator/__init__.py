@@ -25,6 +25,7 @@ from langchain_mlstudio.emulator._server import (
     EmulatorServer,
     Fault,
     LoggedRequest,
+    peak_in_window,
 )
 from langchain_mlstudio.emulator.fastino import FastinoService
 from langchain_mlstudio.emulator.fyretoolkit import FyreToolkitService
@@ -43,6 +44,7 @@ __all__ = [
     "FyreToolkitService",
     "GenerateJobService",
     "LoggedRequest",
+    "peak_in_window",
 ]
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from langchain_mlstudio.emulator import Emulator
+from langchain_mlstudio.emulator import Emulator, peak_in_window
 from langchain_mlstudio.emulator.fastino import FIRST_NAMES, LAST_NAMES, detect
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITransformer
 
@@ -51,17 +51,6 @@ def make_documents(n: int, seed: int = 7) -> list[Document]:
         )
         docs.append(Document(page_content=text, id=f"ticket-{i}"))
     return docs
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    """The most arrivals inside any half-open window of ``window`` seconds."""
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 @dataclass
@@ -104,7 +93,7 @@ def measure(emu: Emulator, name: str, docs: list[Document], run: Callable[[], li
         name,
         len(arrivals),
         seconds,
-        max_in_window(arrivals),
+        peak_in_window(arrivals),
         leaked_values(docs, outputs),
     )
 

@@ -17,7 +17,7 @@ from langchain_mlstudio import (
     NotFoundError,
     PIIDetectionError,
 )
-from langchain_mlstudio.emulator import Emulator, Fault
+from langchain_mlstudio.emulator import Emulator, Fault, peak_in_window
 from langchain_mlstudio.fastino import (
     FastinoClient,
     FastinoInputError,
@@ -47,17 +47,6 @@ RAW_VALUES = [
 def client_for(emu: Emulator, **kwargs: Any) -> FastinoClient:
     kwargs.setdefault("api_key", API_KEY)
     return FastinoClient(base_url=emu.base_url, **kwargs)
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    """The most request arrivals inside any half-open window of ``window`` s."""
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 class TestFastinoPIIToolIntegration(ToolsIntegrationTests):
@@ -173,7 +162,7 @@ async def test_rate_limit_holds_under_async_concurrency(emulator: Emulator) -> N
     await asyncio.gather(*(client.arun("fastino-pii", texts) for _ in range(3)))
     arrivals = emulator.fastino.arrivals()
     assert len(arrivals) == 36
-    assert max_in_window(arrivals) <= 10
+    assert peak_in_window(arrivals) <= 10
 
 
 def test_rate_limit_is_shared_by_sync_and_async_callers(emulator: Emulator) -> None:
@@ -193,7 +182,7 @@ def test_rate_limit_is_shared_by_sync_and_async_callers(emulator: Emulator) -> N
     asyncio.run(main())
     arrivals = emulator.fastino.arrivals()
     assert len(arrivals) == 18
-    assert max_in_window(arrivals) <= 10
+    assert peak_in_window(arrivals) <= 10
 
 
 def test_retries_count_against_the_rate_limit(emulator: Emulator) -> None:
@@ -203,7 +192,7 @@ def test_retries_count_against_the_rate_limit(emulator: Emulator) -> None:
     entries = emulator.log.matching("POST", "^/run$")
     assert len(entries) == 12  # 8 successes + 4 retried failures
     assert [e.status for e in entries[:4]] == [503] * 4
-    assert max_in_window([e.at for e in entries]) <= 10
+    assert peak_in_window([e.at for e in entries]) <= 10
 
 
 # -- transformer ------------------------------------------------------------

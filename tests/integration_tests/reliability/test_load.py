@@ -42,6 +42,7 @@ from langchain_mlstudio import (
     FastinoPIITransformer,
     ServerError,
 )
+from langchain_mlstudio.emulator import peak_in_window
 
 API_KEY = "load-key-8e21"
 ORG = "org-load"
@@ -127,17 +128,6 @@ def server() -> Iterator[EmulatorProcess]:
     )
     yield process
     process.stop()
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    """The most arrivals inside any half-open window of ``window`` seconds."""
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 class DroppedIds(logging.Handler):
@@ -261,7 +251,7 @@ def check_fastino(run: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
     assert max(per_input.values()) <= 3  # 1 + max_retries
     arrivals = [at for at, method, path in seen["arrivals"] if path == "/run"]
     assert len(arrivals) == len(runs)
-    peak_rate = max_in_window(arrivals)
+    peak_rate = peak_in_window(arrivals)
     assert peak_rate <= REQUESTS_PER_SECOND
     return {
         "seconds": run["fastino_seconds"],
