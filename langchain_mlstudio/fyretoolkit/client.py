@@ -508,7 +508,7 @@ class FyreToolkitClient:
                 if call.attempts <= 1:
                     raise
                 job = self.get_job(job_id)
-                if job.status != "canceled":
+                if job.normalized_status != "canceled":
                     raise
                 logger.info("Job %s was cancelled by an earlier attempt", job_id)
                 return job
@@ -524,7 +524,7 @@ class FyreToolkitClient:
                 if call.attempts <= 1:
                     raise
                 job = await self.aget_job(job_id)
-                if job.status != "canceled":
+                if job.normalized_status != "canceled":
                     raise
                 logger.info("Job %s was cancelled by an earlier attempt", job_id)
                 return job
@@ -541,16 +541,17 @@ class FyreToolkitClient:
 
     @staticmethod
     def _finished(job: BatchJob) -> BatchJob:
-        if job.status == "completed":
+        status = job.normalized_status
+        if status == "completed":
             return job
         error = job.error or {}
         code = error.get("code") if isinstance(error.get("code"), str) else None
         message = error.get("message") if isinstance(error.get("message"), str) else None
-        verb = "was canceled" if job.status == "canceled" else "failed"
+        verb = "was canceled" if status == "canceled" else "failed"
         raise JobFailedError(
             f"Batch job {job.id} {verb}",
             job_id=job.id,
-            job_status=job.status,
+            job_status=status,
             code=code,
             server_message=message,
         )

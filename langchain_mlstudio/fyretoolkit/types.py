@@ -38,6 +38,21 @@ JobStatus = Literal["queued", "processing", "completed", "failed", "canceled"]
 TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "canceled"})
 
 
+def normalize_job_status(status: str) -> str:
+    """A job status as the client compares it: trimmed and lower-case.
+
+    The reference documents lower-case words, but a server (or a proxy) that
+    answers ``"COMPLETED"`` or ``"Failed"`` means the same; compared as sent,
+    such a job would be polled until the deadline. Unknown words stay unknown,
+    so they still mean the job is running.
+
+    Example:
+        >>> [normalize_job_status(s) for s in ("COMPLETED", " Failed", "paused")]
+        ['completed', 'failed', 'paused']
+    """
+    return status.strip().lower()
+
+
 class _Resource(BaseModel):
     """Base of every API object: unknown fields are kept, not rejected."""
 
@@ -97,13 +112,17 @@ class JobProgress(_Resource):
 class BatchJob(_Resource):
     """A batch job (``POST /batch/{model_id}``, ``GET /jobs/{job_id}``).
 
-    ``status`` is one of :data:`JobStatus`; it is kept as a plain string so a
-    status the API adds later does not make the job unreadable.
+    ``status`` is one of :data:`JobStatus`; it is kept as a plain string (as
+    the server sent it) so a status the API adds later does not make the job
+    unreadable. :attr:`normalized_status` and :attr:`is_terminal` compare it
+    case-insensitively.
 
     Example:
         >>> job = BatchJob(id="job_1", status="completed", created=0)
         >>> job.is_terminal
         True
+        >>> BatchJob(id="job_2", status="Failed").normalized_status
+        'failed'
     """
 
     id: str
@@ -120,9 +139,14 @@ class BatchJob(_Resource):
     """Why the job failed, when ``status == "failed"`` and the server said."""
 
     @property
+    def normalized_status(self) -> str:
+        """``status`` trimmed and lower-case (see :func:`normalize_job_status`)."""
+        return normalize_job_status(self.status)
+
+    @property
     def is_terminal(self) -> bool:
-        """Whether the job reached a final status."""
-        return self.status in TERMINAL_JOB_STATUSES
+        """Whether the job reached a final status (in any letter case)."""
+        return self.normalized_status in TERMINAL_JOB_STATUSES
 
 
 class Model(_Resource):

@@ -511,6 +511,56 @@ async def test_failed_job_raises_job_failed_error_with_its_id(mode: str) -> None
     assert info.value.code == "input_unreadable"
 
 
+def _exact_sequence(*statuses: str) -> Recorder:
+    """Answers each status once; a poll after the last one gets a 404."""
+    answers = list(statuses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if not answers:
+            return error(404, "polled_past_the_final_status")
+        return httpx.Response(200, json={**QUEUED, "status": answers.pop(0)})
+
+    return Recorder(handler)
+
+
+@modes
+async def test_wait_for_job_reads_statuses_in_any_letter_case(mode: str) -> None:
+    client, inner = make_client(_exact_sequence("Queued", "PROCESSING", " Completed "))
+    job = await call(mode, client, "wait_for_job", "job_1", timeout=None)
+    assert job.status == " Completed "
+    assert job.normalized_status == "completed"
+    assert len(inner.requests) == 3
+
+
+@modes
+@pytest.mark.parametrize(("word", "normalized"), [("FAILED", "failed"), ("Canceled", "canceled")])
+async def test_upper_case_failure_statuses_end_the_wait_with_job_failed_error(
+    mode: str, word: str, normalized: str
+) -> None:
+    client, inner = make_client(_exact_sequence("processing", word))
+    with pytest.raises(JobFailedError) as info:
+        await call(mode, client, "wait_for_job", "job_1", timeout=None)
+    assert info.value.job_status == normalized
+    assert len(inner.requests) == 2
+
+
+@modes
+async def test_unknown_status_in_any_case_still_means_running(mode: str) -> None:
+    client, _ = make_client(_job_sequence("PAUSED"))
+    with pytest.raises(JobTimeoutError):
+        await call(mode, client, "wait_for_job", "job_1", timeout=0.0)
+
+
+@modes
+async def test_lost_cancel_answer_is_recovered_when_the_job_reads_canceled_in_upper_case(
+    mode: str,
+) -> None:
+    client, rec = make_client(_cancel_server("CANCELED"))
+    job = await call(mode, client, "cancel_job", "job_1")
+    assert job.normalized_status == "canceled"
+    assert [r.method for r in rec.requests] == ["POST", "POST", "GET"]
+
+
 @modes
 async def test_deadline_raises_job_timeout_error_and_leaves_the_job_running(mode: str) -> None:
     rec = _job_sequence("processing")
