@@ -141,8 +141,36 @@ def _check_inputs(inputs: Sequence[str | Mapping[str, Any]]) -> list[Any]:
 
 
 @dataclass
+class _Recovery(Generic[T]):
+    """How a retried call recognises that an earlier attempt already succeeded.
+
+    When an attempt's answer is lost after the server acted, the retry meets an
+    error that only says the work is done: a DELETE meets 404, a cancel 409.
+    After more than one attempt, an ``error`` is read as success when
+    ``outcome`` turns the state (read by the optional follow-up request
+    ``confirm``) into the call's result; when it returns ``None`` the error is
+    raised. On the first attempt the error is always raised.
+    """
+
+    error: type[MLStudioError]
+    outcome: Callable[[Any], T | None]
+    confirm: _Spec[Any] | None = None
+    note: str = "an earlier attempt succeeded"
+
+    def applies(self, error: MLStudioError, attempts: int) -> bool:
+        return attempts > 1 and isinstance(error, self.error)
+
+    def settle(self, error: MLStudioError, state: Any) -> T:
+        result = self.outcome(state)
+        if result is None:
+            raise error
+        logger.info("%s: %s", self.note, error.message)
+        return result
+
+
+@dataclass
 class _Spec(Generic[T]):
-    """One API call: the request and how to read its answer."""
+    """One API call: the request, how to read its answer, and its recovery."""
 
     method: str
     path: str
@@ -151,6 +179,7 @@ class _Spec(Generic[T]):
     params: dict[str, Any] | None = None
     safety: Safety = Safety.IDEMPOTENT
     headers: dict[str, str] = field(default_factory=dict)
+    recovery: _Recovery[T] | None = None
 
     @property
     def what(self) -> str:
@@ -303,27 +332,41 @@ class FyreToolkitClient:
         await self.aclose()
 
     def _run(self, spec: _Spec[T]) -> T:
-        with self._gate.scope(category_of(spec.method, spec.path)):
-            response = self._transport.request(
-                spec.method,
-                spec.path,
-                json_body=spec.json_body,
-                params=spec.params,
-                headers=spec.headers,
-                safety=spec.safety,
-            )
+        with self._gate.scope(category_of(spec.method, spec.path)) as call:
+            try:
+                response = self._transport.request(
+                    spec.method,
+                    spec.path,
+                    json_body=spec.json_body,
+                    params=spec.params,
+                    headers=spec.headers,
+                    safety=spec.safety,
+                )
+            except MLStudioError as error:
+                recovery = spec.recovery
+                if recovery is None or not recovery.applies(error, call.attempts):
+                    raise
+                state = None if recovery.confirm is None else self._run(recovery.confirm)
+                return recovery.settle(error, state)
         return spec.result(response, spec.what)
 
     async def _arun(self, spec: _Spec[T]) -> T:
-        with self._gate.scope(category_of(spec.method, spec.path)):
-            response = await self._transport.arequest(
-                spec.method,
-                spec.path,
-                json_body=spec.json_body,
-                params=spec.params,
-                headers=spec.headers,
-                safety=spec.safety,
-            )
+        with self._gate.scope(category_of(spec.method, spec.path)) as call:
+            try:
+                response = await self._transport.arequest(
+                    spec.method,
+                    spec.path,
+                    json_body=spec.json_body,
+                    params=spec.params,
+                    headers=spec.headers,
+                    safety=spec.safety,
+                )
+            except MLStudioError as error:
+                recovery = spec.recovery
+                if recovery is None or not recovery.applies(error, call.attempts):
+                    raise
+                state = None if recovery.confirm is None else await self._arun(recovery.confirm)
+                return recovery.settle(error, state)
         return spec.result(response, spec.what)
 
     # -- predictions -------------------------------------------------------
@@ -474,12 +517,22 @@ class FyreToolkitClient:
         return (await self._arun(self._get_job_spec(job_id)))[0]
 
     def _cancel_spec(self, job_id: str) -> _Spec[BatchJob]:
+        def canceled(state: tuple[BatchJob, APIResponse]) -> BatchJob | None:
+            job = state[0]
+            return job if job.normalized_status == "canceled" else None
+
         return _Spec(
             "POST",
             f"/jobs/{_segment(job_id, 'job_id')}/cancel",
             _reader(BatchJob),
             # Cancelling twice cannot do harm; see cancel_job for the 409 case.
             safety=Safety.IDEMPOTENT,
+            recovery=_Recovery(
+                ConflictError,
+                canceled,
+                confirm=self._get_job_spec(job_id),
+                note=f"Job {job_id} was cancelled by an earlier attempt",
+            ),
         )
 
     def cancel_job(self, job_id: str) -> BatchJob:
@@ -500,35 +553,11 @@ class FyreToolkitClient:
 
             client.cancel_job(job.id).status  # 'canceled'
         """
-        spec = self._cancel_spec(job_id)
-        with self._gate.scope("write") as call:
-            try:
-                response = self._transport.request(spec.method, spec.path)
-            except ConflictError:
-                if call.attempts <= 1:
-                    raise
-                job = self.get_job(job_id)
-                if job.normalized_status != "canceled":
-                    raise
-                logger.info("Job %s was cancelled by an earlier attempt", job_id)
-                return job
-        return spec.result(response, spec.what)
+        return self._run(self._cancel_spec(job_id))
 
     async def acancel_job(self, job_id: str) -> BatchJob:
         """Async twin of :meth:`cancel_job`."""
-        spec = self._cancel_spec(job_id)
-        with self._gate.scope("write") as call:
-            try:
-                response = await self._transport.arequest(spec.method, spec.path)
-            except ConflictError:
-                if call.attempts <= 1:
-                    raise
-                job = await self.aget_job(job_id)
-                if job.normalized_status != "canceled":
-                    raise
-                logger.info("Job %s was cancelled by an earlier attempt", job_id)
-                return job
-        return spec.result(response, spec.what)
+        return await self._arun(self._cancel_spec(job_id))
 
     @staticmethod
     def _poll_result(result: tuple[BatchJob, APIResponse]) -> PollResult[BatchJob]:
@@ -597,7 +626,7 @@ class FyreToolkitClient:
             )
         except JobTimeoutError as err:
             if cancel_on_timeout:
-                self._cancel_after_timeout(job_id, self.cancel_job)
+                self._cancel_after_timeout(job_id)
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         return self._finished(job)
 
@@ -625,10 +654,7 @@ class FyreToolkitClient:
             )
         except JobTimeoutError as err:
             if cancel_on_timeout:
-                try:
-                    await self.acancel_job(job_id)
-                except MLStudioError as error:
-                    self._log_cancel_failure(job_id, error)
+                await self._acancel_after_timeout(job_id)
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         return self._finished(job)
 
@@ -644,9 +670,17 @@ class FyreToolkitClient:
             )
         return JobTimeoutError(err.message, job_id=err.job_id, waited=err.waited, hint=hint)
 
-    def _cancel_after_timeout(self, job_id: str, cancel: Callable[[str], BatchJob]) -> None:
+    def _cancel_after_timeout(self, job_id: str) -> None:
+        """Ask a job that outlived its deadline to cancel; a failure is only logged."""
         try:
-            cancel(job_id)
+            self.cancel_job(job_id)
+        except MLStudioError as error:
+            self._log_cancel_failure(job_id, error)
+
+    async def _acancel_after_timeout(self, job_id: str) -> None:
+        """Async twin of :meth:`_cancel_after_timeout`."""
+        try:
+            await self.acancel_job(job_id)
         except MLStudioError as error:
             self._log_cancel_failure(job_id, error)
 
@@ -865,6 +899,11 @@ class FyreToolkitClient:
             f"/deployments/{_segment(deployment_id, 'deployment_id')}",
             _reader(DeletedDeployment),
             safety=Safety.IDEMPOTENT,
+            recovery=_Recovery(
+                NotFoundError,
+                lambda _state: DeletedDeployment(id=deployment_id, deleted=True),
+                note=f"Deployment {deployment_id} was deleted by an earlier attempt",
+            ),
         )
 
     def delete_deployment(self, deployment_id: str) -> DeletedDeployment:
@@ -879,29 +918,11 @@ class FyreToolkitClient:
 
             client.delete_deployment(dep.id).deleted  # True
         """
-        spec = self._delete_spec(deployment_id)
-        with self._gate.scope("write") as call:
-            try:
-                response = self._transport.request(spec.method, spec.path)
-            except NotFoundError:
-                if call.attempts <= 1:
-                    raise
-                logger.info("Deployment %s was deleted by an earlier attempt", deployment_id)
-                return DeletedDeployment(id=deployment_id, deleted=True)
-        return spec.result(response, spec.what)
+        return self._run(self._delete_spec(deployment_id))
 
     async def adelete_deployment(self, deployment_id: str) -> DeletedDeployment:
         """Async twin of :meth:`delete_deployment`."""
-        spec = self._delete_spec(deployment_id)
-        with self._gate.scope("write") as call:
-            try:
-                response = await self._transport.arequest(spec.method, spec.path)
-            except NotFoundError:
-                if call.attempts <= 1:
-                    raise
-                logger.info("Deployment %s was deleted by an earlier attempt", deployment_id)
-                return DeletedDeployment(id=deployment_id, deleted=True)
-        return spec.result(response, spec.what)
+        return await self._arun(self._delete_spec(deployment_id))
 
     # -- metrics -----------------------------------------------------------
 

@@ -584,6 +584,34 @@ async def test_deadline_cancels_the_job_only_when_asked(mode: str) -> None:
     assert [r.url.path for r in inner.requests if r.method == "POST"] == ["/jobs/job_1/cancel"]
 
 
+@modes
+async def test_a_failed_cancel_after_the_deadline_is_logged_and_the_timeout_still_raised(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return error(409, "job_not_cancelable", details={"status": "completed"})
+        return httpx.Response(200, json={**QUEUED, "status": "processing"})
+
+    client, _ = make_client(handler)
+    with (
+        caplog.at_level("WARNING", logger="langchain_mlstudio.fyretoolkit"),
+        pytest.raises(JobTimeoutError),
+    ):
+        await call(mode, client, "wait_for_job", "job_1", timeout=0.0, cancel_on_timeout=True)
+    assert "Could not cancel job job_1" in caplog.text
+
+
+@modes
+async def test_a_409_on_the_first_cancel_attempt_is_raised_without_reading_the_job(
+    mode: str,
+) -> None:
+    client, rec = make_client(lambda r: error(409, "job_not_cancelable"))
+    with pytest.raises(ConflictError):
+        await call(mode, client, "cancel_job", "job_1")
+    assert [r.method for r in rec.requests] == ["POST"]
+
+
 # -- rate limits -------------------------------------------------------------
 
 
