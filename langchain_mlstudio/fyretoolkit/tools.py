@@ -158,8 +158,63 @@ def _prediction_content(prediction: Prediction) -> str:
     return _compact({"model": prediction.model, "results": prediction.results})
 
 
-class FyreToolkitPredictTool(_FyreToolkitTool):
+class FyreToolkitModelPredictInput(BaseModel):
+    """Arguments of :class:`FyreToolkitModelPredictTool`: a model id, then inputs.
+
+    Example:
+        >>> FyreToolkitModelPredictInput(model_id="sentiment-v1", inputs=["ok"]).model_id
+        'sentiment-v1'
+    """
+
+    model_id: str = Field(
+        min_length=1,
+        description="Id of a model whose status is 'ready' (see fyretoolkit_list_models).",
+    )
+    inputs: list[str | dict[str, Any]] = Field(min_length=1, description=_INPUTS_DOC)
+    metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
+
+
+class FyreToolkitModelPredictTool(_FyreToolkitTool):
+    """Run any FyreToolkit model the agent names; the toolkit's predict tool.
+
+    The one predict implementation: :class:`FyreToolkitPredictTool` is this
+    tool with ``model_id`` bound. The content is compact JSON
+    ``{"model": ..., "results": [...]}``; the artifact the whole
+    :class:`~langchain_mlstudio.fyretoolkit.Prediction` as a dict.
+
+    Example:
+        >>> tool = FyreToolkitModelPredictTool(api_key="k", base_url="http://127.0.0.1:1")
+        >>> sorted(tool.args)
+        ['inputs', 'metadata', 'model_id']
+    """
+
+    name: str = "fyretoolkit_predict"
+    description: str = (
+        "Runs a deployed FyreToolkit machine-learning model on a list of inputs "
+        "(texts or JSON objects) and returns one result per input, in order, e.g. "
+        "a sentiment label and a confidence score. Needs the model's id; find ids "
+        "with fyretoolkit_list_models. Pass all inputs in one call."
+    )
+    args_schema: type[BaseModel] = FyreToolkitModelPredictInput
+
+    def _call(
+        self, model_id: str, inputs: list[Any], metadata: dict[str, Any] | None = None
+    ) -> tuple[str, Any]:
+        prediction = self.fyretoolkit_client.predict(model_id, inputs, metadata)
+        return _prediction_content(prediction), _dump(prediction)
+
+    async def _acall(
+        self, model_id: str, inputs: list[Any], metadata: dict[str, Any] | None = None
+    ) -> tuple[str, Any]:
+        prediction = await self.fyretoolkit_client.apredict(model_id, inputs, metadata)
+        return _prediction_content(prediction), _dump(prediction)
+
+
+class FyreToolkitPredictTool(FyreToolkitModelPredictTool):
     """Run one deployed FyreToolkit model on a list of inputs.
+
+    :class:`FyreToolkitModelPredictTool` with ``model_id`` bound: the agent
+    passes only the inputs (and optional metadata).
 
     The content is compact JSON ``{"model": ..., "results": [...]}`` with one
     result per input (for a sentiment model: ``label`` and ``score``); the
@@ -189,7 +244,6 @@ class FyreToolkitPredictTool(_FyreToolkitTool):
             msg.artifact  # {'id': 'pred_...', 'results': [...], 'usage': {...}}
     """
 
-    name: str = "fyretoolkit_predict"
     description: str = ""
     args_schema: type[BaseModel] = FyreToolkitPredictInput
     model_id: str = Field(min_length=1)
@@ -205,62 +259,12 @@ class FyreToolkitPredictTool(_FyreToolkitTool):
                 "inputs in one call rather than one call per input."
             )
 
-    def _call(self, inputs: list[Any], metadata: dict[str, Any] | None = None) -> tuple[str, Any]:
-        prediction = self.fyretoolkit_client.predict(self.model_id, inputs, metadata)
-        return _prediction_content(prediction), _dump(prediction)
+    # The agent's arguments are inputs and metadata; the bound id comes first.
+    def _call(self, *args: Any, **kwargs: Any) -> tuple[str, Any]:
+        return super()._call(self.model_id, *args, **kwargs)
 
-    async def _acall(
-        self, inputs: list[Any], metadata: dict[str, Any] | None = None
-    ) -> tuple[str, Any]:
-        prediction = await self.fyretoolkit_client.apredict(self.model_id, inputs, metadata)
-        return _prediction_content(prediction), _dump(prediction)
-
-
-class FyreToolkitModelPredictInput(BaseModel):
-    """Arguments of :class:`FyreToolkitModelPredictTool`: a model id, then inputs.
-
-    Example:
-        >>> FyreToolkitModelPredictInput(model_id="sentiment-v1", inputs=["ok"]).model_id
-        'sentiment-v1'
-    """
-
-    model_id: str = Field(
-        min_length=1,
-        description="Id of a model whose status is 'ready' (see fyretoolkit_list_models).",
-    )
-    inputs: list[str | dict[str, Any]] = Field(min_length=1, description=_INPUTS_DOC)
-    metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
-
-
-class FyreToolkitModelPredictTool(_FyreToolkitTool):
-    """Run any FyreToolkit model the agent names; the toolkit's predict tool.
-
-    Example:
-        >>> tool = FyreToolkitModelPredictTool(api_key="k", base_url="http://127.0.0.1:1")
-        >>> sorted(tool.args)
-        ['inputs', 'metadata', 'model_id']
-    """
-
-    name: str = "fyretoolkit_predict"
-    description: str = (
-        "Runs a deployed FyreToolkit machine-learning model on a list of inputs "
-        "(texts or JSON objects) and returns one result per input, in order, e.g. "
-        "a sentiment label and a confidence score. Needs the model's id; find ids "
-        "with fyretoolkit_list_models. Pass all inputs in one call."
-    )
-    args_schema: type[BaseModel] = FyreToolkitModelPredictInput
-
-    def _call(
-        self, model_id: str, inputs: list[Any], metadata: dict[str, Any] | None = None
-    ) -> tuple[str, Any]:
-        prediction = self.fyretoolkit_client.predict(model_id, inputs, metadata)
-        return _prediction_content(prediction), _dump(prediction)
-
-    async def _acall(
-        self, model_id: str, inputs: list[Any], metadata: dict[str, Any] | None = None
-    ) -> tuple[str, Any]:
-        prediction = await self.fyretoolkit_client.apredict(model_id, inputs, metadata)
-        return _prediction_content(prediction), _dump(prediction)
+    async def _acall(self, *args: Any, **kwargs: Any) -> tuple[str, Any]:
+        return await super()._acall(self.model_id, *args, **kwargs)
 
 
 # -- models ------------------------------------------------------------------

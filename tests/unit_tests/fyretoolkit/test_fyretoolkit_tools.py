@@ -205,6 +205,22 @@ def test_toolkit_predict_tool_takes_the_model_id_as_an_argument() -> None:
     assert set(tools["fyretoolkit_predict"].args) == {"model_id", "inputs", "metadata"}
 
 
+@modes
+async def test_bound_predict_tool_answers_exactly_like_the_toolkit_tool_given_the_same_model(
+    mode: str,
+) -> None:
+    client, seen = mock_client(lambda r: httpx.Response(200, json=PREDICTION))
+    bound = FyreToolkitPredictTool(model_id="sentiment-v1", client=client)
+    named = FyreToolkitModelPredictTool(client=client)
+    args = {"inputs": ["I love it"], "metadata": {"correlation_id": "c1"}}
+    a = await invoke(mode, bound, tool_call(bound, args))
+    b = await invoke(mode, named, tool_call(named, {"model_id": "sentiment-v1", **args}))
+    assert (a.content, a.artifact) == (b.content, b.artifact)
+    assert set(bound.args) == {"inputs", "metadata"}
+    assert [r.content for r in seen[:1]] == [r.content for r in seen[1:]]
+    assert {r.url.path for r in seen} == {"/predict/sentiment-v1"}
+
+
 JOB = {"id": "job_1", "object": "batch_job", "status": "queued", "created": 1}
 
 
