@@ -29,6 +29,11 @@ class Member:
     task_index: int
     progress: list[Callable[[Any], Any]] = field(default_factory=list)
 
+    def alone(self) -> Member:
+        """This member as the only task of a job of its own."""
+        self.task_index = 0
+        return self
+
 
 @dataclass
 class Group(Generic[R]):

@@ -40,6 +40,7 @@ from langchain_mlstudio.chat_models._progress import (
     AsyncProgressReporter,
     ProgressReporter,
 )
+from langchain_mlstudio.errors import BadRequestError
 
 #: What conversations must share to be packed into one job.
 JobKey = tuple[str, float | None, int | None]
@@ -322,10 +323,23 @@ class BaseChatGenerationJob(BaseChatModel):
                 lead(group, self._run_job)
             else:
                 group.done.wait()
+            if self._rejected_together(group):
+                group = Group(key, [member.alone()], closed=True)
+                lead(group, self._run_job)
         if group.error is not None:
             raise group.error
         assert group.outcome is not None  # noqa: S101
         return self._result(group.outcome, member.task_index, stop, key[0])
+
+    @staticmethod
+    def _rejected_together(group: Group[GenerationJob]) -> bool:
+        """Whether the server refused a packed job as a whole (so none was created).
+
+        One conversation it cannot take (say, an image for a text-only model)
+        must not fail the others: each is then sent on its own, and only the
+        culprit gets the error.
+        """
+        return isinstance(group.error, BadRequestError) and len(group.members) > 1
 
     async def _agenerate(
         self,
@@ -347,6 +361,9 @@ class BaseChatGenerationJob(BaseChatModel):
                 await alead(group, self._arun_job)
             else:
                 await group.wait()
+            if self._rejected_together(group):
+                group = Group(key, [member.alone()], closed=True)
+                await alead(group, self._arun_job)
         if group.error is not None:
             raise group.error
         assert group.outcome is not None  # noqa: S101

@@ -16,6 +16,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from pydantic import ValidationError
 
 from langchain_mlstudio import (
+    BadRequestError,
     ChatIonosModelStudio,
     ChatModelStudio,
     ConfigurationError,
@@ -599,3 +600,43 @@ def test_another_model_called_inside_a_batch_submits_its_own_job() -> None:
     assert seen == ["reply to from a callback"] * 2
     assert [j.payload["model_id"] for j in inner_api.jobs.values()] == ["inner-model"] * 2
     assert [len(j.conversations) for j in outer_api.jobs.values()] == [2]
+
+
+def _reject_packed_jobs_holding(marker: str, api: FakeJobAPI) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and marker in request.content.decode():
+            api.requests.append(request)
+            return httpx.Response(400, json={"detail": "messages.1: unsupported content"})
+        return api.handler(request)
+
+    return handler
+
+
+def test_a_conversation_the_server_rejects_fails_only_its_own_slot() -> None:
+    api = FakeJobAPI()
+    handler = _reject_packed_jobs_holding("bad-input", api)
+    llm = make_model(api, http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+
+    results = llm.batch(["a", "bad-input", "c"], return_exceptions=True)
+
+    assert results[0].content == "reply to a"
+    assert isinstance(results[1], BadRequestError)
+    assert results[1].server_message == "messages.1: unsupported content"
+    assert results[2].content == "reply to c"
+    # one rejected packed job, then each conversation alone: nothing created twice
+    assert len(api.jobs) == 2
+    assert sorted(len(j.conversations) for j in api.jobs.values()) == [1, 1]
+
+
+async def test_a_conversation_the_server_rejects_fails_only_its_own_slot_async() -> None:
+    api = FakeJobAPI()
+    handler = _reject_packed_jobs_holding("bad-input", api)
+    llm = make_model(
+        api, http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    )
+
+    results = await llm.abatch(["bad-input", "b"], return_exceptions=True)
+
+    assert isinstance(results[0], BadRequestError)
+    assert results[1].content == "reply to b"
+    assert len(api.jobs) == 1
