@@ -43,14 +43,16 @@ def normalize_job_status(status: str) -> str:
 
     The reference documents lower-case words, but a server (or a proxy) that
     answers ``"COMPLETED"`` or ``"Failed"`` means the same; compared as sent,
-    such a job would be polled until the deadline. Unknown words stay unknown,
-    so they still mean the job is running.
+    such a job would be polled until the deadline. The British ``cancelled``
+    is read as ``canceled``. Unknown words stay unknown, so they still mean
+    the job is running.
 
     Example:
-        >>> [normalize_job_status(s) for s in ("COMPLETED", " Failed", "paused")]
-        ['completed', 'failed', 'paused']
+        >>> [normalize_job_status(s) for s in ("COMPLETED", " Failed", "Cancelled", "paused")]
+        ['completed', 'failed', 'canceled', 'paused']
     """
-    return status.strip().lower()
+    word = status.strip().lower()
+    return "canceled" if word == "cancelled" else word
 
 
 class _Resource(BaseModel):

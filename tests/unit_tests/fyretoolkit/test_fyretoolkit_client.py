@@ -533,7 +533,10 @@ async def test_wait_for_job_reads_statuses_in_any_letter_case(mode: str) -> None
 
 
 @modes
-@pytest.mark.parametrize(("word", "normalized"), [("FAILED", "failed"), ("Canceled", "canceled")])
+@pytest.mark.parametrize(
+    ("word", "normalized"),
+    [("FAILED", "failed"), ("Canceled", "canceled"), ("cancelled", "canceled")],
+)
 async def test_upper_case_failure_statuses_end_the_wait_with_job_failed_error(
     mode: str, word: str, normalized: str
 ) -> None:
