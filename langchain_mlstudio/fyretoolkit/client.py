@@ -49,7 +49,11 @@ from langchain_mlstudio.errors import (
     MLStudioError,
     NotFoundError,
 )
-from langchain_mlstudio.fyretoolkit._ratelimit import RateLimitGate, category_of
+from langchain_mlstudio.fyretoolkit._ratelimit import (
+    FyreToolkitRetryPolicy,
+    RateLimitGate,
+    category_of,
+)
 from langchain_mlstudio.fyretoolkit.types import (
     BatchJob,
     DeletedDeployment,
@@ -100,15 +104,61 @@ def new_idempotency_key() -> str:
 
 
 def _segment(value: str, name: str) -> str:
-    """``value`` as one URL path segment; an empty id is rejected early."""
+    """``value`` as one URL path segment; an id that is not one is rejected early.
+
+    An empty id, ``.``, ``..`` or one containing ``/`` would change which
+    endpoint a request reaches (httpx normalises ``/deployments/..`` to
+    ``/``), so they raise before anything is sent.
+
+    Example:
+        >>> _segment("sentiment v1", "model_id")
+        'sentiment%20v1'
+        >>> _segment("..", "deployment_id")
+        Traceback (most recent call last):
+        ...
+        langchain_mlstudio.errors.InvalidInputError: deployment_id must be one path segment ...
+    """
     if not isinstance(value, str) or not value.strip():
         msg = f"{name} must be a non-empty string, got {value!r}"
         raise InvalidInputError(msg)
+    if value.strip() in {".", ".."} or "/" in value or "\\" in value:
+        msg = f"{name} must be one path segment (no '/', not '.' or '..'), got {value!r}"
+        raise InvalidInputError(msg, hint="Pass the id exactly as the API returned it.")
     try:
         return quote(value, safe="")
     except UnicodeEncodeError:
         msg = f"{name} contains a character that cannot be encoded as UTF-8 (a lone surrogate)"
         raise InvalidInputError(msg) from None
+
+
+def _split_credentials(url: str | None) -> tuple[str | None, str | None]:
+    """``url`` without user info, and the user name it carried (the API key).
+
+    FyreToolkit's auth is Basic with the key as user name, so
+    ``https://sk_live_...@host`` is a key written into the URL. It is taken
+    out so that it never reaches an error message, a log line, ``repr`` or a
+    tool's output, and used as the key when no ``api_key`` is given.
+
+    Example:
+        >>> _split_credentials("https://sk_live_x:@fyre.example/v1")
+        ('https://fyre.example/v1', 'sk_live_x')
+        >>> _split_credentials("http://127.0.0.1:8765")
+        ('http://127.0.0.1:8765', None)
+    """
+    if not url or "@" not in url:
+        return url, None
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        msg = f"{SERVICE} base_url is not a valid URL"
+        raise ConfigurationError(msg) from None
+    if not parsed.userinfo:
+        return url, None
+    user = parsed.username or None
+    clean = str(parsed.copy_with(username=None, password=None))
+    if not url.endswith("/") and clean.endswith("/") and parsed.raw_path == b"/":
+        clean = clean[:-1]
+    return clean, user
 
 
 def _check_limit(limit: int) -> int:
@@ -180,6 +230,8 @@ class _Spec(Generic[T]):
     safety: Safety = Safety.IDEMPOTENT
     headers: dict[str, str] = field(default_factory=dict)
     recovery: _Recovery[T] | None = None
+    any_body: bool = False
+    """A 2xx answer whose body is not JSON is still a success (undocumented answers)."""
 
     @property
     def what(self) -> str:
@@ -199,6 +251,30 @@ def _reader(cls: type[R]) -> Callable[[APIResponse, str], R]:
     return read
 
 
+def _lenient(cls: type[R], defaults: dict[str, Any]) -> Callable[[APIResponse, str], R]:
+    """A reader for an answer the reference leaves undocumented.
+
+    Any 2xx answer is success: an empty body (204), a 202 without one, or an
+    object with more, fewer or other fields. What the server sent is kept
+    where it fits ``cls``; ``defaults`` fill the rest.
+    """
+
+    def read(response: APIResponse, what: str) -> R:
+        data = response.data if isinstance(response.data, dict) else {}
+        try:
+            return cls.model_validate({**defaults, **data})
+        except ValueError:
+            logger.info("%s answered %s with an unexpected body; using defaults", SERVICE, what)
+            return cls.model_validate(defaults)
+
+    return read
+
+
+def _bodiless_success(spec: _Spec[Any], error: MalformedResponseError) -> bool:
+    """Whether ``error`` is a 2xx with a non-JSON body that ``spec`` accepts as success."""
+    return spec.any_body and error.status_code is not None and 200 <= error.status_code < 300
+
+
 class FyreToolkitClient:
     """A typed client of the FyreToolkit API.
 
@@ -213,7 +289,9 @@ class FyreToolkitClient:
         http_client: An ``httpx.Client`` to send through (e.g. for proxies).
         http_async_client: An ``httpx.AsyncClient`` for the async methods.
         poll_schedule: When :meth:`wait_for_job` checks a job's status.
-        max_rate_limit_wait: Longest wait for an exhausted rate-limit window.
+        max_rate_limit_wait: The most one call waits for rate limits in total
+            (all its attempts); a call that would need longer raises
+            :class:`~langchain_mlstudio.RateLimitError` with ``retry_after``.
 
     Raises:
         ConfigurationError: No API key or base URL (naming the variable).
@@ -239,11 +317,11 @@ class FyreToolkitClient:
         poll_schedule: PollSchedule | None = None,
         max_rate_limit_wait: float = 60.0,
     ) -> None:
+        url, url_key = _split_credentials(base_url or os.environ.get(BASE_URL_ENV) or None)
         if api_key is None:
-            api_key = os.environ.get(API_KEY_ENV) or None
+            api_key = os.environ.get(API_KEY_ENV) or url_key
         key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key or "")
         require(key, setting="api_key", env_var=API_KEY_ENV, service=SERVICE)
-        url = base_url or os.environ.get(BASE_URL_ENV) or None
         if not url:
             msg = f"No base_url for {SERVICE}"
             raise ConfigurationError(
@@ -254,7 +332,7 @@ class FyreToolkitClient:
                 ),
             )
         if not url.startswith(("http://", "https://")):
-            msg = f"{SERVICE} base_url must start with http:// or https://, got {url!r}"
+            msg = f"{SERVICE} base_url must start with http:// or https://, got {url[:8]!r}..."
             raise ConfigurationError(msg)
         if max_retries < 0:
             msg = f"max_retries must be >= 0, got {max_retries}"
@@ -275,6 +353,7 @@ class FyreToolkitClient:
             http_async_client=http_async_client,
             gate=self._gate,
             status_hints=STATUS_HINTS,
+            retry=FyreToolkitRetryPolicy(max_retries=max_retries),
         )
 
     # -- plumbing ----------------------------------------------------------
@@ -342,6 +421,10 @@ class FyreToolkitClient:
                     headers=spec.headers,
                     safety=spec.safety,
                 )
+            except MalformedResponseError as error:
+                if not _bodiless_success(spec, error):
+                    raise
+                response = APIResponse(error.status_code or 200, httpx.Headers(), None)
             except MLStudioError as error:
                 recovery = spec.recovery
                 if recovery is None or not recovery.applies(error, call.attempts):
@@ -361,6 +444,10 @@ class FyreToolkitClient:
                     headers=spec.headers,
                     safety=spec.safety,
                 )
+            except MalformedResponseError as error:
+                if not _bodiless_success(spec, error):
+                    raise
+                response = APIResponse(error.status_code or 200, httpx.Headers(), None)
             except MLStudioError as error:
                 recovery = spec.recovery
                 if recovery is None or not recovery.applies(error, call.attempts):
@@ -521,10 +608,19 @@ class FyreToolkitClient:
             job = state[0]
             return job if job.normalized_status == "canceled" else None
 
+        path = f"/jobs/{_segment(job_id, 'job_id')}/cancel"
+
+        def read(response: APIResponse, what: str) -> BatchJob:
+            # The reference documents no answer: 200 with the job, 202 with
+            # nothing (the cancel is under way) and 204 all mean success.
+            status = "canceling" if response.status_code == 202 else "canceled"
+            return _lenient(BatchJob, {"id": job_id, "status": status})(response, what)
+
         return _Spec(
             "POST",
-            f"/jobs/{_segment(job_id, 'job_id')}/cancel",
-            _reader(BatchJob),
+            path,
+            read,
+            any_body=True,
             # Cancelling twice cannot do harm; see cancel_job for the 409 case.
             safety=Safety.IDEMPOTENT,
             recovery=_Recovery(
@@ -893,11 +989,31 @@ class FyreToolkitClient:
         """Async twin of :meth:`list_deployments`."""
         return self._aiterate("/deployments", Deployment, limit, starting_after)
 
+    def get_deployments_page(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None
+    ) -> ListPage[Deployment]:
+        """One page of deployments, with ``has_more`` (for callers that page themselves).
+
+        Example::
+
+            page = client.get_deployments_page(limit=10)
+            page.data[-1].id if page.has_more else None  # the next starting_after
+        """
+        return self._run(self._page_spec("/deployments", Deployment, limit, starting_after))
+
+    async def aget_deployments_page(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None
+    ) -> ListPage[Deployment]:
+        """Async twin of :meth:`get_deployments_page`."""
+        return await self._arun(self._page_spec("/deployments", Deployment, limit, starting_after))
+
     def _delete_spec(self, deployment_id: str) -> _Spec[DeletedDeployment]:
         return _Spec(
             "DELETE",
             f"/deployments/{_segment(deployment_id, 'deployment_id')}",
-            _reader(DeletedDeployment),
+            # Undocumented answer: 200, 202 or 204, with any body or none.
+            _lenient(DeletedDeployment, {"id": deployment_id, "deleted": True}),
+            any_body=True,
             safety=Safety.IDEMPOTENT,
             recovery=_Recovery(
                 NotFoundError,
@@ -945,7 +1061,7 @@ class FyreToolkitClient:
 
         Example::
 
-            client.get_metrics(dep.id).metrics.latency_ms.p95
+            client.get_metrics(dep.id).metrics["latency_ms"]
         """
         return self._run(self._metrics_spec(deployment_id, period))
 

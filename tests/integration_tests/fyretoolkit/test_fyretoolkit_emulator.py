@@ -343,8 +343,9 @@ async def test_deployment_lifecycle(
     metrics = await call(mode, client, "get_metrics", dep.id, period="24h")
     assert metrics.deployment_id == dep.id
     assert metrics.period == "24h"
-    assert metrics.metrics.requests is not None
-    assert metrics.metrics.latency_ms is not None
+    assert metrics.metrics["requests"] is not None
+    assert metrics.typed is not None
+    assert metrics.typed.latency_ms is not None
     deleted = await call(mode, client, "delete_deployment", dep.id)
     assert deleted.deleted is True
     assert await collect(mode, client, "list_deployments") == []
