@@ -37,8 +37,9 @@ from langchain_mlstudio.fyretoolkit.types import RateLimitInfo
 
 __all__ = ["DEFAULT_MAX_WAIT", "FyreToolkitRetryPolicy", "RateLimitGate", "category_of"]
 
-#: The most one call waits for rate limits in total (the documented windows are a minute).
-DEFAULT_MAX_WAIT = 60.0
+#: The most one call waits for rate limits in total: one documented window (a
+#: minute), with room for the reset's whole-second rounding and a backoff.
+DEFAULT_MAX_WAIT = 75.0
 
 
 class FyreToolkitRetryPolicy(RetryPolicy):

@@ -50,6 +50,7 @@ from langchain_mlstudio.errors import (
     NotFoundError,
 )
 from langchain_mlstudio.fyretoolkit._ratelimit import (
+    DEFAULT_MAX_WAIT,
     FyreToolkitRetryPolicy,
     RateLimitGate,
     category_of,
@@ -315,7 +316,7 @@ class FyreToolkitClient:
         http_client: httpx.Client | None = None,
         http_async_client: httpx.AsyncClient | None = None,
         poll_schedule: PollSchedule | None = None,
-        max_rate_limit_wait: float = 60.0,
+        max_rate_limit_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
         url, url_key = _split_credentials(base_url or os.environ.get(BASE_URL_ENV) or None)
         if api_key is None:
