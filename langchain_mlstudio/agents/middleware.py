@@ -1,0 +1,350 @@
+"""``FastinoPIIMiddleware``: Fastino PII detection for ``langchain.agents.create_agent``.
+
+Personal data in the user's messages (and, by default, in tool results) is
+replaced before the model sees it, with the
+:class:`~langchain_mlstudio.FastinoPIITransformer`'s strategies or ``block``.
+With ``pseudonymize`` the model works on placeholders (``<FULL_NAME_1>``):
+placeholders in its tool-call arguments are restored before the tool runs, so
+the tool gets the real value, and the final answer is restored when
+``restore_output=True``. Restoring is scoped to the conversation: only
+placeholders that this conversation's own data produced are ever restored.
+Detection failures fail closed: the run stops with
+:class:`~langchain_mlstudio.PIIDetectionError` and nothing unredacted reaches
+the model.
+
+Requires the ``agents`` extra: ``pip install 'langchain-mlstudio[agents]'``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, Literal
+
+from langchain.agents.middleware import AgentMiddleware, AgentState, ToolCallRequest
+from langchain.agents.middleware.types import PrivateStateAttr
+from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langgraph.types import Command
+from typing_extensions import NotRequired
+
+from langchain_mlstudio.errors import ConfigurationError, PIIDetectionError
+from langchain_mlstudio.fastino import FastinoPIITransformer
+
+__all__ = ["FastinoPIIMiddleware", "FastinoPIIState"]
+
+Strategy = Literal["redact", "mask", "hash", "pseudonymize", "block"]
+
+#: What the Pseudonymizer writes (``<FULL_NAME_1>``).
+PLACEHOLDER = re.compile(r"<[A-Z0-9_]+_\d+>")
+
+STATE_KEY = "fastino_pii"
+
+
+class FastinoPIIState(AgentState[Any]):
+    """The agent state with the middleware's private bookkeeping.
+
+    ``fastino_pii`` is private (never in the agent's input or output) and
+    holds no personal data: digests of the messages already redacted, the
+    placeholders this conversation produced, and the placeholder text of a
+    final answer that was restored for the user.
+    """
+
+    fastino_pii: NotRequired[Annotated[dict[str, Any], PrivateStateAttr]]
+
+
+def _digest(content: Any) -> str:
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _texts(content: Any) -> list[str]:
+    """The text parts of a message's content (a string, or text blocks)."""
+    if isinstance(content, str):
+        return [content]
+    texts: list[str] = []
+    for block in content if isinstance(content, list) else []:
+        if isinstance(block, str):
+            texts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            text = block.get("text")
+            if isinstance(text, str):
+                texts.append(text)
+    return texts
+
+
+def _replace_texts(content: Any, new: list[str]) -> Any:
+    """``content`` with its text parts replaced, in order; other blocks untouched."""
+    if isinstance(content, str):
+        return new[0]
+    parts = iter(new)
+    out: list[Any] = []
+    for block in content:
+        if isinstance(block, str):
+            out.append(next(parts))
+        elif (
+            isinstance(block, dict)
+            and block.get("type") == "text"
+            and isinstance(block.get("text"), str)
+        ):
+            out.append({**block, "text": next(parts)})
+        else:
+            out.append(block)
+    return out
+
+
+class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
+    """Keep personal data away from an agent's model, with Fastino's PII model.
+
+    Before every model call, each user message (and each tool result, unless
+    ``apply_to_tool_results=False``) not yet seen is sent to Fastino and
+    rewritten in the agent's state: the model only ever receives the
+    redacted text. Text content blocks are rewritten one by one; images and
+    other blocks are kept as they are, so structured content stays valid.
+
+    Strategies (``strategy``, default: the transformer's):
+
+    * ``redact`` (``<FULL_NAME>``), ``mask`` (``************``), ``hash``
+      (``<FULL_NAME_3f9a0c1e>``, keyed HMAC) -- as the transformer writes them;
+    * ``pseudonymize`` (``<FULL_NAME_1>``) -- placeholders in the model's
+      tool-call arguments are restored before the tool runs (the arguments
+      stay the same JSON types), and the final answer is restored for the
+      user when ``restore_output=True``;
+    * ``block`` -- the run stops with :class:`PIIDetectionError` naming the
+      message (never the value) as soon as a message contains personal data.
+
+    Restoring is scoped to the conversation (the thread): a placeholder is
+    restored only if this conversation's own data produced it, so a user
+    who types ``<FULL_NAME_1>`` cannot read another conversation's value, nor
+    can a model guessing placeholders.
+
+    Args:
+        transformer: The :class:`FastinoPIITransformer` that detects and
+            replaces (its ``entity_types``, ``threshold``, client...). Built
+            from ``transformer_kwargs`` when omitted.
+        strategy: Overrides the transformer's strategy, or ``"block"``.
+        apply_to_tool_results: Also redact tool results before the model
+            reads them (default ``True``).
+        restore_output: Restore placeholders in the final answer
+            (``pseudonymize`` only).
+        **transformer_kwargs: Settings of the transformer built when
+            ``transformer`` is omitted (``api_key``, ``base_url``, ...).
+
+    Raises:
+        ConfigurationError: ``restore_output=True`` without ``pseudonymize``.
+
+    Example:
+        >>> pii = FastinoPIIMiddleware(api_key="k", strategy="pseudonymize",
+        ...                            restore_output=True)
+        >>> pii.strategy, pii.apply_to_tool_results
+        ('pseudonymize', True)
+
+        In an agent::
+
+            from langchain.agents import create_agent
+            agent = create_agent(model, tools=[lookup_customer],
+                                 middleware=[pii])
+            agent.invoke({"messages": [("user", "Refund Jamie Derran")]})
+            # the model saw 'Refund <FULL_NAME_1>'; lookup_customer got 'Jamie Derran'
+    """
+
+    state_schema = FastinoPIIState
+
+    def __init__(
+        self,
+        transformer: FastinoPIITransformer | None = None,
+        *,
+        strategy: Strategy | None = None,
+        apply_to_tool_results: bool = True,
+        restore_output: bool = False,
+        **transformer_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if transformer is None:
+            detect_with = "redact" if strategy in (None, "block") else strategy
+            transformer = FastinoPIITransformer(
+                **{"strategy": detect_with, **transformer_kwargs, "on_error": "raise"}
+            )
+        elif transformer_kwargs:
+            msg = "Pass either a transformer or its settings, not both"
+            raise ConfigurationError(msg)
+        elif strategy not in (None, "block", transformer.strategy):
+            msg = f"strategy={strategy!r} differs from the transformer's {transformer.strategy!r}"
+            raise ConfigurationError(msg, hint="Set the strategy on the transformer.")
+        self.transformer = transformer
+        self.strategy: Strategy = strategy or transformer.strategy
+        self.apply_to_tool_results = apply_to_tool_results
+        self.restore_output = restore_output
+        if restore_output and self.strategy != "pseudonymize":
+            msg = "restore_output=True needs strategy='pseudonymize'"
+            raise ConfigurationError(msg, hint="Only placeholders can be put back.")
+
+    # -- what needs redacting ------------------------------------------------
+
+    def _wanted(self, message: AnyMessage) -> bool:
+        if isinstance(message, HumanMessage):
+            return True
+        return self.apply_to_tool_results and isinstance(message, ToolMessage)
+
+    def _plan(
+        self, state: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[AnyMessage], list[AnyMessage], list[Document]]:
+        """Bookkeeping, messages to redact, messages to swap back, and the documents."""
+        book = dict(state.get(STATE_KEY) or {})
+        book = {
+            "done": dict(book.get("done", {})),
+            "tokens": list(book.get("tokens", [])),
+            "restored": dict(book.get("restored", {})),
+        }
+        pending: list[AnyMessage] = []
+        swap: list[AnyMessage] = []
+        docs: list[Document] = []
+        for message in state.get("messages", []):
+            mid = message.id or ""
+            if isinstance(message, AIMessage) and mid in book["restored"]:
+                swap.append(message)
+                continue
+            if not self._wanted(message):
+                continue
+            # Skipped only if it is exactly what this middleware wrote: a
+            # message sent again under a known id is checked again.
+            if book["done"].get(mid) == _digest(message.content):
+                continue
+            pending.append(message)
+            for n, text in enumerate(_texts(message.content)):
+                if text.strip():
+                    docs.append(Document(page_content=text, id=f"{len(pending) - 1}:{n}"))
+        return book, pending, swap, docs
+
+    def _apply(
+        self,
+        book: dict[str, Any],
+        pending: list[AnyMessage],
+        swap: list[AnyMessage],
+        docs: list[Document],
+        results: Sequence[Document],
+    ) -> dict[str, Any] | None:
+        by_id = {doc.id: doc for doc in results}
+        missing = [doc.id or "" for doc in docs if doc.id not in by_id]
+        if missing:
+            # A transformer that drops failed documents must not let them through.
+            msg = f"PII detection failed for {len(missing)} text part(s) of the conversation"
+            raise PIIDetectionError(msg, document_ids=missing)
+        updates: list[AnyMessage] = []
+        tokens = set(book["tokens"])
+        for index, message in enumerate(pending):
+            originals = _texts(message.content)
+            outputs = [by_id.get(f"{index}:{n}") for n in range(len(originals))]
+            redacted = [
+                text if out is None else out.page_content
+                for text, out in zip(originals, outputs, strict=True)
+            ]
+            found = any(out is not None and out.metadata.get("pii_entities") for out in outputs)
+            if self.strategy == "block" and found:
+                kind = "user message" if isinstance(message, HumanMessage) else "tool result"
+                msg = f"A {kind} contains personal data and strategy='block' stops the run"
+                raise PIIDetectionError(
+                    msg,
+                    document_ids=[message.id or str(index)],
+                    hint="Remove the personal data, or use another strategy.",
+                )
+            for before, after in zip(originals, redacted, strict=True):
+                # Only placeholders the redaction wrote, never ones typed in.
+                tokens |= set(PLACEHOLDER.findall(after)) - set(PLACEHOLDER.findall(before))
+            content = _replace_texts(message.content, redacted)
+            book["done"][message.id or ""] = _digest(content)
+            if content != message.content:
+                updates.append(message.model_copy(update={"content": content}))
+        for message in swap:
+            content = book["restored"].pop(message.id or "")
+            updates.append(message.model_copy(update={"content": content}))
+        book["tokens"] = sorted(tokens)
+        if not pending and not swap:
+            return None
+        return {"messages": updates, STATE_KEY: book}
+
+    def _documents(self, docs: list[Document]) -> list[Document]:
+        return list(self.transformer.transform_documents(docs)) if docs else []
+
+    async def _adocuments(self, docs: list[Document]) -> list[Document]:
+        return list(await self.transformer.atransform_documents(docs)) if docs else []
+
+    # -- hooks -------------------------------------------------------------
+
+    def before_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
+        """Redact new user messages and tool results before the model reads them."""
+        book, pending, swap, docs = self._plan(dict(state))
+        return self._apply(book, pending, swap, docs, self._documents(docs))
+
+    async def abefore_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
+        """Async twin of :meth:`before_model`."""
+        book, pending, swap, docs = self._plan(dict(state))
+        return self._apply(book, pending, swap, docs, await self._adocuments(docs))
+
+    def _restore(self, value: Any, tokens: set[str]) -> Any:
+        """``value`` with this conversation's placeholders restored in every string."""
+        if isinstance(value, str):
+            return PLACEHOLDER.sub(
+                lambda m: self.transformer.restore(m.group()) if m.group() in tokens else m.group(),
+                value,
+            )
+        if isinstance(value, dict):
+            return {self._restore(k, tokens): self._restore(v, tokens) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._restore(v, tokens) for v in value]
+        return value
+
+    def _tokens(self, state: Any) -> set[str]:
+        book = state.get(STATE_KEY) if isinstance(state, dict) else None
+        return set((book or {}).get("tokens", []))
+
+    def _restored_request(self, request: ToolCallRequest) -> ToolCallRequest:
+        if self.strategy != "pseudonymize":
+            return request
+        tokens = self._tokens(request.state)
+        args = request.tool_call.get("args", {})
+        restored = self._restore(args, tokens)
+        if restored == args:
+            return request
+        return request.override(tool_call={**request.tool_call, "args": restored})
+
+    def wrap_tool_call(
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]],
+    ) -> ToolMessage | Command[Any]:
+        """Give the tool the real values behind the model's placeholders."""
+        return handler(self._restored_request(request))
+
+    async def awrap_tool_call(
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
+    ) -> ToolMessage | Command[Any]:
+        """Async twin of :meth:`wrap_tool_call`."""
+        return await handler(self._restored_request(request))
+
+    def after_agent(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
+        """Restore the final answer for the user (``restore_output=True``)."""
+        if not self.restore_output:
+            return None
+        messages = state.get("messages", [])
+        final = messages[-1] if messages else None
+        if not isinstance(final, AIMessage) or final.tool_calls:
+            return None
+        tokens = self._tokens(state)
+        texts = _texts(final.content)
+        restored = [self._restore(text, tokens) for text in texts]
+        if restored == texts:
+            return None
+        book: dict[str, Any] = dict(state.get("fastino_pii") or {})
+        # Kept so the next turn shows the model its own placeholder text again.
+        book["restored"] = {**book.get("restored", {}), final.id or "": final.content}
+        update = final.model_copy(update={"content": _replace_texts(final.content, restored)})
+        return {"messages": [update], STATE_KEY: book}
+
+    async def aafter_agent(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
+        """Async twin of :meth:`after_agent`."""
+        return self.after_agent(state, runtime)
