@@ -37,8 +37,9 @@ __all__ = ["FastinoPIIMiddleware", "FastinoPIIState"]
 
 Strategy = Literal["redact", "mask", "hash", "pseudonymize", "block"]
 
-#: What the Pseudonymizer writes (``<FULL_NAME_1>``).
-PLACEHOLDER = re.compile(r"<[A-Z0-9_]+_\d+>")
+#: What the Pseudonymizer writes: ``<FULL_NAME_1>``, or with the mapping's
+#: namespace, ``<FULL_NAME_1_K7Q2X>``.
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+(?:_[A-Z0-9]{1,16})?>")
 
 STATE_KEY = "fastino_pii"
 

@@ -11,8 +11,10 @@ result is shown). :class:`FyreToolkitTool` owns *how*, once for every tool:
   ``handle_tool_error=False`` / ``handle_validation_error=False`` to have the
   exceptions raised instead.
 * **idempotency by tool call** -- a creating tool derives the idempotency key
-  from the tool-call id and the arguments, so the same tool call made twice
-  (a replayed graph step, a retried node) creates one resource, and distinct
+  from the tool-call id and the arguments (and the LangGraph ``thread_id``
+  when there is one, since some models number their tool calls ``call_0``,
+  ``call_1``... in every conversation), so the same tool call made twice (a
+  replayed graph step, a retried node) creates one resource, and distinct
   calls create distinct ones. A direct ``invoke`` without a tool-call id gets
   a fresh key, as the client does.
 * **bounded output** -- the content stays within ``max_output_chars``
@@ -63,10 +65,18 @@ __all__ = [
 ResponseFormat = Literal["content", "content_and_artifact"]
 Render = Callable[[Any, OutputBounds], tuple[str, Any]]
 
-# The id of the tool call being run, set by FyreToolkitTool.run/arun.
-_tool_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "fyretoolkit_tool_call_id", default=None
+# The tool call being run -- (tool-call id, thread id) -- set by FyreToolkitTool.run/arun.
+_tool_call: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
+    "fyretoolkit_tool_call", default=(None, None)
 )
+
+
+def _call_of(kwargs: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The tool-call id and the conversation (LangGraph thread) of a ``run`` call."""
+    call_id = kwargs.get("tool_call_id") or None
+    config = kwargs.get("config") or {}
+    thread = (config.get("configurable") or {}).get("thread_id")
+    return call_id, None if thread is None else str(thread)
 
 
 @dataclass(frozen=True)
@@ -163,13 +173,19 @@ def format_validation_error(exc: ValidationError | Any) -> str:
     return OutputBounds().render(payload)
 
 
-def idempotency_key_for(tool_name: str, tool_call_id: str, arguments: dict[str, Any]) -> str:
+def idempotency_key_for(
+    tool_name: str,
+    tool_call_id: str,
+    arguments: dict[str, Any],
+    thread_id: str | None = None,
+) -> str:
     """The idempotency key of one tool call: same call, same key.
 
-    Derived from the tool's name, the tool-call id and the arguments, so a
-    replayed call (same id, same arguments) reuses the key and the server
-    creates nothing new, while a different call, or the same id with other
-    arguments, gets its own.
+    Derived from the tool's name, the tool-call id, the arguments and the
+    conversation's thread id (if any), so a replayed call (same id, same
+    arguments, same thread) reuses the key and the server creates nothing
+    new, while a different call, the same id with other arguments, or the
+    same id in another conversation, gets its own.
 
     Example:
         >>> a = idempotency_key_for("t", "call_1", {"x": 1})
@@ -177,9 +193,14 @@ def idempotency_key_for(tool_name: str, tool_call_id: str, arguments: dict[str, 
         (True, 32)
         >>> a == idempotency_key_for("t", "call_2", {"x": 1})
         False
+        >>> a == idempotency_key_for("t", "call_1", {"x": 1}, thread_id="other")
+        False
     """
     canonical = json.dumps(
-        [tool_name, tool_call_id, arguments], sort_keys=True, ensure_ascii=False, default=str
+        [tool_name, tool_call_id, arguments, thread_id],
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
     )
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -260,31 +281,31 @@ class FyreToolkitTool(BaseTool):
 
     def run(self, tool_input: str | dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         """Run the tool, remembering the tool-call id for the idempotency key."""
-        token = _tool_call_id.set(kwargs.get("tool_call_id"))
+        token = _tool_call.set(_call_of(kwargs))
         try:
             return super().run(tool_input, *args, **kwargs)
         finally:
-            _tool_call_id.reset(token)
+            _tool_call.reset(token)
 
     async def arun(self, tool_input: str | dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         """Async twin of :meth:`run`."""
-        token = _tool_call_id.set(kwargs.get("tool_call_id"))
+        token = _tool_call.set(_call_of(kwargs))
         try:
             return await super().arun(tool_input, *args, **kwargs)
         finally:
-            _tool_call_id.reset(token)
+            _tool_call.reset(token)
 
     # -- one implementation for every tool ----------------------------------
 
     def _arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """The client call's keywords: the model's arguments, plus the key."""
         if self.operation.creates:
-            call_id = _tool_call_id.get()
+            call_id, thread_id = _tool_call.get()
             arguments = {
                 **arguments,
                 "idempotency_key": None
                 if call_id is None
-                else idempotency_key_for(self.name, call_id, arguments),
+                else idempotency_key_for(self.name, call_id, arguments, thread_id),
             }
         return arguments
 

@@ -20,7 +20,7 @@ from tests.unit_tests.fastino.fastino_fakes import FakeFastino
 
 NAME = "Jamie Derran"
 EMAIL = "jamie@example.com"
-PLACEHOLDER = re.compile(r"<FULL_NAME_\d+>")
+PLACEHOLDER = re.compile(r"<FULL_NAME_\d+(?:_[A-Z0-9]+)?>")
 
 modes = pytest.mark.parametrize("mode", ["sync", "async"])
 

@@ -320,6 +320,23 @@ async def test_distinct_tool_calls_create_distinct_jobs(mode: str) -> None:
 
 
 @modes
+async def test_the_same_tool_call_id_in_another_conversation_creates_its_own_job(
+    mode: str,
+) -> None:
+    server = JobServer()
+    client, _ = mock_client(server)
+    tool = all_tools(client)["fyretoolkit_create_batch_job"]
+    call = tool_call(tool, {"model_id": "m", "input_url": "s3://b/x.jsonl"}, "call_0")
+    for thread in ("a", "a", "b"):
+        config = {"configurable": {"thread_id": thread}}
+        if mode == "sync":
+            tool.invoke(call, config)
+        else:
+            await tool.ainvoke(call, config)
+    assert len(server.jobs) == 2
+
+
+@modes
 async def test_direct_invoke_without_a_tool_call_id_gets_a_fresh_key_each_time(mode: str) -> None:
     server = JobServer()
     client, _ = mock_client(server)
