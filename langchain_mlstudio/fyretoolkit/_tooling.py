@@ -211,6 +211,21 @@ class FyreToolkitTool(BaseTool):
     Subclasses set ``name``, ``description``, ``args_schema`` and the class
     variable ``operation``; they implement nothing else (a tool with bound
     arguments overrides :meth:`_arguments`).
+
+    Example:
+        >>> class ModelIdArgs(BaseModel):
+        ...     model_id: str
+        >>> class ModelStatusTool(FyreToolkitTool):
+        ...     name: str = "model_status"
+        ...     description: str = "Get a model's status. Read-only."
+        ...     args_schema: type[BaseModel] = ModelIdArgs
+        ...     operation = Operation(
+        ...         FyreToolkitClient.get_model, FyreToolkitClient.aget_model, render_object)
+        >>> tool = ModelStatusTool(api_key="k", base_url="http://127.0.0.1:1", max_retries=0)
+        >>> message = tool.invoke({"type": "tool_call", "id": "c1", "name": "model_status",
+        ...                        "args": {"model_id": ".."}})
+        >>> message.status, json.loads(message.content)["error"]["type"]
+        ('error', 'InvalidInputError')
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
