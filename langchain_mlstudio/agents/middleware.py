@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Annotated, Any, Literal
 
 from langchain.agents.middleware import AgentMiddleware, AgentState, ToolCallRequest
@@ -130,6 +130,10 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             reads them (default ``True``).
         restore_output: Restore placeholders in the final answer
             (``pseudonymize`` only).
+        restore_tool_args: Which tools get the real values behind the
+            placeholders in their arguments: ``True`` (every tool, the
+            default), the names of the tools that need them (e.g. your CRM
+            lookup, not a third-party scoring service), or ``False``.
         **transformer_kwargs: Settings of the transformer built when
             ``transformer`` is omitted (``api_key``, ``base_url``, ...).
 
@@ -160,6 +164,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         strategy: Strategy | None = None,
         apply_to_tool_results: bool = True,
         restore_output: bool = False,
+        restore_tool_args: bool | Collection[str] = True,
         **transformer_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -178,6 +183,11 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         self.strategy: Strategy = strategy or transformer.strategy
         self.apply_to_tool_results = apply_to_tool_results
         self.restore_output = restore_output
+        self.restore_tool_args = (
+            restore_tool_args
+            if isinstance(restore_tool_args, bool)
+            else frozenset(restore_tool_args)
+        )
         if restore_output and self.strategy != "pseudonymize":
             msg = "restore_output=True needs strategy='pseudonymize'"
             raise ConfigurationError(msg, hint="Only placeholders can be put back.")
@@ -297,12 +307,17 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             return [self._restore(v, tokens) for v in value]
         return value
 
+    def _restores_for(self, tool_name: str) -> bool:
+        if isinstance(self.restore_tool_args, bool):
+            return self.restore_tool_args
+        return tool_name in self.restore_tool_args
+
     def _tokens(self, state: Any) -> set[str]:
         book = state.get(STATE_KEY) if isinstance(state, dict) else None
         return set((book or {}).get("tokens", []))
 
     def _restored_request(self, request: ToolCallRequest) -> ToolCallRequest:
-        if self.strategy != "pseudonymize":
+        if self.strategy != "pseudonymize" or not self._restores_for(request.tool_call["name"]):
             return request
         tokens = self._tokens(request.state)
         args = request.tool_call.get("args", {})

@@ -155,6 +155,38 @@ async def test_tool_call_arguments_keep_their_json_types_when_restored(mode: str
 
 
 @modes
+async def test_only_the_named_tools_get_the_real_values(mode: str) -> None:
+    fake = FakeFastino()
+    customers = Customers()
+    scored: list[str] = []
+
+    @tool
+    def score(text: str) -> str:
+        """Score a text with a third-party model."""
+        scored.append(text)
+        return "positive"
+
+    def ask(messages: list[BaseMessage]) -> AIMessage:
+        p = placeholder_in(messages)
+        return AIMessage(
+            content="",
+            tool_calls=[
+                {"name": "lookup_customer", "args": {"name": p}, "id": "c1"},
+                {"name": "score", "args": {"text": f"{p} is happy"}, "id": "c2"},
+            ],
+        )
+
+    model = ScriptedChatModel(script=[ask, AIMessage(content="ok")])
+    pii = middleware(fake, restore_tool_args=["lookup_customer"])
+    agent = create_agent(model, tools=[customers.tool, score], middleware=[pii])
+    await run(mode, agent, {"messages": [HumanMessage(f"Check {NAME}.")]})
+    assert customers.received == [NAME]
+    assert len(scored) == 1
+    assert NAME not in scored[0]
+    assert PLACEHOLDER.search(scored[0])
+
+
+@modes
 async def test_tool_results_are_redacted_unless_turned_off(mode: str) -> None:
     for apply, expect_name in ((True, False), (False, True)):
         fake = FakeFastino()
