@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from langchain.agents.middleware import AgentMiddleware, AgentState, ToolCallRequest
@@ -30,6 +31,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from langgraph.types import Command
 from typing_extensions import NotRequired
 
+from langchain_mlstudio.agents._content import TextPart, replace_texts, texts_of
 from langchain_mlstudio.errors import ConfigurationError, PIIDetectionError
 from langchain_mlstudio.fastino import FastinoPIITransformer
 
@@ -61,39 +63,14 @@ def _digest(content: Any) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _texts(content: Any) -> list[str]:
-    """The text parts of a message's content (a string, or text blocks)."""
-    if isinstance(content, str):
-        return [content]
-    texts: list[str] = []
-    for block in content if isinstance(content, list) else []:
-        if isinstance(block, str):
-            texts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text":
-            text = block.get("text")
-            if isinstance(text, str):
-                texts.append(text)
-    return texts
+@dataclass
+class _Pending:
+    """A message to check: its text parts and, once checked, their new texts."""
 
-
-def _replace_texts(content: Any, new: list[str]) -> Any:
-    """``content`` with its text parts replaced, in order; other blocks untouched."""
-    if isinstance(content, str):
-        return new[0]
-    parts = iter(new)
-    out: list[Any] = []
-    for block in content:
-        if isinstance(block, str):
-            out.append(next(parts))
-        elif (
-            isinstance(block, dict)
-            and block.get("type") == "text"
-            and isinstance(block.get("text"), str)
-        ):
-            out.append({**block, "text": next(parts)})
-        else:
-            out.append(block)
-    return out
+    message: AnyMessage
+    parts: list[TextPart]
+    new: list[str | None] = field(default_factory=list)
+    found: bool = False
 
 
 class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
@@ -201,70 +178,87 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
 
     def _plan(
         self, state: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[AnyMessage], list[AnyMessage], list[Document]]:
-        """Bookkeeping, messages to redact, messages to swap back, and the documents."""
+    ) -> tuple[dict[str, Any], list[_Pending], list[AnyMessage]]:
+        """Bookkeeping, the messages to check, and the answers to swap back."""
         book = dict(state.get(STATE_KEY) or {})
         book = {
             "done": dict(book.get("done", {})),
             "tokens": list(book.get("tokens", [])),
             "restored": dict(book.get("restored", {})),
         }
-        pending: list[AnyMessage] = []
+        pending: list[_Pending] = []
         swap: list[AnyMessage] = []
-        docs: list[Document] = []
         for message in state.get("messages", []):
             mid = message.id or ""
             if isinstance(message, AIMessage) and mid in book["restored"]:
                 swap.append(message)
-                continue
-            if not self._wanted(message):
-                continue
-            # Skipped only if it is exactly what this middleware wrote: a
-            # message sent again under a known id is checked again.
-            if book["done"].get(mid) == _digest(message.content):
-                continue
-            pending.append(message)
-            for n, text in enumerate(_texts(message.content)):
-                if text.strip():
-                    docs.append(Document(page_content=text, id=f"{len(pending) - 1}:{n}"))
-        return book, pending, swap, docs
+            elif self._wanted(message) and book["done"].get(mid) != _digest(message.content):
+                # Skipped only if it is exactly what this middleware wrote: a
+                # message sent again under a known id is checked again.
+                parts = [TextPart(text) for text in texts_of(message.content)]
+                pending.append(_Pending(message, parts, [None] * len(parts)))
+        return book, pending, swap
 
-    def _apply(
-        self,
-        book: dict[str, Any],
-        pending: list[AnyMessage],
-        swap: list[AnyMessage],
-        docs: list[Document],
-        results: Sequence[Document],
-    ) -> dict[str, Any] | None:
+    @staticmethod
+    def _documents_for(pending: list[_Pending]) -> list[Document]:
+        """One document per text still to check, named ``message:part:text``."""
+        return [
+            Document(page_content=text, id=f"{m}:{p}:{t}")
+            for m, item in enumerate(pending)
+            for p, part in enumerate(item.parts)
+            if item.new[p] is None
+            for t, text in enumerate(part.texts())
+        ]
+
+    @staticmethod
+    def _fill(pending: list[_Pending], docs: list[Document], results: Sequence[Document]) -> bool:
+        """Put the checked texts back; ``True`` if some JSON part needs a finer pass."""
         by_id = {doc.id: doc for doc in results}
         missing = [doc.id or "" for doc in docs if doc.id not in by_id]
         if missing:
             # A transformer that drops failed documents must not let them through.
-            msg = f"PII detection failed for {len(missing)} text part(s) of the conversation"
+            msg = f"PII detection failed for {len(missing)} text(s) of the conversation"
             raise PIIDetectionError(msg, document_ids=missing)
+        again = False
+        for m, item in enumerate(pending):
+            for p, part in enumerate(item.parts):
+                if item.new[p] is not None:
+                    continue
+                outs = [by_id[f"{m}:{p}:{t}"] for t in range(len(part.texts()))]
+                item.found |= any(out.metadata.get("pii_entities") for out in outs)
+                rebuilt = part.rebuild([out.page_content for out in outs])
+                if rebuilt is None and not part.fine:
+                    part.fine, again = True, True
+                elif rebuilt is None:
+                    msg = "A redacted JSON value could not be put back"
+                    raise PIIDetectionError(msg, document_ids=[f"{m}:{p}"])
+                else:
+                    item.new[p] = rebuilt
+        return again
+
+    def _apply(
+        self, book: dict[str, Any], pending: list[_Pending], swap: list[AnyMessage]
+    ) -> dict[str, Any] | None:
+        if not pending and not swap:
+            return None
         updates: list[AnyMessage] = []
         tokens = set(book["tokens"])
-        for index, message in enumerate(pending):
-            originals = _texts(message.content)
-            outputs = [by_id.get(f"{index}:{n}") for n in range(len(originals))]
-            redacted = [
-                text if out is None else out.page_content
-                for text, out in zip(originals, outputs, strict=True)
-            ]
-            found = any(out is not None and out.metadata.get("pii_entities") for out in outputs)
-            if self.strategy == "block" and found:
+        for item in pending:
+            message = item.message
+            if self.strategy == "block" and item.found:
                 kind = "user message" if isinstance(message, HumanMessage) else "tool result"
                 msg = f"A {kind} contains personal data and strategy='block' stops the run"
                 raise PIIDetectionError(
                     msg,
-                    document_ids=[message.id or str(index)],
+                    document_ids=[message.id or ""],
                     hint="Remove the personal data, or use another strategy.",
                 )
-            for before, after in zip(originals, redacted, strict=True):
+            for part, after in zip(item.parts, item.new, strict=True):
                 # Only placeholders the redaction wrote, never ones typed in.
-                tokens |= set(PLACEHOLDER.findall(after)) - set(PLACEHOLDER.findall(before))
-            content = _replace_texts(message.content, redacted)
+                tokens |= set(PLACEHOLDER.findall(after or "")) - set(
+                    PLACEHOLDER.findall(part.text)
+                )
+            content = replace_texts(message.content, [t or "" for t in item.new])
             book["done"][message.id or ""] = _digest(content)
             if content != message.content:
                 updates.append(message.model_copy(update={"content": content}))
@@ -272,27 +266,29 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             content = book["restored"].pop(message.id or "")
             updates.append(message.model_copy(update={"content": content}))
         book["tokens"] = sorted(tokens)
-        if not pending and not swap:
-            return None
         return {"messages": updates, STATE_KEY: book}
-
-    def _documents(self, docs: list[Document]) -> list[Document]:
-        return list(self.transformer.transform_documents(docs)) if docs else []
-
-    async def _adocuments(self, docs: list[Document]) -> list[Document]:
-        return list(await self.transformer.atransform_documents(docs)) if docs else []
 
     # -- hooks -------------------------------------------------------------
 
     def before_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Redact new user messages and tool results before the model reads them."""
-        book, pending, swap, docs = self._plan(dict(state))
-        return self._apply(book, pending, swap, docs, self._documents(docs))
+        book, pending, swap = self._plan(dict(state))
+        for _ in range(2):  # a second, finer pass only for JSON values that crossed a line
+            docs = self._documents_for(pending)
+            results = self.transformer.transform_documents(docs) if docs else []
+            if not self._fill(pending, docs, results):
+                break
+        return self._apply(book, pending, swap)
 
     async def abefore_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Async twin of :meth:`before_model`."""
-        book, pending, swap, docs = self._plan(dict(state))
-        return self._apply(book, pending, swap, docs, await self._adocuments(docs))
+        book, pending, swap = self._plan(dict(state))
+        for _ in range(2):
+            docs = self._documents_for(pending)
+            results = await self.transformer.atransform_documents(docs) if docs else []
+            if not self._fill(pending, docs, results):
+                break
+        return self._apply(book, pending, swap)
 
     def _restore(self, value: Any, tokens: set[str]) -> Any:
         """``value`` with this conversation's placeholders restored in every string."""
@@ -351,14 +347,14 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         if not isinstance(final, AIMessage) or final.tool_calls:
             return None
         tokens = self._tokens(state)
-        texts = _texts(final.content)
+        texts = texts_of(final.content)
         restored = [self._restore(text, tokens) for text in texts]
         if restored == texts:
             return None
         book: dict[str, Any] = dict(state.get("fastino_pii") or {})
         # Kept so the next turn shows the model its own placeholder text again.
         book["restored"] = {**book.get("restored", {}), final.id or "": final.content}
-        update = final.model_copy(update={"content": _replace_texts(final.content, restored)})
+        update = final.model_copy(update={"content": replace_texts(final.content, restored)})
         return {"messages": [update], STATE_KEY: book}
 
     async def aafter_agent(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:

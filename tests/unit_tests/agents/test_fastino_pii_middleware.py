@@ -155,6 +155,32 @@ async def test_tool_call_arguments_keep_their_json_types_when_restored(mode: str
 
 
 @modes
+async def test_a_json_tool_result_stays_valid_json_when_values_are_replaced(mode: str) -> None:
+    fake = FakeFastino()
+    record = {"customer": NAME, "email": EMAIL, "created": 1764578000, "open": True, "n": 2}
+
+    @tool
+    def get_record() -> str:
+        """Read the customer record."""
+        return json.dumps(record)
+
+    model = ScriptedChatModel(script=[call("get_record", {}, "c1"), AIMessage(content="ok")])
+    agent = create_agent(
+        model, tools=[get_record], middleware=[middleware(fake, strategy="redact")]
+    )
+    await run(mode, agent, {"messages": [HumanMessage("Read the record.")]})
+    shown = model.seen[1][-1]
+    assert isinstance(shown, ToolMessage)
+    data = json.loads(shown.content)
+    assert data["customer"] == "<FULL_NAME>"
+    assert data["email"] == "<EMAIL>"
+    assert data["created"] == "<PHONE_NUMBER>"  # a number read as a phone number
+    assert (data["open"], data["n"]) == (True, 2)
+    # The user's message, then all of the record's values in one text.
+    assert fake.texts()[1:] == [f"{NAME}\n{EMAIL}\n1764578000\n2"]
+
+
+@modes
 async def test_only_the_named_tools_get_the_real_values(mode: str) -> None:
     fake = FakeFastino()
     customers = Customers()
