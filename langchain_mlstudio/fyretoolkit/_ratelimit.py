@@ -23,6 +23,7 @@ import asyncio
 import contextvars
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -150,7 +151,8 @@ class RateLimitGate(RequestGate):
         self._lock = threading.Lock()
         self._by_category: dict[str, RateLimitInfo] = {}
         self.last: RateLimitInfo | None = None
-        self.waits: list[float] = []
+        # The latest waits (bounded, so a long-running process does not grow it).
+        self.waits: deque[float] = deque(maxlen=1000)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"max_wait": self.max_wait}

@@ -329,18 +329,18 @@ class FyreToolkitTool(BaseTool):
     ) -> tuple[str, Any] | str:
         try:
             result = self.operation.call(self.fyretoolkit_client, **self._arguments(kwargs))
+            return self._format(result)
         except MLStudioError as exc:
             raise FyreToolkitToolError(exc) from exc
-        return self._format(result)
 
     async def _arun(
         self, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
     ) -> tuple[str, Any] | str:
         try:
             result = await self.operation.acall(self.fyretoolkit_client, **self._arguments(kwargs))
+            return self._format(result)
         except MLStudioError as exc:
             raise FyreToolkitToolError(exc) from exc
-        return self._format(result)
 
     def _format(self, result: Any) -> tuple[str, Any] | str:
         content, artifact = self.operation.render(result, self.bounds)

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from langchain_mlstudio.errors import InvalidInputError
+from langchain_mlstudio.errors import InvalidInputError, MalformedResponseError
 from langchain_mlstudio.fyretoolkit._output import OutputBounds
 from langchain_mlstudio.fyretoolkit._tooling import (
     FyreToolkitTool,
@@ -72,6 +72,10 @@ def _render_prediction(prediction: Prediction, bounds: OutputBounds) -> tuple[st
 
 def _page_renderer(key: str, fields: tuple[str, ...]) -> Any:
     def render(page: ListPage[Any], bounds: OutputBounds) -> tuple[str, Any]:
+        if page.has_more and not page.data:
+            # A cursor cannot come from an empty page: the model would loop.
+            msg = f"FyreToolkit answered a {key} page with has_more=true but no records"
+            raise MalformedResponseError(msg, hint="Retry later, or page with a larger limit.")
         records = [{f: v for f, v in dump(r).items() if f in fields} for r in page.data]
         content = bounds.render_page(
             key, records, has_more=page.has_more, cursor=lambda r: r.get("id")

@@ -398,7 +398,8 @@ def models_server(count: int, description: str) -> Any:
 async def test_a_list_of_10000_models_stays_within_the_bound_and_pages_through_every_model(
     mode: str,
 ) -> None:
-    client, _ = mock_client(models_server(10_000, "A sentiment model. " * 40))
+    # 100 records of this size are ~11,000 characters: the bound, not the limit, decides.
+    client, _ = mock_client(models_server(10_000, "A sentiment model for reviews. " * 2))
     tool = all_tools(client)["fyretoolkit_list_models"]
     seen_ids: list[str] = []
     cursor = None
@@ -412,14 +413,16 @@ async def test_a_list_of_10000_models_stays_within_the_bound_and_pages_through_e
         assert len(message.content) <= 4000
         page = json.loads(message.content)
         seen_ids += [m["id"] for m in page["models"]]
-        assert all(m["description"].endswith("chars]") for m in page["models"])
+        # The artifact holds the page as the server sent it.
+        assert [m["id"] for m in message.artifact["data"]][: len(page["models"])] == [
+            m["id"] for m in page["models"]
+        ]
         if not page["has_more"]:
             break
         cursor = page["starting_after"]
         assert cursor == page["models"][-1]["id"]
     assert seen_ids == [f"model-{i:05d}" for i in range(10_000)]
-    # The artifact holds the page as the server sent it, descriptions whole.
-    assert len(message.artifact["data"][0]["description"]) == len("A sentiment model. " * 40)
+    assert calls > 100  # more pages than limit=100 alone would need
 
 
 @modes
@@ -474,6 +477,18 @@ async def test_list_deployments_returns_one_page_with_a_cursor(mode: str) -> Non
     assert (body["has_more"], body["starting_after"]) == (True, "dep_b")
     assert len(seen) == 1
     assert seen[0].url.params["starting_after"] == "dep_0"
+
+
+@modes
+async def test_an_empty_page_claiming_more_is_an_error_message_not_an_endless_loop(
+    mode: str,
+) -> None:
+    page = {"object": "list", "data": [], "has_more": True}
+    client, _ = mock_client(lambda r: httpx.Response(200, json=page))
+    tool = all_tools(client)["fyretoolkit_list_models"]
+    message = await invoke(mode, tool, tool_call(tool, {}))
+    assert message.status == "error"
+    assert json.loads(message.content)["error"]["type"] == "MalformedResponseError"
 
 
 # -- safe defaults ----------------------------------------------------------------------
