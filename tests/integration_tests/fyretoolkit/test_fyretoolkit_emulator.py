@@ -561,3 +561,45 @@ async def test_list_models_tool_pages_through_every_emulated_model(emu: Emulator
             break
         args = {"limit": 3, "starting_after": page["starting_after"]}
     assert seen == expected
+
+
+@modes
+async def test_a_server_answering_undocumented_calls_tersely_is_understood(
+    mode: str, emu: Emulator, service: FyreToolkitService
+) -> None:
+    service.terse = True
+    client = make_client(emu)
+    dep = await call(mode, client, "create_deployment", "s3://bucket/models/sentiment", "eu-west-1")
+    assert (dep.id.startswith("dep_"), dep.model_uri) == (True, None)
+    metrics = await call(mode, client, "get_metrics", dep.id)
+    assert set(metrics.metrics["errors"]) == {"4xx", "5xx"}
+    deleted = await call(mode, client, "delete_deployment", dep.id)
+    assert deleted.deleted is True
+    job = await call(mode, client, "create_batch_job", "sentiment-v1", "s3://bucket/in.jsonl")
+    canceled = await call(mode, client, "cancel_job", job.id)
+    assert (canceled.id, canceled.status) == (job.id, "canceling")
+    assert (await call(mode, client, "get_job", job.id)).status == "canceled"
+    # One creating request each: no success was mistaken for a failure and retried.
+    assert service.created_deployments == 1
+    assert [e.status for e in emu.log.matching("DELETE")] == [204]
+
+
+def test_the_tools_report_terse_successes_as_successes(
+    emu: Emulator, service: FyreToolkitService
+) -> None:
+    service.terse = True
+    client = make_client(emu)
+    tools = {
+        t.name: t
+        for t in FyreToolkit(
+            client=client, allow_batch_jobs=True, allow_deployments=True
+        ).get_tools()
+    }
+    create = tools["fyretoolkit_create_deployment"]
+    args = {"model_uri": "s3://bucket/models/sentiment", "region": "eu-west-1"}
+    made = create.invoke(_tool_call(create, args, "c1"))
+    assert made.status == "success"
+    delete = tools["fyretoolkit_delete_deployment"]
+    gone = delete.invoke(_tool_call(delete, {"deployment_id": made.artifact["id"]}, "c2"))
+    assert (gone.status, json.loads(gone.content)["deleted"]) == ("success", True)
+    assert service.created_deployments == 1
