@@ -21,11 +21,8 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -55,6 +52,24 @@ from langchain_mlstudio.fyretoolkit._ratelimit import (
     RateLimitGate,
     category_of,
 )
+from langchain_mlstudio.fyretoolkit._spec import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    SERVICE,
+    STATUS_HINTS,
+    Recovery,
+    Spec,
+    bodiless_success,
+    check_inputs,
+    check_limit,
+    lenient,
+    new_idempotency_key,
+    reader,
+    segment,
+    split_credentials,
+)
 from langchain_mlstudio.fyretoolkit.types import (
     BatchJob,
     DeletedDeployment,
@@ -64,216 +79,25 @@ from langchain_mlstudio.fyretoolkit.types import (
     Model,
     Prediction,
     RateLimitInfo,
-    parse,
 )
 
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "DEFAULT_JOB_TIMEOUT",
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "FyreToolkitClient",
+    "new_idempotency_key",
+]
+
 logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
-
-SERVICE = "FyreToolkit"
-API_KEY_ENV = "FYRETOOLKIT_API_KEY"
-BASE_URL_ENV = "FYRETOOLKIT_BASE_URL"
-
-#: The most records one list request may ask for.
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
-
-#: How long :meth:`FyreToolkitClient.wait_for_job` waits by default.
-DEFAULT_JOB_TIMEOUT = 600.0
-
-STATUS_HINTS = {
-    401: (
-        "FyreToolkit uses HTTP Basic auth with the API key as user name and an "
-        f"empty password; check api_key / {API_KEY_ENV}."
-    ),
-    404: ("Check the id: list_models() and list_deployments() show what your key can use."),
-    409: "Read the resource's current state (get_job / get_model) before retrying.",
-    422: "The request was understood but its values were rejected; see details.",
-}
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
 
-
-def new_idempotency_key() -> str:
-    """A fresh idempotency key for one creating call.
-
-    Example:
-        >>> len(new_idempotency_key())
-        32
-    """
-    return uuid.uuid4().hex
-
-
-def _segment(value: str, name: str) -> str:
-    """``value`` as one URL path segment; an id that is not one is rejected early.
-
-    An empty id, ``.``, ``..`` or one containing ``/`` would change which
-    endpoint a request reaches (httpx normalises ``/deployments/..`` to
-    ``/``), so they raise before anything is sent.
-
-    Example:
-        >>> _segment("sentiment v1", "model_id")
-        'sentiment%20v1'
-        >>> _segment("..", "deployment_id")
-        Traceback (most recent call last):
-        ...
-        langchain_mlstudio.errors.InvalidInputError: deployment_id must be one path segment ...
-    """
-    if not isinstance(value, str) or not value.strip():
-        msg = f"{name} must be a non-empty string, got {value!r}"
-        raise InvalidInputError(msg)
-    if value.strip() in {".", ".."} or "/" in value or "\\" in value:
-        msg = f"{name} must be one path segment (no '/', not '.' or '..'), got {value!r}"
-        raise InvalidInputError(msg, hint="Pass the id exactly as the API returned it.")
-    try:
-        return quote(value, safe="")
-    except UnicodeEncodeError:
-        msg = f"{name} contains a character that cannot be encoded as UTF-8 (a lone surrogate)"
-        raise InvalidInputError(msg) from None
-
-
-def _split_credentials(url: str | None) -> tuple[str | None, str | None]:
-    """``url`` without user info, and the user name it carried (the API key).
-
-    FyreToolkit's auth is Basic with the key as user name, so
-    ``https://sk_live_...@host`` is a key written into the URL. It is taken
-    out so that it never reaches an error message, a log line, ``repr`` or a
-    tool's output, and used as the key when no ``api_key`` is given.
-
-    Example:
-        >>> _split_credentials("https://sk_live_x:@fyre.example/v1")
-        ('https://fyre.example/v1', 'sk_live_x')
-        >>> _split_credentials("http://127.0.0.1:8765")
-        ('http://127.0.0.1:8765', None)
-    """
-    if not url or "@" not in url:
-        return url, None
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        msg = f"{SERVICE} base_url is not a valid URL"
-        raise ConfigurationError(msg) from None
-    if not parsed.userinfo:
-        return url, None
-    user = parsed.username or None
-    clean = str(parsed.copy_with(username=None, password=None))
-    if not url.endswith("/") and clean.endswith("/") and parsed.raw_path == b"/":
-        clean = clean[:-1]
-    return clean, user
-
-
-def _check_limit(limit: int) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        msg = f"limit must be an integer from 1 to {MAX_PAGE_SIZE}, got {limit!r}"
-        raise InvalidInputError(msg)
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        msg = f"limit must be from 1 to {MAX_PAGE_SIZE}, got {limit}"
-        raise InvalidInputError(msg, hint="FyreToolkit returns at most 100 records per page.")
-    return limit
-
-
-def _check_inputs(inputs: Sequence[str | Mapping[str, Any]]) -> list[Any]:
-    if isinstance(inputs, str | bytes | Mapping) or not isinstance(inputs, Sequence):
-        msg = f"inputs must be a list of texts or JSON objects, got {type(inputs).__name__}"
-        raise InvalidInputError(msg, hint='Wrap a single input in a list: ["text"].')
-    if not inputs:
-        msg = "inputs must contain at least one input"
-        raise InvalidInputError(msg)
-    checked: list[Any] = []
-    for index, item in enumerate(inputs):
-        if isinstance(item, str):
-            checked.append(item)
-        elif isinstance(item, Mapping):
-            checked.append(dict(item))
-        else:
-            msg = f"inputs[{index}] must be a text or a JSON object, got {type(item).__name__}"
-            raise InvalidInputError(msg)
-    return checked
-
-
-@dataclass
-class _Recovery(Generic[T]):
-    """How a retried call recognises that an earlier attempt already succeeded.
-
-    When an attempt's answer is lost after the server acted, the retry meets an
-    error that only says the work is done: a DELETE meets 404, a cancel 409.
-    After more than one attempt, an ``error`` is read as success when
-    ``outcome`` turns the state (read by the optional follow-up request
-    ``confirm``) into the call's result; when it returns ``None`` the error is
-    raised. On the first attempt the error is always raised.
-    """
-
-    error: type[MLStudioError]
-    outcome: Callable[[Any], T | None]
-    confirm: _Spec[Any] | None = None
-    note: str = "an earlier attempt succeeded"
-
-    def applies(self, error: MLStudioError, attempts: int) -> bool:
-        return attempts > 1 and isinstance(error, self.error)
-
-    def settle(self, error: MLStudioError, state: Any) -> T:
-        result = self.outcome(state)
-        if result is None:
-            raise error
-        logger.info("%s: %s", self.note, error.message)
-        return result
-
-
-@dataclass
-class _Spec(Generic[T]):
-    """One API call: the request, how to read its answer, and its recovery."""
-
-    method: str
-    path: str
-    result: Callable[[APIResponse, str], T]
-    json_body: Any = None
-    params: dict[str, Any] | None = None
-    safety: Safety = Safety.IDEMPOTENT
-    headers: dict[str, str] = field(default_factory=dict)
-    recovery: _Recovery[T] | None = None
-    any_body: bool = False
-    """A 2xx answer whose body is not JSON is still a success (undocumented answers)."""
-
-    @property
-    def what(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-def _reader(cls: type[R]) -> Callable[[APIResponse, str], R]:
-    def read(response: APIResponse, what: str) -> R:
-        return parse(
-            cls,
-            response.data,
-            what=what,
-            status_code=response.status_code,
-            request_id=response.request_id,
-        )
-
-    return read
-
-
-def _lenient(cls: type[R], defaults: dict[str, Any]) -> Callable[[APIResponse, str], R]:
-    """A reader for an answer the reference leaves undocumented.
-
-    Any 2xx answer is success: an empty body (204), a 202 without one, or an
-    object with more, fewer or other fields. What the server sent is kept
-    where it fits ``cls``; ``defaults`` fill the rest.
-    """
-
-    def read(response: APIResponse, what: str) -> R:
-        data = response.data if isinstance(response.data, dict) else {}
-        try:
-            return cls.model_validate({**defaults, **data})
-        except ValueError:
-            logger.info("%s answered %s with an unexpected body; using defaults", SERVICE, what)
-            return cls.model_validate(defaults)
-
-    return read
-
-
-def _bodiless_success(spec: _Spec[Any], error: MalformedResponseError) -> bool:
-    """Whether ``error`` is a 2xx with a non-JSON body that ``spec`` accepts as success."""
-    return spec.any_body and error.status_code is not None and 200 <= error.status_code < 300
+#: How long :meth:`FyreToolkitClient.wait_for_job` waits by default.
+DEFAULT_JOB_TIMEOUT = 600.0
 
 
 class FyreToolkitClient:
@@ -318,7 +142,7 @@ class FyreToolkitClient:
         poll_schedule: PollSchedule | None = None,
         max_rate_limit_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
-        url, url_key = _split_credentials(base_url or os.environ.get(BASE_URL_ENV) or None)
+        url, url_key = split_credentials(base_url or os.environ.get(BASE_URL_ENV) or None)
         if api_key is None:
             api_key = os.environ.get(API_KEY_ENV) or url_key
         key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key or "")
@@ -411,7 +235,7 @@ class FyreToolkitClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def _run(self, spec: _Spec[T]) -> T:
+    def _run(self, spec: Spec[T]) -> T:
         with self._gate.scope(category_of(spec.method, spec.path)) as call:
             try:
                 response = self._transport.request(
@@ -423,7 +247,7 @@ class FyreToolkitClient:
                     safety=spec.safety,
                 )
             except MalformedResponseError as error:
-                if not _bodiless_success(spec, error):
+                if not bodiless_success(spec, error):
                     raise
                 response = APIResponse(error.status_code or 200, httpx.Headers(), None)
             except MLStudioError as error:
@@ -434,7 +258,7 @@ class FyreToolkitClient:
                 return recovery.settle(error, state)
         return spec.result(response, spec.what)
 
-    async def _arun(self, spec: _Spec[T]) -> T:
+    async def _arun(self, spec: Spec[T]) -> T:
         with self._gate.scope(category_of(spec.method, spec.path)) as call:
             try:
                 response = await self._transport.arequest(
@@ -446,7 +270,7 @@ class FyreToolkitClient:
                     safety=spec.safety,
                 )
             except MalformedResponseError as error:
-                if not _bodiless_success(spec, error):
+                if not bodiless_success(spec, error):
                     raise
                 response = APIResponse(error.status_code or 200, httpx.Headers(), None)
             except MLStudioError as error:
@@ -464,14 +288,14 @@ class FyreToolkitClient:
         model_id: str,
         inputs: Sequence[str | Mapping[str, Any]],
         metadata: Mapping[str, Any] | None,
-    ) -> _Spec[Prediction]:
-        body: dict[str, Any] = {"inputs": _check_inputs(inputs)}
+    ) -> Spec[Prediction]:
+        body: dict[str, Any] = {"inputs": check_inputs(inputs)}
         if metadata is not None:
             body["metadata"] = dict(metadata)
-        return _Spec(
+        return Spec(
             "POST",
-            f"/predict/{_segment(model_id, 'model_id')}",
-            _reader(Prediction),
+            f"/predict/{segment(model_id, 'model_id')}",
+            reader(Prediction),
             json_body=body,
             # A prediction changes nothing on the server: safe to repeat.
             safety=Safety.IDEMPOTENT,
@@ -519,7 +343,7 @@ class FyreToolkitClient:
         input_url: str,
         webhook: str | None,
         idempotency_key: str | None,
-    ) -> _Spec[BatchJob]:
+    ) -> Spec[BatchJob]:
         if not isinstance(input_url, str) or not input_url.strip():
             msg = f"input_url must be a non-empty URL, got {input_url!r}"
             raise InvalidInputError(msg)
@@ -531,10 +355,10 @@ class FyreToolkitClient:
         }
         if webhook is not None:
             body["webhook"] = webhook
-        return _Spec(
+        return Spec(
             "POST",
-            f"/batch/{_segment(model_id, 'model_id')}",
-            _reader(BatchJob),
+            f"/batch/{segment(model_id, 'model_id')}",
+            reader(BatchJob),
             json_body=body,
             # The idempotency key makes a repeated POST return the same job.
             safety=Safety.IDEMPOTENT,
@@ -583,11 +407,11 @@ class FyreToolkitClient:
             self._create_job_spec(model_id, input_url, webhook, idempotency_key)
         )
 
-    def _get_job_spec(self, job_id: str) -> _Spec[tuple[BatchJob, APIResponse]]:
-        read = _reader(BatchJob)
-        return _Spec(
+    def _get_job_spec(self, job_id: str) -> Spec[tuple[BatchJob, APIResponse]]:
+        read = reader(BatchJob)
+        return Spec(
             "GET",
-            f"/jobs/{_segment(job_id, 'job_id')}",
+            f"/jobs/{segment(job_id, 'job_id')}",
             lambda response, what: (read(response, what), response),
         )
 
@@ -604,27 +428,27 @@ class FyreToolkitClient:
         """Async twin of :meth:`get_job`."""
         return (await self._arun(self._get_job_spec(job_id)))[0]
 
-    def _cancel_spec(self, job_id: str) -> _Spec[BatchJob]:
+    def _cancel_spec(self, job_id: str) -> Spec[BatchJob]:
         def canceled(state: tuple[BatchJob, APIResponse]) -> BatchJob | None:
             job = state[0]
             return job if job.normalized_status == "canceled" else None
 
-        path = f"/jobs/{_segment(job_id, 'job_id')}/cancel"
+        path = f"/jobs/{segment(job_id, 'job_id')}/cancel"
 
         def read(response: APIResponse, what: str) -> BatchJob:
             # The reference documents no answer: 200 with the job, 202 with
             # nothing (the cancel is under way) and 204 all mean success.
             status = "canceling" if response.status_code == 202 else "canceled"
-            return _lenient(BatchJob, {"id": job_id, "status": status})(response, what)
+            return lenient(BatchJob, {"id": job_id, "status": status})(response, what)
 
-        return _Spec(
+        return Spec(
             "POST",
             path,
             read,
             any_body=True,
             # Cancelling twice cannot do harm; see cancel_job for the 409 case.
             safety=Safety.IDEMPOTENT,
-            recovery=_Recovery(
+            recovery=Recovery(
                 ConflictError,
                 canceled,
                 confirm=self._get_job_spec(job_id),
@@ -791,11 +615,11 @@ class FyreToolkitClient:
 
     def _page_spec(
         self, path: str, cls: type[R], limit: int, starting_after: str | None
-    ) -> _Spec[ListPage[R]]:
-        params: dict[str, Any] = {"limit": _check_limit(limit)}
+    ) -> Spec[ListPage[R]]:
+        params: dict[str, Any] = {"limit": check_limit(limit)}
         if starting_after is not None:
             params["starting_after"] = starting_after
-        return _Spec("GET", path, _reader(ListPage[cls]), params=params)  # type: ignore[valid-type]
+        return Spec("GET", path, reader(ListPage[cls]), params=params)  # type: ignore[valid-type]
 
     @staticmethod
     def _next_cursor(page: ListPage[Any], previous: str | None, what: str) -> str | None:
@@ -814,7 +638,7 @@ class FyreToolkitClient:
     def _iterate(
         self, path: str, cls: type[R], limit: int, starting_after: str | None
     ) -> Iterator[R]:
-        _check_limit(limit)
+        check_limit(limit)
 
         def pages() -> Iterator[R]:
             cursor = starting_after
@@ -831,7 +655,7 @@ class FyreToolkitClient:
     def _aiterate(
         self, path: str, cls: type[R], limit: int, starting_after: str | None
     ) -> AsyncIterator[R]:
-        _check_limit(limit)
+        check_limit(limit)
 
         async def pages() -> AsyncIterator[R]:
             cursor = starting_after
@@ -891,8 +715,8 @@ class FyreToolkitClient:
         """Async twin of :meth:`get_models_page`."""
         return await self._arun(self._page_spec("/models", Model, limit, starting_after))
 
-    def _get_model_spec(self, model_id: str) -> _Spec[Model]:
-        return _Spec("GET", f"/models/{_segment(model_id, 'model_id')}", _reader(Model))
+    def _get_model_spec(self, model_id: str) -> Spec[Model]:
+        return Spec("GET", f"/models/{segment(model_id, 'model_id')}", reader(Model))
 
     def get_model(self, model_id: str) -> Model:
         """One model's status and description.
@@ -918,7 +742,7 @@ class FyreToolkitClient:
         region: str,
         replicas: int,
         idempotency_key: str | None,
-    ) -> _Spec[Deployment]:
+    ) -> Spec[Deployment]:
         if isinstance(replicas, bool) or not isinstance(replicas, int):
             msg = f"replicas must be an integer, got {replicas!r}"
             raise InvalidInputError(msg)
@@ -928,10 +752,10 @@ class FyreToolkitClient:
             "replicas": replicas,
             "idempotency_key": idempotency_key or new_idempotency_key(),
         }
-        return _Spec(
+        return Spec(
             "POST",
             "/deployments",
-            _reader(Deployment),
+            reader(Deployment),
             json_body=body,
             # The idempotency key makes a repeated POST return the same deployment.
             safety=Safety.IDEMPOTENT,
@@ -1008,15 +832,15 @@ class FyreToolkitClient:
         """Async twin of :meth:`get_deployments_page`."""
         return await self._arun(self._page_spec("/deployments", Deployment, limit, starting_after))
 
-    def _delete_spec(self, deployment_id: str) -> _Spec[DeletedDeployment]:
-        return _Spec(
+    def _delete_spec(self, deployment_id: str) -> Spec[DeletedDeployment]:
+        return Spec(
             "DELETE",
-            f"/deployments/{_segment(deployment_id, 'deployment_id')}",
+            f"/deployments/{segment(deployment_id, 'deployment_id')}",
             # Undocumented answer: 200, 202 or 204, with any body or none.
-            _lenient(DeletedDeployment, {"id": deployment_id, "deleted": True}),
+            lenient(DeletedDeployment, {"id": deployment_id, "deleted": True}),
             any_body=True,
             safety=Safety.IDEMPOTENT,
-            recovery=_Recovery(
+            recovery=Recovery(
                 NotFoundError,
                 lambda _state: DeletedDeployment(id=deployment_id, deleted=True),
                 note=f"Deployment {deployment_id} was deleted by an earlier attempt",
@@ -1043,12 +867,12 @@ class FyreToolkitClient:
 
     # -- metrics -----------------------------------------------------------
 
-    def _metrics_spec(self, deployment_id: str, period: str | None) -> _Spec[Metrics]:
+    def _metrics_spec(self, deployment_id: str, period: str | None) -> Spec[Metrics]:
         params = {"period": period} if period is not None else None
-        return _Spec(
+        return Spec(
             "GET",
-            f"/metrics/{_segment(deployment_id, 'deployment_id')}",
-            _reader(Metrics),
+            f"/metrics/{segment(deployment_id, 'deployment_id')}",
+            reader(Metrics),
             params=params,
         )
 
