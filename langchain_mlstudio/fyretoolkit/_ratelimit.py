@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from langchain_mlstudio._core._errors import parse_error_body, request_id_of
 from langchain_mlstudio._core._http import RequestGate
 from langchain_mlstudio._core._retry import RetryPolicy, parse_retry_after
 from langchain_mlstudio.errors import RateLimitError
@@ -92,6 +93,8 @@ class CallScope:
     """When the server said this call may try again (after a 429)."""
     limited_at: float | None = None
     """When the last 429 of this call arrived (the backoff since counts as waiting)."""
+    refusal: tuple[str | None, str | None, str | None] | None = None
+    """The last 429's code, message and request id, quoted if the call gives up."""
 
 
 _current: contextvars.ContextVar[CallScope | None] = contextvars.ContextVar(
@@ -213,11 +216,16 @@ class RateLimitGate(RequestGate):
             return 0.0
         budget = max(0.0, self.max_wait - call.waited)
         if needed > budget:
+            code, message, request_id = call.refusal or (None, None, None)
             raise RateLimitError(
                 f"FyreToolkit's {call.category} rate limit is spent for {needed:.0f} s more, "
                 f"longer than this call may still wait ({budget:.0f} s of "
                 f"max_rate_limit_wait={self.max_wait:g} s)",
                 retry_after=needed,
+                status_code=429 if call.refusal else None,
+                code=code,
+                server_message=message,
+                request_id=request_id,
                 hint=(
                     "Retry after retry_after seconds, or raise max_rate_limit_wait on the "
                     "client; nothing was sent for this attempt."
@@ -262,6 +270,12 @@ class RateLimitGate(RequestGate):
         """Remember when a refused call may retry: ``Retry-After`` first, else the reset."""
         now = self._clock()
         call.limited_at = now
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        code, message, _details = parse_error_body(body)
+        call.refusal = (code, message, request_id_of(response, body))
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if retry_after is not None:
             call.retry_at = now + retry_after

@@ -833,8 +833,11 @@ async def test_max_rate_limit_wait_bounds_the_total_of_every_attempt(mode: str) 
     client, rec = _clocked(
         clock, _refusals(clock, 10, Retry_After=lambda _: 25), max_retries=5, max_rate_limit_wait=60
     )
-    with pytest.raises(RateLimitError):
+    with pytest.raises(RateLimitError) as info:
         await call(mode, client, "get_model", "m")
+    # The server's own words come along.
+    assert (info.value.status_code, info.value.code) == (429, "rate_limit_exceeded")
+    assert info.value.request_id == "req_abc"
     # Two waits of 25 s fit into 60 s; a third would not, so the call stops.
     assert clock.now - start <= 60
     assert len(rec.requests) == 3
