@@ -9,6 +9,7 @@ import httpx
 import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
 
 from langchain_mlstudio import FyreToolkit
 from langchain_mlstudio.fyretoolkit import FyreToolkitClient
@@ -154,3 +155,23 @@ def test_a_default_agent_cannot_create_a_job_at_all() -> None:
     assert refusal.status == "error"
     assert server.jobs == {}
     assert not any(r.startswith("POST /batch") for r in server.requests)
+
+
+@modes
+async def test_two_conversations_reusing_a_tool_call_id_each_get_their_own_job(mode: str) -> None:
+    # Some models number tool calls call_0, call_1... in every conversation.
+    args = {"model_id": "sentiment-v1", "input_url": "s3://bucket/reviews.jsonl"}
+    server = Server()
+    tools = toolkit(server, allow_batch_jobs=True).get_tools()
+    for thread in ("alice", "bob"):
+        model = ScriptedChatModel(
+            script=[call("fyretoolkit_create_batch_job", args, "call_0"), AIMessage(content="ok")]
+        )
+        agent = create_agent(model, tools=tools, checkpointer=InMemorySaver())
+        config = {"configurable": {"thread_id": thread}}
+        payload = {"messages": [HumanMessage("Score the file.")]}
+        if mode == "sync":
+            agent.invoke(payload, config)
+        else:
+            await agent.ainvoke(payload, config)
+    assert len(server.jobs) == 2
