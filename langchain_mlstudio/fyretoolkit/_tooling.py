@@ -173,6 +173,26 @@ def format_validation_error(exc: ValidationError | Any) -> str:
     return OutputBounds().render(payload)
 
 
+class _Named:
+    """A handler that shows its name (not a memory address) in ``repr`` and the docs."""
+
+    def __init__(self, handler: Callable[[Any], str]) -> None:
+        self.handler = handler
+        self.__name__ = handler.__name__
+        self.__doc__ = handler.__doc__
+
+    def __call__(self, exc: Any) -> str:
+        return self.handler(exc)
+
+    def __repr__(self) -> str:
+        return self.__name__
+
+
+#: The default ``handle_tool_error`` and ``handle_validation_error`` of every tool.
+TOOL_ERROR_HANDLER = _Named(format_tool_error)
+VALIDATION_ERROR_HANDLER = _Named(format_validation_error)
+
+
 def idempotency_key_for(
     tool_name: str,
     tool_call_id: str,
@@ -251,11 +271,11 @@ class FyreToolkitTool(BaseTool):
     max_field_chars: int = Field(default=DEFAULT_MAX_FIELD_CHARS, ge=16)
     """Longer string fields are cut, ending with ``...[+N chars]``."""
     response_format: ResponseFormat = "content_and_artifact"
-    handle_tool_error: bool | str | Callable[[ToolException], str] | None = format_tool_error
+    handle_tool_error: bool | str | Callable[[ToolException], str] | None = TOOL_ERROR_HANDLER
     """API failures become error ``ToolMessage``s (``False`` raises them)."""
     handle_validation_error: (
         bool | str | Callable[[ValidationError | ValidationErrorV1], str] | None
-    ) = format_validation_error
+    ) = VALIDATION_ERROR_HANDLER
     """Invalid arguments become error ``ToolMessage``s (``False`` raises them)."""
 
     _client: FyreToolkitClient = PrivateAttr()
