@@ -104,15 +104,17 @@ class FyreToolkitPredictInput(BaseModel):
     metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
 
 
-class FyreToolkitModelPredictInput(FyreToolkitPredictInput):
+class FyreToolkitModelPredictInput(BaseModel):
     """Arguments of :class:`FyreToolkitModelPredictTool`: a model id, then inputs.
 
     Example:
-        >>> FyreToolkitModelPredictInput(model_id="sentiment-v1", inputs=["ok"]).model_id
-        'sentiment-v1'
+        >>> list(FyreToolkitModelPredictInput.model_fields)
+        ['model_id', 'inputs', 'metadata']
     """
 
     model_id: str = Field(min_length=1, description="Id of a 'ready' model.")
+    inputs: list[str | dict[str, Any]] = Field(min_length=1, description=_INPUTS_DOC)
+    metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
 
 
 class ListInput(BaseModel):
