@@ -26,7 +26,7 @@ from langchain_mlstudio.errors import (
     MalformedResponseError,
     MLStudioError,
 )
-from langchain_mlstudio.fyretoolkit.types import parse
+from langchain_mlstudio.fyretoolkit.types import ListPage, parse
 
 __all__ = [
     "API_KEY_ENV",
@@ -42,6 +42,7 @@ __all__ = [
     "check_limit",
     "lenient",
     "new_idempotency_key",
+    "next_cursor",
     "reader",
     "segment",
     "split_credentials",
@@ -247,6 +248,24 @@ def lenient(cls: type[R], defaults: dict[str, Any]) -> Callable[[APIResponse, st
             return cls.model_validate(defaults)
 
     return read
+
+
+def next_cursor(page: ListPage[Any], previous: str | None, what: str) -> str | None:
+    """The cursor of the next page, or ``None`` after the last one.
+
+    A page that claims more but holds nothing, or repeats the previous cursor,
+    is a malformed answer rather than an endless loop.
+    """
+    if not page.has_more:
+        return None
+    if not page.data:
+        msg = f"{SERVICE} answered {what} with has_more=true but no records"
+        raise MalformedResponseError(msg)
+    cursor = getattr(page.data[-1], "id", None)
+    if cursor == previous:
+        msg = f"{SERVICE} answered {what} with the same page twice (cursor {cursor!r})"
+        raise MalformedResponseError(msg)
+    return str(cursor)
 
 
 def bodiless_success(spec: Spec[Any], error: MalformedResponseError) -> bool:
