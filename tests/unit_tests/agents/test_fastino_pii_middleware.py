@@ -105,6 +105,28 @@ async def test_the_model_never_receives_a_planted_name_while_the_tool_receives_t
 
 
 @modes
+@pytest.mark.parametrize("strategy", ["redact", "mask", "hash", "pseudonymize"])
+async def test_no_strategy_lets_the_name_reach_the_model_or_restores_it_for_tools_unless_pseudonymize(
+    mode: str, strategy: str
+) -> None:
+    fake = FakeFastino()
+    customers = Customers()
+
+    def ask(messages: list[BaseMessage]) -> AIMessage:
+        shown = str(messages[0].content)
+        return call("lookup_customer", {"name": shown.removeprefix("Refund ")}, "c1")
+
+    model = ScriptedChatModel(script=[ask, AIMessage(content="done")])
+    agent = create_agent(
+        model, tools=[customers.tool], middleware=[middleware(fake, strategy=strategy)]
+    )
+    await run(mode, agent, {"messages": [HumanMessage(f"Refund {NAME}")]})
+    assert NAME not in everything_shown(model)
+    assert EMAIL not in everything_shown(model)
+    assert (customers.received == [NAME]) is (strategy == "pseudonymize")
+
+
+@modes
 async def test_without_restore_output_the_answer_keeps_its_placeholders(mode: str) -> None:
     fake = FakeFastino()
     model = ScriptedChatModel(script=[lambda m: AIMessage(content=f"Hello {placeholder_in(m)}.")])
