@@ -77,9 +77,11 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
     """Keep personal data away from an agent's model, with Fastino's PII model.
 
     Before every model call, each user message (and each tool result, unless
-    ``apply_to_tool_results=False``) not yet seen is sent to Fastino and
-    rewritten in the agent's state: the model only ever receives the
-    redacted text. Text content blocks are rewritten one by one; images and
+    ``apply_to_tool_results=False``, and each earlier answer a client sent
+    back in its own history) not yet seen is sent to Fastino and rewritten in
+    the agent's state: the model only ever receives the redacted text. The
+    model's own answers are marked as seen (they were written from redacted
+    text). Text content blocks are rewritten one by one; images and
     other blocks are kept as they are, so structured content stays valid.
 
     Strategies (``strategy``, default: the transformer's):
@@ -172,7 +174,10 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
     # -- what needs redacting ------------------------------------------------
 
     def _wanted(self, message: AnyMessage) -> bool:
-        if isinstance(message, HumanMessage):
+        # AI messages too: a client that keeps the history itself sends back
+        # earlier (restored) answers. The model's own answers are marked as
+        # checked in after_model, so they cost nothing.
+        if isinstance(message, HumanMessage | AIMessage):
             return True
         return self.apply_to_tool_results and isinstance(message, ToolMessage)
 
@@ -246,7 +251,9 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         for item in pending:
             message = item.message
             if self.strategy == "block" and item.found:
-                kind = "user message" if isinstance(message, HumanMessage) else "tool result"
+                kind = {"human": "user message", "ai": "earlier answer"}.get(
+                    message.type, "tool result"
+                )
                 msg = f"A {kind} contains personal data and strategy='block' stops the run"
                 raise PIIDetectionError(
                     msg,
@@ -289,6 +296,20 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             if not self._fill(pending, docs, results):
                 break
         return self._apply(book, pending, swap)
+
+    def after_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
+        """Mark the model's answer as checked: it was written from redacted text."""
+        messages = state.get("messages", [])
+        final = messages[-1] if messages else None
+        if not isinstance(final, AIMessage):
+            return None
+        book: dict[str, Any] = dict(state.get("fastino_pii") or {})
+        book["done"] = {**book.get("done", {}), final.id or "": _digest(final.content)}
+        return {STATE_KEY: book}
+
+    async def aafter_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
+        """Async twin of :meth:`after_model`."""
+        return self.after_model(state, runtime)
 
     def _restore(self, value: Any, tokens: set[str]) -> Any:
         """``value`` with this conversation's placeholders restored in every string."""

@@ -351,6 +351,50 @@ async def test_next_turn_shows_the_model_its_placeholder_answer_not_the_restored
 
 
 @modes
+async def test_a_client_resending_a_restored_answer_in_its_own_history_does_not_leak_it(
+    mode: str,
+) -> None:
+    fake = FakeFastino()
+    pii = middleware(fake, restore_output=True)
+    first_model = ScriptedChatModel(
+        script=[lambda m: AIMessage(content=f"Hi {placeholder_in(m)}.")]
+    )
+    first = await run(
+        mode,
+        create_agent(first_model, tools=[], middleware=[pii]),
+        {"messages": [HumanMessage(f"I am {NAME}.")]},
+    )
+    assert first["messages"][-1].content == f"Hi {NAME}."
+    # No checkpointer: the client sends the whole history again, restored answer included.
+    second_model = ScriptedChatModel(script=[AIMessage(content="You are welcome.")])
+    history = [*first["messages"], HumanMessage(f"Thanks, {NAME} here again.")]
+    await run(
+        mode,
+        create_agent(second_model, tools=[], middleware=[pii]),
+        {"messages": history},
+    )
+    assert NAME not in everything_shown(second_model)
+
+
+@modes
+async def test_the_models_own_answers_are_not_sent_to_fastino(mode: str) -> None:
+    fake = FakeFastino()
+    customers = Customers()
+    model = ScriptedChatModel(
+        script=[
+            AIMessage(
+                content="Let me look that up.",
+                tool_calls=[{"name": "lookup_customer", "args": {"name": "x"}, "id": "c1"}],
+            ),
+            AIMessage(content="Done."),
+        ]
+    )
+    agent = create_agent(model, tools=[customers.tool], middleware=[middleware(fake)])
+    await run(mode, agent, {"messages": [HumanMessage("Check x.")]})
+    assert "Let me look that up." not in fake.texts()
+
+
+@modes
 async def test_a_message_sent_again_under_a_known_id_is_checked_again(mode: str) -> None:
     fake = FakeFastino()
     model = ScriptedChatModel(script=[AIMessage(content="Hello."), AIMessage(content="Hi again.")])
