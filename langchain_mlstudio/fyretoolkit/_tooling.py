@@ -54,6 +54,7 @@ __all__ = [
     "FyreToolkitTool",
     "FyreToolkitToolError",
     "Operation",
+    "Render",
     "compact",
     "dump",
     "format_tool_error",

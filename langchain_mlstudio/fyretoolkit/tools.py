@@ -8,8 +8,8 @@ same behaviour:
 * failures come back as ``ToolMessage(status="error")`` with JSON content
   (type, status, code, message, request id, details, what to do);
 * creating tools (batch jobs, deployments) derive the idempotency key from
-  the tool-call id and the arguments: the same tool call twice creates one
-  resource;
+  the tool-call id, the arguments and the LangGraph thread: the same tool call
+  twice creates one resource;
 * content is compact JSON of at most ``max_output_chars`` characters (default
   4,000), long fields cut with ``...[+N chars]``, list tools one page with
   ``has_more`` and ``starting_after``; the artifact is the whole result.
@@ -30,6 +30,7 @@ from langchain_mlstudio.fyretoolkit._output import OutputBounds
 from langchain_mlstudio.fyretoolkit._tooling import (
     FyreToolkitTool,
     Operation,
+    Render,
     dump,
     render_object,
 )
@@ -70,7 +71,7 @@ def _render_prediction(prediction: Prediction, bounds: OutputBounds) -> tuple[st
     return content, dump(prediction)
 
 
-def _page_renderer(key: str, fields: tuple[str, ...]) -> Any:
+def _page_renderer(key: str, fields: tuple[str, ...]) -> Render:
     def render(page: ListPage[Any], bounds: OutputBounds) -> tuple[str, Any]:
         if page.has_more and not page.data:
             # A cursor cannot come from an empty page: the model would loop.
