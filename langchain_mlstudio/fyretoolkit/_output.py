@@ -75,38 +75,47 @@ class OutputBounds:
     max_field_chars: int = DEFAULT_MAX_FIELD_CHARS
     max_items: int = DEFAULT_MAX_ITEMS
 
-    def cut(self, value: Any, field_chars: int | None = None) -> Any:
+    def cut(self, value: Any, field_chars: int | None = None, max_items: int | None = None) -> Any:
         """``value`` with long strings and long lists cut, each with a marker."""
         limit = self.max_field_chars if field_chars is None else field_chars
+        most = self.max_items if max_items is None else max_items
         if isinstance(value, str):
             if len(value) <= limit:
                 return value
             return value[:limit] + cut_marker(len(value) - limit)
         if isinstance(value, dict):
-            return {str(k): self.cut(v, limit) for k, v in value.items()}
+            return {str(k): self.cut(v, limit, most) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            items = [self.cut(v, limit) for v in value[: self.max_items]]
-            if len(value) > self.max_items:
-                items.append(f"...[+{len(value) - self.max_items} more items]")
+            items = [self.cut(v, limit, most) for v in value[:most]]
+            if len(value) > most:
+                items.append(f"...[+{len(value) - most} more items]")
             return items
         return value
 
     def render(self, value: Any) -> str:
         """``value`` as JSON within :attr:`max_chars`.
 
-        Long fields are cut first, then harder; if the JSON is still too long
-        (deeply nested data), it is cut at the bound with a marker.
+        Long lists are shortened first, then long fields cut harder, so the
+        content stays valid JSON and short fields (codes, ids) stay whole;
+        only if it is still too long (an object with very many keys) is the
+        text itself cut at the bound, with a marker.
 
         Example:
-            >>> len(OutputBounds(max_chars=100).render({"k": ["v" * 40] * 30})) <= 100
-            True
+            >>> text = OutputBounds(max_chars=100).render({"k": ["v" * 40] * 30})
+            >>> len(text) <= 100, json.loads(text)["k"][-1]
+            (True, '...[+29 more items]')
         """
-        field_chars = self.max_field_chars
+        field_chars, max_items = self.max_field_chars, self.max_items
         while True:
-            text = compact(self.cut(value, field_chars))
-            if len(text) <= self.max_chars or field_chars <= 16:
+            text = compact(self.cut(value, field_chars, max_items))
+            if len(text) <= self.max_chars:
+                return text
+            if max_items > 1:
+                max_items //= 2
+            elif field_chars > 16:
+                field_chars //= 2
+            else:
                 break
-            field_chars //= 2
         if len(text) <= self.max_chars:
             return text
         marker = cut_marker(len(text))

@@ -106,9 +106,11 @@ class FyreToolkitToolError(ToolException):
         404
     """
 
-    def __init__(self, error: MLStudioError) -> None:
+    def __init__(self, error: MLStudioError, bounds: OutputBounds | None = None) -> None:
         super().__init__(str(error))
         self.error = error
+        self.bounds = bounds or OutputBounds()
+        """The bounds of the tool that failed, which its error message keeps too."""
 
 
 def format_tool_error(exc: ToolException) -> str:
@@ -140,7 +142,8 @@ def format_tool_error(exc: ToolException) -> str:
         if retry_after is not None:
             body["retry_after"] = retry_after
     payload = {"error": {k: v for k, v in body.items() if v is not None}}
-    return OutputBounds().render(payload)
+    bounds = exc.bounds if isinstance(exc, FyreToolkitToolError) else OutputBounds()
+    return bounds.render(payload)
 
 
 def format_validation_error(exc: ValidationError | Any) -> str:
@@ -352,7 +355,7 @@ class FyreToolkitTool(BaseTool):
             result = self.operation.call(self.fyretoolkit_client, **self._arguments(kwargs))
             return self._format(result)
         except MLStudioError as exc:
-            raise FyreToolkitToolError(exc) from exc
+            raise FyreToolkitToolError(exc, self.bounds) from exc
 
     async def _arun(
         self, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
@@ -361,7 +364,7 @@ class FyreToolkitTool(BaseTool):
             result = await self.operation.acall(self.fyretoolkit_client, **self._arguments(kwargs))
             return self._format(result)
         except MLStudioError as exc:
-            raise FyreToolkitToolError(exc) from exc
+            raise FyreToolkitToolError(exc, self.bounds) from exc
 
     def _format(self, result: Any) -> tuple[str, Any] | str:
         content, artifact = self.operation.render(result, self.bounds)

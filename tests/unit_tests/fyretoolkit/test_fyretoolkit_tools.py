@@ -209,6 +209,17 @@ async def test_every_tool_returns_api_failures_as_error_messages_with_code_reque
 
 
 @modes
+async def test_an_error_message_keeps_the_tools_bound(mode: str) -> None:
+    details = {"field": "region", "allowed": ["region-" + "x" * 40] * 200}
+    client, _ = mock_client(lambda r: api_error(422, "invalid_parameters", details))
+    tool = FyreToolkitGetModelTool(client=client, max_output_chars=600)
+    message = await invoke(mode, tool, tool_call(tool, {"model_id": "m"}))
+    assert message.status == "error"
+    assert len(message.content) <= 600
+    assert json.loads(message.content)["error"]["code"] == "invalid_parameters"
+
+
+@modes
 async def test_a_404_tells_the_model_what_to_do_next(mode: str) -> None:
     client, _ = mock_client(lambda r: api_error(404, "model_not_found"))
     tool = all_tools(client)["fyretoolkit_get_model"]
