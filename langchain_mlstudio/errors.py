@@ -334,9 +334,9 @@ class ToolCallingNotEnabledError(ConfigurationError, NotImplementedError):
     """
 
     default_hint = (
-        "The generate-job API has no native tool calling. To let the package describe "
-        "the tools in a system instruction and parse the model's answer into tool calls, "
-        "create the model with tool_calling='prompted' (this works best with a model "
+        "ModelStudio and IONOS AI Model Studio have no native tool calling. To have the "
+        "tools described in a system instruction and the answer parsed into tool calls, "
+        "create the model with tool_calling='prompted' (reliable only with a model "
         "fine-tuned to follow such instructions)."
     )
 

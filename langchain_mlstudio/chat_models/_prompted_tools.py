@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,8 +74,8 @@ def prepare_tools(
 
     Raises:
         ToolCallingNotEnabledError: ``tool_calling`` is not ``"prompted"``.
-        ValueError: A tool cannot be converted, two share a name, or
-            ``tool_choice`` names no bound tool.
+        ValueError: No tool, a tool that cannot be converted, or a
+            ``tool_choice`` naming no bound tool.
 
     Example:
         >>> def add(a: int, b: int) -> int:
@@ -86,15 +87,21 @@ def prepare_tools(
     """
     if tool_calling != "prompted":
         msg = (
-            "bind_tools: ModelStudio and IONOS AI Model Studio models have no tool calling "
-            "(the generate-job API takes only text and images)"
+            "bind_tools: the model was created without tool_calling='prompted', and the "
+            "generate-job API itself takes only text and images; nothing was sent"
         )
         raise ToolCallingNotEnabledError(msg)
-    formatted = [convert_to_openai_tool(tool) for tool in tools]
+    formatted: list[dict[str, Any]] = []
+    for tool in map(convert_to_openai_tool, tools):
+        name = tool["function"]["name"]
+        if any(seen["function"]["name"] == name for seen in formatted):
+            warnings.warn(
+                f"Two tools are named {name!r}; the model is shown the first only",
+                stacklevel=3,
+            )
+            continue
+        formatted.append(tool)
     names = [tool["function"]["name"] for tool in formatted]
-    if len(set(names)) != len(names):
-        msg = f"Two tools share a name: {sorted(names)}"
-        raise ValueError(msg)
     if not names:
         msg = "bind_tools needs at least one tool"
         raise ValueError(msg)

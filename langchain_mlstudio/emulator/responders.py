@@ -469,7 +469,11 @@ def load_responses(path: str | Path) -> Responder:
         ):
             msg = f"{path}: rule {index} needs a string 'pattern' and 'answer'"
             raise ValueError(msg)
-        re.compile(rule["pattern"])
+        try:
+            re.compile(rule["pattern"])
+        except re.error as exc:
+            msg = f"{path}: rule {index} has an invalid pattern: {exc}"
+            raise ValueError(msg) from None
         rules.append(Rule(rule["pattern"], rule["answer"]))
     chain: list[Responder] = [RuleTable(rules)]
     if data.get("follow_schemas", True):
