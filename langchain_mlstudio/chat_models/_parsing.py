@@ -36,6 +36,8 @@ def _first_value(text: str, opener: str) -> tuple[Any, str | None]:
     while start != -1:
         try:
             value, _ = _DECODER.raw_decode(text, start)
+        except RecursionError:
+            return None, "JSON nested too deeply"
         except json.JSONDecodeError as exc:
             if first_error is None:
                 first_error = f"{exc.msg} at line {exc.lineno} column {exc.colno}"

@@ -57,10 +57,9 @@ def _choice(tool_choice: Any, names: Sequence[str]) -> str:
         return names[0] if tool_choice is True and len(names) == 1 else "any"
     if tool_choice is False or tool_choice == "none":
         return "none"
-    if isinstance(tool_choice, Mapping):
-        function = tool_choice.get("function")
+    if isinstance(tool_choice, Mapping):  # OpenAI {"function": {"name"}} or {"name"}
+        function = tool_choice.get("function", tool_choice)
         tool_choice = function.get("name") if isinstance(function, Mapping) else None
-        tool_choice = tool_choice or None
     if isinstance(tool_choice, str) and tool_choice in names:
         return tool_choice
     msg = f"tool_choice must be 'auto', 'any', 'none' or one of {list(names)}, got {tool_choice!r}"

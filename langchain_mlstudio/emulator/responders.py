@@ -238,8 +238,15 @@ def instance_of(
     return _instance(schema, root if root is not None else schema, _Hints(text))
 
 
-def _instance(schema: Mapping[str, Any], root: Mapping[str, Any], hints: _Hints) -> Any:
+_DEEP = 6  # past this depth (recursive schemas), only what is required
+
+
+def _instance(  # noqa: C901, PLR0911
+    schema: Mapping[str, Any], root: Mapping[str, Any], hints: _Hints, depth: int = 0
+) -> Any:
     schema = resolve_ref(schema, root)
+    if depth > 4 * _DEEP:
+        return None  # a schema that requires itself forever has no finite instance
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
@@ -247,11 +254,11 @@ def _instance(schema: Mapping[str, Any], root: Mapping[str, Any], hints: _Hints)
     for keyword in ("anyOf", "oneOf"):
         options = [o for o in schema.get(keyword, ()) if resolve_ref(o, root).get("type") != "null"]
         if options:
-            return _instance(options[0], root, hints)
+            return _instance(options[0], root, hints, depth + 1)
     if schema.get("allOf"):
         merged: dict[str, Any] = {}
         for part in schema["allOf"]:
-            value = _instance(part, root, hints)
+            value = _instance(part, root, hints, depth + 1)
             if isinstance(value, dict):
                 merged.update(value)
         return merged
@@ -262,10 +269,14 @@ def _instance(schema: Mapping[str, Any], root: Mapping[str, Any], hints: _Hints)
         kind = "object" if "properties" in schema else "string"
     if kind == "object":
         properties = schema.get("properties", {})
-        return {name: _instance(sub, root, hints) for name, sub in properties.items()}
+        if depth > _DEEP:
+            required = set(schema.get("required", ()))
+            properties = {k: v for k, v in properties.items() if k in required}
+        return {name: _instance(sub, root, hints, depth + 1) for name, sub in properties.items()}
     if kind == "array":
         items = schema.get("items", {})
-        return [_instance(items, root, hints) for _ in range(max(1, schema.get("minItems", 1)))]
+        count = schema.get("minItems", 0) if depth > _DEEP else max(1, schema.get("minItems", 1))
+        return [_instance(items, root, hints, depth + 1) for _ in range(count)]
     if kind in ("integer", "number"):
         return _number(schema, hints, integer=kind == "integer")
     if kind == "boolean":

@@ -186,3 +186,30 @@ def test_a_bad_responses_file_is_refused(tmp_path: Path, content: str) -> None:
 
     with pytest.raises(ValueError, match=r"bad\.json"):
         load_responses(path)
+
+
+def test_a_recursive_schema_gets_a_finite_valid_instance() -> None:
+    tree = {
+        "$ref": "#/$defs/Node",
+        "$defs": {
+            "Node": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}},
+                },
+                "required": ["name"],
+            }
+        },
+    }
+
+    value = instance_of(tree, "root")
+
+    assert schema_errors(value, tree) == []
+
+
+def test_hostile_answers_fail_to_parse_cleanly() -> None:
+    with pytest.raises(JSONNotFoundError, match="nested too deeply"):
+        extract_json('{"a": ' * 100_000)
+    with pytest.raises(JSONNotFoundError):
+        extract_json("x" * 1_000_000)
