@@ -241,7 +241,7 @@ def instance_of(
 _DEEP = 6  # past this depth (recursive schemas), only what is required
 
 
-def _instance(  # noqa: C901, PLR0911
+def _instance(
     schema: Mapping[str, Any], root: Mapping[str, Any], hints: _Hints, depth: int = 0
 ) -> Any:
     schema = resolve_ref(schema, root)
