@@ -11,7 +11,7 @@ never sent again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -176,6 +176,22 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         return error if error is not None else conversation.parsed
 
     # -- rounds ---------------------------------------------------------------
+    # Each round asks every conversation still pending at once (one packed
+    # ``batch`` of the model), then keeps only those whose answer must be re-asked.
+
+    def _still_pending(
+        self,
+        conversations: list[_Conversation],
+        pending: list[int],
+        answers: list[Any],
+        round_: int,
+    ) -> list[int]:
+        last = round_ == self.retries
+        return [
+            i
+            for i, answer in zip(pending, answers, strict=True)
+            if self._take(conversations[i], answer, last)
+        ]
 
     def _rounds(
         self,
@@ -185,30 +201,24 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         conversations = [self._start(value) for value in values]
         pending = list(range(len(conversations)))
         for round_ in range(self.retries + 1):
-            answers = ask(pending, [conversations[i] for i in pending])
-            last = round_ == self.retries
-            pending = [
-                i
-                for i, answer in zip(pending, answers, strict=True)
-                if self._take(conversations[i], answer, last)
-            ]
             if not pending:
                 break
+            answers = ask(pending, [conversations[i] for i in pending])
+            pending = self._still_pending(conversations, pending, answers, round_)
         return conversations
 
-    async def _arounds(self, values: Sequence[LanguageModelInput], ask: Any) -> list[_Conversation]:
+    async def _arounds(
+        self,
+        values: Sequence[LanguageModelInput],
+        ask: Callable[[list[int], list[_Conversation]], Awaitable[list[Any]]],
+    ) -> list[_Conversation]:
         conversations = [self._start(value) for value in values]
         pending = list(range(len(conversations)))
         for round_ in range(self.retries + 1):
-            answers = await ask(pending, [conversations[i] for i in pending])
-            last = round_ == self.retries
-            pending = [
-                i
-                for i, answer in zip(pending, answers, strict=True)
-                if self._take(conversations[i], answer, last)
-            ]
             if not pending:
                 break
+            answers = await ask(pending, [conversations[i] for i in pending])
+            pending = self._still_pending(conversations, pending, answers, round_)
         return conversations
 
     # -- Runnable ---------------------------------------------------------------

@@ -500,3 +500,23 @@ def test_the_schema_responder_answers_what_the_client_asks() -> None:
     message = llm.bind_tools([add], tool_choice="any").invoke("What is 3 + 4?")
     assert message.tool_calls[0]["args"] == {"a": 3, "b": 4}
     assert api.posts == 2
+
+
+def test_a_batch_with_tools_packs_first_attempts_and_reasks_the_malformed_one() -> None:
+    api, llm = prompted(
+        {"Add 1 and 2": [call("add", a=1, b=2)], "Add 3 and 4": ["{broken", call("add", a=3, b=4)]}
+    )
+
+    out = llm.bind_tools([add], tool_choice="any").batch(["Add 1 and 2", "Add 3 and 4"])
+
+    assert [m.tool_calls[0]["args"] for m in out] == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+    assert [len(job) for job in api.posted] == [2, 1]
+
+
+def test_streaming_an_invalid_call_keeps_it_invalid() -> None:
+    _, llm = prompted({"Add": [call("divide")]})
+
+    [chunk] = list(llm.bind_tools([add], tool_choice="any").stream("Add"))
+
+    assert chunk.tool_calls == []
+    assert chunk.invalid_tool_calls
