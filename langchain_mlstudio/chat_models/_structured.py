@@ -63,7 +63,8 @@ class _Conversation:
     messages: list[BaseMessage]
     raw: Any = None
     parsed: Any = None
-    error: BaseException | None = None
+    error: StructuredOutputError | None = None
+    failure: BaseException | None = None
     attempts: int = 0
 
 
@@ -141,14 +142,14 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         """Record one answer; True when it must be re-asked."""
         conversation.attempts += 1
         if isinstance(answer, BaseException):
-            conversation.error = answer  # the service failed: nothing to re-ask
+            conversation.failure = answer  # the service failed: nothing to re-ask
             return False
         conversation.raw = answer
         try:
             conversation.parsed, conversation.raw = self._parse(answer)
         except InvalidAnswerError as exc:
             conversation.error = StructuredOutputError(
-                f"The model's answer did not match the schema after "
+                f"The model's answer was still invalid after "
                 f"{conversation.attempts} attempt(s): {exc}",
                 llm_output=answer.text,
                 attempts=conversation.attempts,
@@ -166,8 +167,10 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         return False
 
     def _outcome(self, conversation: _Conversation) -> Any:
+        if conversation.failure is not None:
+            return conversation.failure  # a service error is raised, never a parsing_error
         error = conversation.error
-        if self.include_raw and not (error is not None and conversation.raw is None):
+        if self.include_raw:
             return {
                 "raw": conversation.raw,
                 "parsed": None if error is not None else conversation.parsed,

@@ -20,6 +20,7 @@ from langchain_mlstudio.errors import (
     ConfigurationError,
     InvalidInputError,
     StructuredOutputError,
+    TaskFailedError,
     ToolCallingNotEnabledError,
 )
 from tests.unit_tests.chat_models.fake_jobs import FakeJob, FakeJobAPI, make_model
@@ -520,3 +521,28 @@ def test_streaming_an_invalid_call_keeps_it_invalid() -> None:
 
     assert chunk.tool_calls == []
     assert chunk.invalid_tool_calls
+
+
+def _failing_reasks(answers: dict[str, list[str]]) -> tuple[ScriptedAPI, Any]:
+    """A scripted model whose second job (the re-asks) fails on the server."""
+    api, llm = scripted(answers)
+
+    def fail_from_the_second_job(job: FakeJob) -> None:
+        if len(api.jobs) >= 2:
+            api.fail_tasks.add(0)
+
+    api.on_post = fail_from_the_second_job
+    return api, llm
+
+
+def test_a_service_error_during_a_reask_is_raised_not_reported_as_parsing_error() -> None:
+    _, llm = _failing_reasks({"joke": [MISSING, GOOD]})
+    with pytest.raises(TaskFailedError):
+        llm.with_structured_output(Joke, include_raw=True).invoke("joke")
+
+    _, llm = _failing_reasks({"a": [GOOD], "b": [MISSING, GOOD]})
+    good, failed = llm.with_structured_output(Joke, include_raw=True).batch(
+        ["a", "b"], return_exceptions=True
+    )
+    assert good["parsed"] == Joke(setup="Why?", punchline="Because.")
+    assert isinstance(failed, TaskFailedError)
