@@ -53,7 +53,7 @@ def _choice(tool_choice: Any, names: Sequence[str]) -> str:
     """``tool_choice`` in any LangChain spelling as auto / any / none / a name."""
     if tool_choice is None or tool_choice == "auto":
         return "auto"
-    if tool_choice is True or tool_choice in _ANY:
+    if tool_choice is True or (isinstance(tool_choice, str) and tool_choice in _ANY):
         return names[0] if tool_choice is True and len(names) == 1 else "any"
     if tool_choice is False or tool_choice == "none":
         return "none"

@@ -421,6 +421,20 @@ def test_tool_choice_none_leaves_the_answer_as_text() -> None:
     assert "tool_calls" in message.content
 
 
+@pytest.mark.parametrize(
+    "choice",
+    ["add", {"type": "function", "function": {"name": "add"}}, {"type": "tool", "name": "add"}],
+    ids=["name", "openai-dict", "name-dict"],
+)
+def test_tool_choice_naming_a_tool_in_any_spelling_forces_it(choice: Any) -> None:
+    api, llm = prompted({"Hi": ["Hello", call("add", a=1, b=2)]})
+
+    message = llm.bind_tools([add, get_weather], tool_choice=choice).invoke("Hi")
+
+    assert message.tool_calls[0]["name"] == "add"
+    assert "<tool_choice>\nadd\n</tool_choice>" in api.posted[0][0][0]["content"]
+
+
 def test_tool_choice_naming_no_bound_tool_fails_at_bind_time() -> None:
     api, llm = prompted({})
 
