@@ -146,7 +146,10 @@ def render_history(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         if not isinstance(message, ToolMessage) and results:
             rendered.append(HumanMessage("\n\n".join(results)))
             results = []
-        if isinstance(message, AIMessage) and message.tool_calls:
+        if isinstance(message, AIMessage) and message.invalid_tool_calls and not message.tool_calls:
+            # A call that never parsed: its text is the content, as the model wrote it.
+            rendered.append(AIMessage(_text(message.content)))
+        elif isinstance(message, AIMessage) and message.tool_calls:
             calls = [
                 {"id": call["id"], "name": call["name"], "arguments": call["args"]}
                 for call in message.tool_calls

@@ -412,6 +412,17 @@ def test_a_call_still_malformed_after_the_retries_is_an_invalid_tool_call() -> N
     assert api.posts == 3
 
 
+def test_an_invalid_call_in_the_history_goes_back_as_its_text() -> None:
+    api, llm = prompted({"Add": [call("divide")] * 3 + ["Done."]})
+    bound = llm.bind_tools([add])
+    failed = bound.invoke("Add")
+
+    answer = bound.invoke([HumanMessage("Add"), failed, HumanMessage("Go on")])
+
+    assert answer.content == "Done."
+    assert api.posted[-1][0][-2] == {"role": "assistant", "content": call("divide")}
+
+
 def test_tool_choice_none_leaves_the_answer_as_text() -> None:
     _, llm = prompted({"Add": [call("add", a=1, b=2)]})
 
