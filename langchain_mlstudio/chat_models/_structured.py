@@ -108,18 +108,15 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
 
     # -- one conversation -----------------------------------------------------
 
-    def _instruction(self) -> str:
-        if self._tools is not None:
-            return ""
-        if self.method == "json_mode" or self.schema is None:
-            return json_mode_instruction()
-        return schema_instruction(self.schema.parameters)
-
     def _start(self, value: LanguageModelInput) -> _Conversation:
         messages = to_messages(value)
         if self._tools is not None:
             return _Conversation(self._tools.prepare(messages))
-        return _Conversation(with_instruction(messages, self._instruction()))
+        if self.method == "json_mode" or self.schema is None:
+            instruction = json_mode_instruction()
+        else:
+            instruction = schema_instruction(self.schema.parameters)
+        return _Conversation(with_instruction(messages, instruction))
 
     def _parse(self, answer: AIMessage) -> tuple[Any, Any]:
         """The parsed value and the message to report as ``raw``."""
