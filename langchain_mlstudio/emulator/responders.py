@@ -123,6 +123,10 @@ class Rule:
         pattern: A regular expression searched in the last user message, or a
             callable taking the conversation and returning True to match.
         answer: The answer text, or a callable from the conversation to it.
+
+    Example:
+        >>> Rule(r"(?i)hello", "Hi!")([{"role": "user", "content": "HELLO"}])
+        'Hi!'
     """
 
     pattern: str | Callable[[Conversation], bool]
@@ -161,7 +165,12 @@ class RuleTable:
 
 
 class Responders:
-    """The first responder that answers (not ``None``)."""
+    """The first responder that answers (not ``None``).
+
+    Example:
+        >>> Responders([lambda c: None, lambda c: "second"])([{"role": "user", "content": "x"}])
+        'second'
+    """
 
     def __init__(self, responders: Sequence[Responder]) -> None:
         self.responders = list(responders)
@@ -466,6 +475,13 @@ def load_responses(path: str | Path) -> Responder:
 
     Raises:
         ValueError: The file is not of this shape.
+
+    Example:
+        >>> import json, pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "responses.json"
+        >>> _ = path.write_text(json.dumps([{"pattern": "ping", "answer": "pong"}]))
+        >>> load_responses(path)([{"role": "user", "content": "ping?"}])
+        'pong'
     """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if isinstance(data, list):
