@@ -1,0 +1,111 @@
+"""Trust nothing a batch answer says about an input it does not echo.
+
+Two jobs, both about the ``input`` text travelling back in an answer:
+
+- :func:`match_echoes` pairs every answer with the input it echoes, so a batch
+  answered in another order is re-matched instead of applying one document's
+  entities to another, and an input no answer echoes fails closed;
+- :func:`withhold_echo` and :func:`scrub_error` keep a server message (or an
+  error chain, such as a JSON decode error holding the whole body) that quotes
+  an input's text out of the errors this package raises.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from langchain_mlstudio.errors import MLStudioError
+
+__all__ = ["WITHHELD", "echoes", "match_echoes", "scrub_error", "withhold_echo"]
+
+#: What an error says instead of a server message that quotes the input.
+WITHHELD = "(withheld: it quotes the input text)"
+
+_WINDOW = 12  # a shared run this long is an echo, not a coincidence
+_SHORT = 3  # an input at least this long, found whole in a message, is an echo
+
+
+def match_echoes(texts: Sequence[str], answers: Sequence[Any]) -> list[int | None]:
+    """For each sent text, the position of the answer that echoes it (or ``None``).
+
+    An answer echoes a text when its ``input`` equals it exactly. Equal texts
+    are interchangeable, so they take the answers echoing them in order.
+
+    Example:
+        >>> match_echoes(["a", "b", "c"], [{"input": "b"}, {"input": "a"}, {"input": "x"}])
+        [1, 0, None]
+    """
+    by_echo: dict[str, deque[int]] = defaultdict(deque)
+    for position, answer in enumerate(answers):
+        echo = answer.get("input") if isinstance(answer, dict) else None
+        if isinstance(echo, str):
+            by_echo[echo].append(position)
+    matched: list[int | None] = []
+    for text in texts:
+        queue = by_echo.get(text)
+        matched.append(queue.popleft() if queue else None)
+    return matched
+
+
+def echoes(said: str, texts: Sequence[str]) -> bool:
+    """Whether ``said`` quotes any of ``texts`` (whole, or a 12-character run).
+
+    Example:
+        >>> echoes("input 'Call Jamie Derran' too long", ["Call Jamie Derran at 9"])
+        True
+        >>> echoes("Unauthorized", ["Call Jamie Derran at 9"])
+        False
+    """
+    for text in texts:
+        stripped = text.strip()
+        if len(stripped) >= _SHORT and stripped in said:
+            return True
+        if any(said[i : i + _WINDOW] in text for i in range(len(said) - _WINDOW + 1)):
+            return True
+    return False
+
+
+def withhold_echo(said: str | None, texts: Sequence[str]) -> str | None:
+    """``said``, or :data:`WITHHELD` when it quotes one of ``texts``.
+
+    Example:
+        >>> withhold_echo("bad input: Jamie Derran", ["Jamie Derran"])
+        '(withheld: it quotes the input text)'
+    """
+    if said is None or not echoes(said, texts):
+        return said
+    return WITHHELD
+
+
+def scrub_error(err: MLStudioError, texts: Sequence[str]) -> MLStudioError:
+    """``err`` without a server message, details or chained error that may quote ``texts``.
+
+    The chain is cut (a ``JSONDecodeError`` keeps the whole body it failed
+    on), except for an ``httpx`` transport error, which carries no body.
+
+    Example:
+        >>> from langchain_mlstudio.errors import BadRequestError
+        >>> err = BadRequestError("Rejected", server_message="no 'Jamie Derran'")
+        >>> scrub_error(err, ["Hi Jamie Derran"]).server_message
+        '(withheld: it quotes the input text)'
+    """
+    said = withhold_echo(err.server_message, texts)
+    details = err.details
+    if details is not None and echoes(repr(details), texts):
+        details = None
+    cause = err.__cause__
+    if said != err.server_message or details is not err.details:
+        # Rebuild through the pickle protocol, which renders the text anew.
+        rebuild, (cls, state) = err.__reduce__()[:2]
+        err = rebuild(cls, {**state, "server_message": said, "details": details})
+    if isinstance(cause, httpx.TransportError):
+        err.__cause__ = cause
+    else:
+        err.__cause__ = None
+        err.__suppress_context__ = True
+        err.__context__ = None
+    return err
