@@ -141,7 +141,6 @@ def test_loading_a_conflicting_mapping_is_refused(tmp_path: Any) -> None:
         p.load(tmp_path / "other.json")
 
 
-
 def test_a_name_straddling_a_chunk_boundary_is_redacted_with_original_offsets(
     fake: FakeFastino,
 ) -> None:
