@@ -29,15 +29,26 @@ _WINDOW = 12  # a shared run this long is an echo, not a coincidence
 _SHORT = 3  # an input at least this long, found whole in a message, is an echo
 
 
+def _succeeded(answer: Any) -> bool:
+    status = answer.get("status") if isinstance(answer, dict) else None
+    return isinstance(status, str) and status.lower() == "success"
+
+
 def match_echoes(texts: Sequence[str], answers: Sequence[Any]) -> list[int | None]:
     """For each sent text, the position of the answer that echoes it (or ``None``).
 
     An answer echoes a text when its ``input`` equals it exactly. Equal texts
-    are interchangeable, so they take the answers echoing them in order.
+    are interchangeable, so they take the answers echoing them in order. An
+    answer that echoes nothing is used only if it is not a success (a failed
+    input's answer may carry no echo, and trusts nothing): such answers go, in
+    order, to the texts left over. A success that echoes no text is never used.
 
     Example:
-        >>> match_echoes(["a", "b", "c"], [{"input": "b"}, {"input": "a"}, {"input": "x"}])
+        >>> ok = [{"input": t, "status": "success"} for t in ("b", "a", "x")]
+        >>> match_echoes(["a", "b", "c"], ok)
         [1, 0, None]
+        >>> match_echoes(["a", "b"], [{"status": "error"}, {"input": "a", "status": "success"}])
+        [1, 0]
     """
     by_echo: dict[str, deque[int]] = defaultdict(deque)
     for position, answer in enumerate(answers):
@@ -48,7 +59,9 @@ def match_echoes(texts: Sequence[str], answers: Sequence[Any]) -> list[int | Non
     for text in texts:
         queue = by_echo.get(text)
         matched.append(queue.popleft() if queue else None)
-    return matched
+    used = {slot for slot in matched if slot is not None}
+    failures = deque(p for p, a in enumerate(answers) if p not in used and not _succeeded(a))
+    return [slot if slot is not None or not failures else failures.popleft() for slot in matched]
 
 
 def echoes(said: str, texts: Sequence[str]) -> bool:

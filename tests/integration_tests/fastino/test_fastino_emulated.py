@@ -217,9 +217,11 @@ def test_restore_inverts_pseudonymize_end_to_end(emulator: Emulator) -> None:
     pii = transformer_for(emulator, strategy="pseudonymize", entity_types=None)
     docs = [Document(CUSTOMER_NOTE), Document("Later, Jamie Derran wrote again.")]
     out = pii.transform_documents(docs)
-    assert "<FULL_NAME_1>" in out[0].page_content
-    assert out[1].page_content == "Later, <FULL_NAME_1> wrote again."
-    assert [pii.restore(d.page_content) for d in out] == [d.page_content for d in docs]
+    # Changed by issue 9: tokens carry the mapping's namespace; restore is scoped.
+    token = f"<FULL_NAME_1_{pii.pseudonymizer.namespace}>"
+    assert token in out[0].page_content
+    assert out[1].page_content == f"Later, {token} wrote again."
+    assert [pii.restore(d.page_content, scope=out) for d in out] == [d.page_content for d in docs]
 
 
 def test_name_straddling_a_chunk_boundary_is_redacted(emulator: Emulator) -> None:
@@ -306,7 +308,8 @@ async def test_transformer_in_new_event_loops(emulator: Emulator) -> None:
 
 
 def test_tool_reports_entities_from_the_emulator(emulator: Emulator) -> None:
-    tool = FastinoPIITool(api_key=API_KEY, base_url=emulator.base_url)
+    # Changed by issue 9: the artifact carries values only with include_values=True.
+    tool = FastinoPIITool(api_key=API_KEY, base_url=emulator.base_url, include_values=True)
     msg = tool.invoke(
         {
             "type": "tool_call",
