@@ -182,6 +182,12 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     """The ``hash`` strategy's key (share it across workers for stable tokens)."""
     on_error: Literal["raise", "drop"] = "raise"
     """What happens to documents whose detection failed."""
+    pseudonym_namespace: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,16}$")
+    """The part ending every ``pseudonymize`` token (``K7Q2X`` in
+    ``<FULL_NAME_1_K7Q2X>``); random per instance by default, so no two mappings
+    issue the same token. Fix it only for reproducible examples: two mappings
+    with one namespace issue the same tokens for different people. A copy or
+    pickle always numbers in a new random namespace."""
     include_values: bool = False
     """Put the detected raw values into ``pii_entities`` (off by default)."""
     replace_all_occurrences: bool = True
@@ -205,6 +211,8 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        if self.pseudonym_namespace is not None:
+            self._pseudonymizer = Pseudonymizer(self.pseudonym_namespace)
         if self.strategy == "hash" and self.hash_key is None:
             self._hash_secret = secrets.token_bytes(32)
         return self
