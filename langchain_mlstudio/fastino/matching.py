@@ -10,6 +10,7 @@ without zero-width characters) and maps each match back to the original.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 
@@ -41,6 +42,7 @@ def _word_char(ch: str) -> bool:
     return (ch.isalnum() or unicodedata.combining(ch) > 0) and not _unspaced(ch)
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
     if ch in ZERO_WIDTH:
         return ""
@@ -55,6 +57,8 @@ def fold(text: str) -> tuple[str, list[int]]:
         >>> fold("RÉ\u200bNE")[0] == fold("re\u0301ne")[0]
         True
     """
+    if text.isascii():  # the common case: folding is lower-casing, position for position
+        return text.lower(), list(range(len(text)))
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
