@@ -224,6 +224,38 @@ def test_restore_inverts_pseudonymize_end_to_end(emulator: Emulator) -> None:
     assert [pii.restore(d.page_content, scope=out) for d in out] == [d.page_content for d in docs]
 
 
+@pytest.mark.parametrize("unit", ["UTF-16 units", "UTF-8 bytes"])
+def test_offsets_the_emulator_counts_in_utf16_or_utf8_redact_every_occurrence(
+    emulator: Emulator, unit: str
+) -> None:
+    emulator.fastino.offset_unit = unit
+    # Enough emoji and CJK before two close occurrences that offsets read as code
+    # points would land both entities on the same one.
+    text = "🙂" * 10 + " 中文中文中文中文 Jamie Derran, Jamie Derran, jamie.derran@example.com"
+    pii = transformer_for(emulator, replace_all_occurrences=False, include_values=True)
+    [doc] = pii.transform_documents([Document(text)])
+    assert "Jamie" not in doc.page_content
+    assert "jamie.derran@" not in doc.page_content
+    assert all(text[e["start"] : e["end"]] == e["text"] for e in doc.metadata["pii_entities"])
+
+
+def test_a_batch_the_emulator_answers_in_reverse_is_rematched_by_its_echo(
+    emulator: Emulator,
+) -> None:
+    emulator.fastino.answer_order = "reversed"
+    docs = [Document("Jamie Derran paid.", id="a"), Document("Mail anna@example.com", id="b")]
+    out = transformer_for(emulator, batch_size=2).transform_documents(docs)
+    assert [d.page_content for d in out] == ["<FULL_NAME> paid.", "Mail <EMAIL>"]
+    assert emulator.fastino.batch_sizes == [2]
+
+
+def test_wrong_key_raises_the_authentication_error_with_its_fix(emulator: Emulator) -> None:
+    pii = FastinoPIITransformer(api_key="wrong", base_url=emulator.base_url, on_error="drop")
+    with pytest.raises(AuthenticationError, match="FASTINO_API_KEY") as info:
+        pii.transform_documents([Document("Jamie Derran", id="a"), Document("Anna", id="b")])
+    assert "60 s" in str(info.value)
+
+
 def test_name_straddling_a_chunk_boundary_is_redacted(emulator: Emulator) -> None:
     text = ("alpha beta gamma " * 6) + "Anna Rossi signed here. " + ("delta " * 40)
     at = text.index("Anna Rossi")
