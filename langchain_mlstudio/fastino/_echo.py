@@ -12,6 +12,7 @@ Two jobs, both about the ``input`` text travelling back in an answer:
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from typing import Any
@@ -25,8 +26,10 @@ __all__ = ["WITHHELD", "echoes", "match_echoes", "scrub_error", "withhold_echo"]
 #: What an error says instead of a server message that quotes the input.
 WITHHELD = "(withheld: it quotes the input text)"
 
-_WINDOW = 12  # a shared run this long is an echo, not a coincidence
+_WINDOW = 8  # a shared run this long is treated as an echo (a short name or phone number)
 _SHORT = 3  # an input at least this long, found whole in a message, is an echo
+_SHORT_RUN = 6  # whole words of the message this long, found in an input, are an echo
+_WORD = re.compile(r"[\w@+.-]+")
 
 
 def _succeeded(answer: Any) -> bool:
@@ -65,7 +68,10 @@ def match_echoes(texts: Sequence[str], answers: Sequence[Any]) -> list[int | Non
 
 
 def echoes(said: str, texts: Sequence[str]) -> bool:
-    """Whether ``said`` quotes any of ``texts`` (whole, or a 12-character run).
+    """Whether ``said`` quotes any of ``texts``: whole, any 8-character run, or whole words of 6+.
+
+    Deliberately eager: a harmless message that happens to share a run with an
+    input is withheld too, which costs a hint, never personal data.
 
     Example:
         >>> echoes("input 'Call Jamie Derran' too long", ["Call Jamie Derran at 9"])
@@ -73,11 +79,21 @@ def echoes(said: str, texts: Sequence[str]) -> bool:
         >>> echoes("Unauthorized", ["Call Jamie Derran at 9"])
         False
     """
+    words = [m.span() for m in _WORD.finditer(said)]
+    # Runs of whole words of at least _SHORT_RUN characters ("Ann Lee", "a@b.co").
+    runs = [
+        said[start:end]
+        for i, (start, _) in enumerate(words)
+        for _, end in words[i:]
+        if end - start >= _SHORT_RUN
+    ]
     for text in texts:
         stripped = text.strip()
         if len(stripped) >= _SHORT and stripped in said:
             return True
         if any(said[i : i + _WINDOW] in text for i in range(len(said) - _WINDOW + 1)):
+            return True
+        if any(run in text for run in runs):
             return True
     return False
 

@@ -312,9 +312,11 @@ def write_private(path: Path, content: str) -> None:
         '0o600'
     """
     folder = path.parent
+    # mkstemp creates the file with mode 0600 (a umask can only remove bits).
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        os.fchmod(fd, 0o600)
+        if hasattr(os, "fchmod"):  # and say so explicitly where the platform can
+            os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
             handle.flush()

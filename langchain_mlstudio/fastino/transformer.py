@@ -375,7 +375,8 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
                 continue
             output.append(self._document(doc, by_doc[i]))
         if failed:
-            self._fail(failed, len(documents), on_error)
+            sent = {job.document for job in jobs if job.chunks}  # blank ones need no request
+            self._fail(failed, len(documents), len(sent), on_error)
         return output
 
     def _document(self, doc: Document, jobs: list[FieldJob]) -> Document:
@@ -397,10 +398,15 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         return Document(page_content=self._apply(text_job), metadata=metadata, id=doc.id)
 
     def _fail(
-        self, failed: dict[str, BaseException], total: int, on_error: Literal["raise", "drop"]
+        self,
+        failed: dict[str, BaseException],
+        total: int,
+        sent: int,
+        on_error: Literal["raise", "drop"],
     ) -> None:
         ids = list(failed)
-        typed = config_failure(list(failed.values())) if len(failed) == total else None
+        # Every document that needed a request failed the same way: say that.
+        typed = config_failure(list(failed.values())) if len(failed) == sent else None
         if typed is not None:
             raise typed
         if on_error == "drop":
