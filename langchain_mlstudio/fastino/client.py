@@ -343,19 +343,17 @@ class FastinoClient(BaseModel):
             raise MalformedResponseError(
                 msg, status_code=response.status_code, request_id=response.request_id
             )
-        out: list[FastinoResult | MLStudioError | None] = [None] * sent
-        for position, slot in enumerate(match_echoes(texts, data)):
-            index = offset + position
-            if slot is None:
-                out[position] = MalformedResponseError(
-                    f"No answer of Fastino's batch echoes input {index} (each answer's "
-                    "'input' must equal the text sent), so its entities cannot be trusted",
-                    status_code=response.status_code,
-                    request_id=response.request_id,
-                )
-                continue
-            out[position] = self._parse_one(response, index, texts[position], data[slot])
-        return [item for item in out if item is not None]
+        return [
+            self._parse_one(response, offset + i, texts[i], data[slot])
+            if slot is not None
+            else MalformedResponseError(
+                f"No answer of Fastino's batch echoes input {offset + i} (each answer's "
+                "'input' must equal the text sent), so its entities cannot be trusted",
+                status_code=response.status_code,
+                request_id=response.request_id,
+            )
+            for i, slot in enumerate(match_echoes(texts, data))
+        ]
 
     @staticmethod
     def _parse_one(
