@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_mlstudio.errors import (
     APIConnectionError,
@@ -36,6 +37,7 @@ __all__ = [
     "ChunkBounds",
     "FieldJob",
     "config_failure",
+    "entity_dicts",
     "is_transient",
     "plan",
     "spans_of_document",
@@ -123,6 +125,27 @@ def spans_of_document(
             job.spans = job.spans + find_other_occurrences(job.text, job.spans, everywhere)
     for job in jobs:
         job.spans = resolve_overlaps(job.spans)
+
+
+def entity_dicts(text: str, spans: Sequence[Span], *, include_values: bool) -> list[dict[str, Any]]:
+    """What ``pii_entities`` and the tool's artifact report: no value unless asked.
+
+    Example:
+        >>> entity_dicts("Hi Ann", [Span(3, 6, "full_name", 0.9)], include_values=False)
+        [{'label': 'full_name', 'start': 3, 'end': 6, 'score': 0.9}]
+    """
+    entities: list[dict[str, Any]] = []
+    for span in spans:
+        entry: dict[str, Any] = {
+            "label": span.label,
+            "start": span.start,
+            "end": span.end,
+            "score": span.score,
+        }
+        if include_values:
+            entry["text"] = text[span.start : span.end]
+        entities.append(entry)
+    return entities
 
 
 _TRANSIENT = (APIConnectionError, RateLimitError, ServerError)

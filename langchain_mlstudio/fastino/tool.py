@@ -15,7 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from langchain_mlstudio.errors import MLStudioError
-from langchain_mlstudio.fastino._pipeline import FieldJob, plan, spans_of_document
+from langchain_mlstudio.fastino._pipeline import (
+    FieldJob,
+    entity_dicts,
+    plan,
+    spans_of_document,
+)
 from langchain_mlstudio.fastino.client import FastinoResult
 from langchain_mlstudio.fastino.settings import FastinoSettings
 from langchain_mlstudio.fastino.spans import SpanError
@@ -142,13 +147,7 @@ class FastinoPIITool(FastinoSettings, BaseTool):
             raise ToolException(msg) from None
         spans = job.spans
         redacted = replace_spans(job.text, spans, [redact_token(s.label) for s in spans])
-        artifact = []
-        for s in spans:
-            entry: dict[str, Any] = {"label": s.label, "start": s.start, "end": s.end}
-            entry["score"] = s.score
-            if self.include_values:
-                entry["text"] = job.text[s.start : s.end]
-            artifact.append(entry)
+        artifact = entity_dicts(job.text, spans, include_values=self.include_values)
         if not spans:
             return f"{redacted}\n\nNo personal data found.", artifact
         counts = Counter(s.label for s in spans)

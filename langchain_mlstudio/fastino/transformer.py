@@ -21,6 +21,7 @@ from langchain_mlstudio.fastino._metadata import path_name, rebuild, string_leav
 from langchain_mlstudio.fastino._pipeline import (
     FieldJob,
     config_failure,
+    entity_dicts,
     is_transient,
     plan,
     spans_of_document,
@@ -308,18 +309,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         return redact_token(span.label)
 
     def _entities(self, text: str, spans: Sequence[Span]) -> list[dict[str, Any]]:
-        entities: list[dict[str, Any]] = []
-        for span in spans:
-            entry: dict[str, Any] = {
-                "label": span.label,
-                "start": span.start,
-                "end": span.end,
-                "score": span.score,
-            }
-            if self.include_values:
-                entry["text"] = text[span.start : span.end]
-            entities.append(entry)
-        return entities
+        return entity_dicts(text, spans, include_values=self.include_values)
 
     def _apply(self, job: FieldJob) -> str:
         values = [job.text[s.start : s.end] for s in job.spans]
