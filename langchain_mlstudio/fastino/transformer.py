@@ -60,6 +60,24 @@ SPLITTER_KEYS: tuple[str, ...] = ("start_index",)
 _OWN_KEYS = ("pii_entities", "pii_metadata_entities", "pii_strategy", "pii_model_id")
 
 
+def _describe(err: BaseException) -> str:
+    """An error's class, message and what the server said, without its hint."""
+    if not isinstance(err, MLStudioError):
+        return f"{type(err).__name__}: {err}"
+    said = [
+        part
+        for part in (
+            f"HTTP {err.status_code}" if err.status_code is not None else "",
+            f"code={err.code!r}" if err.code else "",
+            f"message={err.server_message!r}" if err.server_message else "",
+            f"request_id={err.request_id!r}" if err.request_id else "",
+        )
+        if part
+    ]
+    server = f" (server said: {', '.join(said)})" if said else ""
+    return f"{type(err).__name__}: {err.message.rstrip('.')}{server}"
+
+
 class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     """Remove personal data from documents with Fastino's PII model, failing closed.
 
@@ -411,7 +429,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         msg = (
             f"PII detection failed for {len(ids)} of {total} documents "
             f"(ids: {', '.join(ids[:20])}{', ...' if len(ids) > 20 else ''}); "
-            f"first cause ({first_id}): {type(first).__name__}: {first}"
+            f"first cause ({first_id}): {_describe(first)}"
         )
         hint = None
         if isinstance(first, MLStudioError) and not is_transient(first) and first.hint:
