@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from langchain_mlstudio.fastino import FastinoEntity
+from langchain_mlstudio.fastino.chunking import count_words
 from langchain_mlstudio.fastino.spans import (
     Chunk,
     Span,
@@ -148,3 +151,38 @@ def test_loaded_mapping_with_a_raw_label_keeps_numbering_and_values() -> None:
     assert p.token("full name", "Jamie Derran") == "<FULL_NAME_1>"
     assert len(p) == 2
     assert p.restore("<FULL_NAME_1> and <FULL_NAME_1_NS>") == "Jamie Derran and Anna Rossi"
+
+
+dense_words = st.text(alphabet='abXY{}[]":,.@-_0123456789', min_size=1, max_size=12)
+
+
+@given(
+    pieces=st.lists(st.tuples(dense_words, separators), min_size=1, max_size=80),
+    chunk_size=st.integers(20, 200),
+    chunk_words=st.integers(4, 60),
+    data=st.data(),
+)
+def test_chunks_fit_both_bounds_cover_the_text_and_start_at_a_word(
+    pieces: list[tuple[str, str]], chunk_size: int, chunk_words: int, data: st.DataObject
+) -> None:
+    text = "".join(w + s for w, s in pieces)
+    overlap = data.draw(st.integers(0, chunk_size - 1))
+    overlap_words = data.draw(st.integers(0, chunk_words - 1))
+    chunks = chunk_text(
+        text, chunk_size, overlap, chunk_words=chunk_words, chunk_overlap_words=overlap_words
+    )
+    covered: set[int] = set()
+    oversized = {  # whitespace-free runs longer than a chunk may be cut anywhere
+        i
+        for m in re.finditer(r"\S+", text)
+        if m.end() - m.start() > chunk_size or count_words(m.group()) > chunk_words
+        for i in range(m.start(), m.end())
+    }
+    for chunk in chunks:
+        assert len(chunk.text) <= chunk_size
+        assert count_words(chunk.text) <= chunk_words
+        assert text[chunk.offset : chunk.offset + len(chunk.text)] == chunk.text
+        starts_a_word = chunk.offset == 0 or text[chunk.offset - 1].isspace()
+        assert starts_a_word or chunk.offset in oversized
+        covered.update(range(chunk.offset, chunk.offset + len(chunk.text)))
+    assert all(i in covered or text[i].isspace() for i in range(len(text)))
