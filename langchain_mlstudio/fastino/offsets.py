@@ -120,7 +120,8 @@ def locate_answer(text: str, entities: Sequence[FastinoEntity]) -> list[Reading]
     return best
 
 
-_SERVER_PLACEHOLDER = re.compile(r"<([A-Z0-9]+(?:_[A-Z0-9]+)*)>")
+# ``<LABEL>`` in upper case; free-text labels may keep spaces or hyphens (``<EMAIL ADDRESS>``).
+_SERVER_PLACEHOLDER = re.compile(r"<([A-Z0-9]+(?:[_ \-][A-Z0-9]+)*)>")
 
 
 def redacted_readings(text: str, redacted_text: str | None) -> list[Reading]:
@@ -142,7 +143,8 @@ def redacted_readings(text: str, redacted_text: str | None) -> list[Reading]:
     if not redacted_text:
         return []
     parts = _SERVER_PLACEHOLDER.split(redacted_text)
-    pieces, labels = parts[0::2], [label.lower() for label in parts[1::2]]
+    pieces = parts[0::2]
+    labels = [re.sub(r"[ \-]", "_", label).lower() for label in parts[1::2]]
     if not labels:
         return []
     backwards = [p[::-1] for p in reversed(pieces)]

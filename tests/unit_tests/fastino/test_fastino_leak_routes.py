@@ -177,8 +177,11 @@ def test_other_occurrences_are_found_in_any_case_normalisation_and_next_to_cjk(
 # -- 4. the conservative reading wins ----------------------------------------------
 
 
-def test_redacted_text_with_placeholders_but_no_entities_is_redacted(fake: FakeFastino) -> None:
-    fake.override = scripted([], redacted_text="Call <FULL_NAME> now")
+@pytest.mark.parametrize("placeholder", ["<FULL_NAME>", "<FULL NAME>"])
+def test_redacted_text_with_placeholders_but_no_entities_is_redacted(
+    fake: FakeFastino, placeholder: str
+) -> None:
+    fake.override = scripted([], redacted_text=f"Call {placeholder} now")
     [doc] = make(fake).transform_documents([Document("Call Jamie Derran now")])
     assert doc.page_content == "Call <FULL_NAME> now"
 
