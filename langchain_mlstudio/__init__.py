@@ -35,7 +35,9 @@ from langchain_mlstudio.errors import (
     PIIDetectionError,
     RateLimitError,
     ServerError,
+    StructuredOutputError,
     TaskFailedError,
+    ToolCallingNotEnabledError,
     UnprocessableEntityError,
 )
 from langchain_mlstudio.fastino import (
@@ -83,7 +85,9 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
+    "StructuredOutputError",
     "TaskFailedError",
+    "ToolCallingNotEnabledError",
     "UnprocessableEntityError",
     "__version__",
 ]

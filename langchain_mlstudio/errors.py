@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from langchain_core.exceptions import OutputParserException
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -41,7 +43,9 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
+    "StructuredOutputError",
     "TaskFailedError",
+    "ToolCallingNotEnabledError",
     "UnprocessableEntityError",
 ]
 
@@ -315,3 +319,52 @@ class PIIDetectionError(MLStudioError):
         self.document_ids = list(document_ids)
         self.causes = dict(causes or {})
         super().__init__(message, **kwargs)
+
+
+class ToolCallingNotEnabledError(ConfigurationError, NotImplementedError):
+    """``bind_tools`` on a model whose API has no tool calling, without opting in.
+
+    Raised by ``bind_tools`` (and ``with_structured_output(method=
+    "function_calling")``) before any request, so an agent fails when it is
+    built or first run, not after a wasted job.
+
+    Example:
+        >>> isinstance(ToolCallingNotEnabledError("No tools"), NotImplementedError)
+        True
+    """
+
+    default_hint = (
+        "ModelStudio and IONOS AI Model Studio have no native tool calling. To have the "
+        "tools described in a system instruction and the answer parsed into tool calls, "
+        "create the model with tool_calling='prompted' (reliable only with a model "
+        "fine-tuned to follow such instructions)."
+    )
+
+
+class StructuredOutputError(MLStudioError, OutputParserException):
+    """The model's answer did not parse or validate, even after every re-ask.
+
+    Also an ``OutputParserException``, so code written for other LangChain
+    models catches it unchanged.
+
+    Attributes:
+        llm_output: The last answer the model gave.
+        attempts: How many answers were tried (1 + re-asks).
+
+    Example:
+        >>> err = StructuredOutputError("No JSON object", llm_output="Sure!", attempts=3)
+        >>> isinstance(err, OutputParserException), err.llm_output
+        (True, 'Sure!')
+    """
+
+    default_hint = (
+        "Raise structured_output_retries, describe the format in the prompt, or use "
+        "include_raw=True to get the last answer instead of this error."
+    )
+
+    def __init__(
+        self, message: str, *, llm_output: str | None = None, attempts: int = 1, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.llm_output = llm_output
+        self.attempts = attempts

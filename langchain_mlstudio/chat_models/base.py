@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Literal, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -14,12 +14,13 @@ from langchain_core.callbacks import (
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import get_config_list
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_mlstudio._core._limits import Slots
 from langchain_mlstudio._core._polling import PollSchedule
+from langchain_mlstudio.chat_models._capabilities import declared_profile
 from langchain_mlstudio.chat_models._jobs import (
     PROVIDERS,
     GenerationJob,
@@ -40,6 +41,13 @@ from langchain_mlstudio.chat_models._progress import (
     AsyncProgressReporter,
     ProgressReporter,
 )
+from langchain_mlstudio.chat_models._prompted_tools import (
+    PromptedTools,
+    agenerate_with_tools,
+    generate_with_tools,
+    prepare_tools,
+)
+from langchain_mlstudio.chat_models._structured import structured_output
 from langchain_mlstudio.errors import BadRequestError
 
 #: What conversations must share to be packed into one job.
@@ -119,6 +127,16 @@ class BaseChatGenerationJob(BaseChatModel):
     """An ``httpx.AsyncClient`` to send requests with."""
     streaming: bool = False
     """Whether ``invoke`` goes through the (single-chunk) stream."""
+    tool_calling: Literal["none", "prompted"] = "none"
+    """``"prompted"`` lets ``bind_tools`` describe tools in a system instruction.
+
+    The API has no tool calling: by default ``bind_tools`` raises
+    :class:`~langchain_mlstudio.errors.ToolCallingNotEnabledError` before any
+    request. Prompted calls are parsed from the answer text, so they are only
+    as reliable as the model's fine-tuning.
+    """
+    structured_output_retries: int = Field(default=2, ge=0)
+    """Re-asks of an answer that fails to parse or validate (structured output, tool calls)."""
 
     _client: ModelStudioClient | None = PrivateAttr(default=None)
     _slots: Slots | None = PrivateAttr(default=None)
@@ -149,6 +167,8 @@ class BaseChatGenerationJob(BaseChatModel):
         if self.poll_max_interval < self.poll_initial_interval:
             msg = "poll_max_interval must be >= poll_initial_interval"
             raise ValueError(msg)
+        if self.profile is None:
+            self.profile = declared_profile()
 
     @property
     def lc_secrets(self) -> dict[str, str]:
@@ -310,6 +330,17 @@ class BaseChatGenerationJob(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        tools = PromptedTools.from_kwargs(kwargs, self.tool_calling)
+        if tools is not None:
+            return generate_with_tools(
+                self._generate,
+                tools,
+                messages,
+                self.structured_output_retries,
+                stop=stop,
+                run_manager=run_manager,
+                **kwargs,
+            )
         member = self._member(messages, ProgressReporter(run_manager))
         key = self._job_params(kwargs)
         ticket = self._ticket()
@@ -348,6 +379,17 @@ class BaseChatGenerationJob(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        tools = PromptedTools.from_kwargs(kwargs, self.tool_calling)
+        if tools is not None:
+            return await agenerate_with_tools(
+                self._agenerate,
+                tools,
+                messages,
+                self.structured_output_retries,
+                stop=stop,
+                run_manager=run_manager,
+                **kwargs,
+            )
         member = self._member(messages, AsyncProgressReporter(run_manager))
         key = self._job_params(kwargs)
         ticket = self._ticket()
@@ -402,12 +444,119 @@ class BaseChatGenerationJob(BaseChatModel):
             message=AIMessageChunk(
                 content=message.content,
                 response_metadata=message.response_metadata,
+                tool_calls=getattr(message, "tool_calls", []),
+                invalid_tool_calls=getattr(message, "invalid_tool_calls", []),
                 chunk_position="last",
             )
         )
         if run_manager is not None:
             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         return chunk
+
+    # -- structured output and prompted tools -----------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[Any],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools for prompted tool calling (``tool_calling="prompted"`` only).
+
+        The API has no tool calling. By default this raises before any request;
+        with ``tool_calling="prompted"`` the tools (name, description, argument
+        schema) are described in a system instruction and the answer is parsed
+        into ``AIMessage.tool_calls``; a malformed call is re-asked up to
+        ``structured_output_retries`` times, then reported in
+        ``invalid_tool_calls``.
+
+        Args:
+            tools: Tools, functions, pydantic models or JSON-schema dicts.
+            tool_choice: ``"auto"`` (default), ``"any"``, ``"none"`` or a
+                tool's name.
+            **kwargs: Bound with the tools (as for any ``bind``).
+
+        Raises:
+            ToolCallingNotEnabledError: ``tool_calling`` is not ``"prompted"``.
+
+        Example:
+            >>> from langchain_mlstudio import ChatModelStudio
+            >>> from langchain_mlstudio.emulator import Emulator
+            >>> from langchain_mlstudio.emulator.responders import SchemaResponder
+            >>> def add(a: int, b: int) -> int:
+            ...     '''Add two integers.'''
+            ...     return a + b
+            >>> with Emulator(api_key="k") as emu:
+            ...     emu.generate.responder = SchemaResponder()
+            ...     llm = ChatModelStudio(model="emulator-model", api_key="k",
+            ...         organization_id="emulator-org", base_url=emu.base_url,
+            ...         tool_calling="prompted")
+            ...     call = llm.bind_tools([add]).invoke("Add 3 and 4").tool_calls[0]
+            >>> call["name"], call["args"]
+            ('add', {'a': 3, 'b': 4})
+        """
+        formatted, choice = prepare_tools(self.tool_calling, tools, tool_choice)
+        return self.bind(tools=formatted, tool_choice=choice, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: Any = None,
+        *,
+        method: Literal["json_schema", "json_mode", "function_calling"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answers parsed into ``schema``: prompted, validated, re-asked on error.
+
+        The API has no JSON mode, so ``method="json_schema"`` puts the schema
+        in a system instruction and validates the answer against it;
+        ``"json_mode"`` only asks for JSON (say which keys in the prompt) and
+        validates against ``schema`` if given; ``"function_calling"`` asks for
+        a prompted tool call (needs ``tool_calling="prompted"``). Code fences
+        and text around the object are tolerated. An answer that fails is
+        re-asked with the error up to ``structured_output_retries`` times,
+        then :class:`~langchain_mlstudio.errors.StructuredOutputError` (an
+        ``OutputParserException``) is raised, or, with ``include_raw=True``,
+        returned as ``parsing_error`` next to the last answer (``raw``).
+        ``batch`` packs the first attempts into shared jobs, then the re-asks
+        of each round; an answer that validated is never sent again.
+
+        Args:
+            schema: A pydantic model, TypedDict or JSON-schema dict (pydantic
+                gives instances, the others dicts).
+            method: ``"json_schema"``, ``"json_mode"`` or ``"function_calling"``.
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}``.
+            strict: Accepted for compatibility; answers are always validated.
+            **kwargs: Not accepted (an error names them).
+
+        Example:
+            >>> from pydantic import BaseModel
+            >>> from langchain_mlstudio import ChatModelStudio
+            >>> from langchain_mlstudio.emulator import Emulator
+            >>> from langchain_mlstudio.emulator.responders import SchemaResponder
+            >>> class Ticket(BaseModel):
+            ...     category: str
+            ...     priority: int
+            >>> with Emulator(api_key="k") as emu:
+            ...     emu.generate.responder = SchemaResponder()
+            ...     llm = ChatModelStudio(model="emulator-model", api_key="k",
+            ...         organization_id="emulator-org", base_url=emu.base_url)
+            ...     ticket = llm.with_structured_output(Ticket).invoke("Refund, priority 2")
+            >>> ticket.priority
+            2
+        """
+        return structured_output(
+            self,
+            schema,
+            method=method,
+            include_raw=include_raw,
+            retries=self.structured_output_retries,
+            tool_calling=self.tool_calling,
+            strict=strict,
+            **kwargs,
+        )
 
     # -- batching ---------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_mlstudio.emulator import Emulator, Fault
+from langchain_mlstudio.emulator.responders import load_responses
 
 # The environment variable prefix of the generate-job clients, per flavour.
 _PREFIX = {"modelstudio": "MODELSTUDIO", "ionos": "IONOS_MODEL_STUDIO"}
@@ -84,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--fyretoolkit-rate-window", type=float, default=60.0, help="seconds per budget window"
     )
     parser.add_argument(
+        "--responses",
+        metavar="FILE",
+        default=None,
+        help="JSON file of scripted answers: rules (pattern -> answer), follow_schemas, "
+        "malformed_rate (see langchain_mlstudio.emulator.responders.load_responses)",
+    )
+    parser.add_argument(
         "--fault-rate",
         type=float,
         default=0.0,
@@ -106,6 +114,8 @@ def configure(emulator: Emulator, args: argparse.Namespace) -> Emulator:
     emulator.fastino.latency = args.fastino_latency
     emulator.fyretoolkit.rate_limit = args.fyretoolkit_rate_limit
     emulator.fyretoolkit.rate_window = args.fyretoolkit_rate_window
+    if args.responses:
+        emulator.generate.responder = load_responses(args.responses)
     if args.fault_rate > 0:
         emulator.faults.add(
             Fault(

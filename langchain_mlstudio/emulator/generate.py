@@ -157,6 +157,9 @@ class GenerateJobService(Service):
         shuffle_results: Return ``results`` in reverse order, to prove that
             clients map results by ``task_index``.
         fail_next_jobs: How many of the next jobs end failed as a whole.
+        responder: Scripted answers (see :mod:`~langchain_mlstudio.emulator.responders`):
+            called with each conversation, its text (if not ``None``) replaces
+            the echo. Settable later as ``service.responder``.
         clock: The time source (seconds); tests may pass a fake one.
 
     Example:
@@ -189,6 +192,7 @@ class GenerateJobService(Service):
         max_tasks_per_job: int | None = None,
         shuffle_results: bool = False,
         fail_next_jobs: int = 0,
+        responder: Callable[[list[dict[str, Any]]], str | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if flavour not in JOB_STATUS:
@@ -202,6 +206,7 @@ class GenerateJobService(Service):
         self.max_tasks_per_job = max_tasks_per_job
         self.shuffle_results = shuffle_results
         self.fail_next_jobs = fail_next_jobs
+        self.responder = responder
         self.clock = clock
         self.jobs: dict[str, GenerationJob] = {}
         self.created_jobs = 0
@@ -266,6 +271,22 @@ class GenerateJobService(Service):
             words = words[:max_tokens]
         return " ".join(words)
 
+    def answer(self, conversation: list[dict[str, Any]], max_tokens: int | None) -> str:
+        """The responder's answer (cut to ``max_tokens`` words), else :meth:`reply`.
+
+        Example:
+            >>> service = GenerateJobService(api_key="k", organization_id="o",
+            ...     models=set(), responder=lambda c: "a b c")
+            >>> service.answer([{"role": "user", "content": "Hi"}], max_tokens=2)
+            'a b'
+        """
+        scripted = self.responder(conversation) if self.responder is not None else None
+        if scripted is None:
+            return self.reply(conversation, max_tokens)
+        if max_tokens is not None and len(words := scripted.split()) > max_tokens:
+            return " ".join(words[:max_tokens])
+        return scripted
+
     # -- handlers ------------------------------------------------------------
 
     def _create(self, request: EmulatedRequest, match: re.Match[str]) -> EmulatedResponse:
@@ -289,7 +310,7 @@ class GenerateJobService(Service):
         texts = [" ".join(message_text(m) for m in c) for c in conversations]
         slow = [float(s) for t in texts for s in _SLOW_MARKER.findall(t)]
         replies = [
-            None if FAIL_MARKER in t else self.reply(c, max_tokens)
+            None if FAIL_MARKER in t else self.answer(c, max_tokens)
             for t, c in zip(texts, conversations, strict=True)
         ]
         with self._lock:

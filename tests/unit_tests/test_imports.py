@@ -35,7 +35,9 @@ EXPECTED_ALL = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
+    "StructuredOutputError",
     "TaskFailedError",
+    "ToolCallingNotEnabledError",
     "UnprocessableEntityError",
     "__version__",
 ]

@@ -1,7 +1,14 @@
-"""langchain-tests standard integration suites, against the emulator on loopback."""
+"""langchain-tests standard integration suites, against the emulator on loopback.
+
+The emulator answers with its schema-following responder, which stands in for
+a model fine-tuned to follow the package's prompted formats: the structured
+output tests run for every variant, the tool-calling tests for the
+``tool_calling="prompted"`` variants.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -9,19 +16,43 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
 from langchain_mlstudio.emulator import Emulator
-from tests.integration_tests.chat_models.conftest import API_KEY, MODEL, ORG, OVERRIDE_MODEL
+from langchain_mlstudio.emulator.responders import SchemaResponder
+from tests.integration_tests.chat_models.conftest import (
+    API_KEY,
+    MODEL,
+    ORG,
+    OVERRIDE_MODEL,
+    start,
+)
+
+
+def _schema_following(flavour: str) -> Iterator[Emulator]:
+    emulator = start(flavour)
+    emulator.generate.responder = SchemaResponder()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def modelstudio_schema_emulator() -> Iterator[Emulator]:
+    yield from _schema_following("modelstudio")
+
+
+@pytest.fixture(scope="module")
+def ionos_schema_emulator() -> Iterator[Emulator]:
+    yield from _schema_following("ionos")
 
 
 class _EmulatedSuite(ChatModelIntegrationTests):
-    """Shared settings: the emulated models carry no tools, JSON mode or usage."""
+    """Shared settings: prompted formats only, no usage, no downloaded media."""
 
     emulator: Emulator
+    emulator_fixture = "modelstudio_schema_emulator"
+    extra_params: dict[str, Any] = {}
 
     @pytest.fixture(autouse=True)
     def _emulator(self, request: pytest.FixtureRequest) -> None:
         type(self).emulator = request.getfixturevalue(self.emulator_fixture)
-
-    emulator_fixture = "modelstudio_emulator"
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
@@ -30,15 +61,21 @@ class _EmulatedSuite(ChatModelIntegrationTests):
             "api_key": API_KEY,
             "organization_id": ORG,
             "base_url": self.emulator.base_url,
+            **self.extra_params,
         }
 
     @property
     def has_tool_calling(self) -> bool:
-        return False  # the generate-job API has no tools
+        # The API has no tools; without tool_calling="prompted" bind_tools raises.
+        return self.extra_params.get("tool_calling") == "prompted"
 
     @property
     def has_structured_output(self) -> bool:
-        return False
+        return True  # prompted: schema instruction, parse, validate, re-ask
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True  # prompted: "answer with JSON only", parsed tolerantly
 
     @property
     def supports_image_inputs(self) -> bool:
@@ -55,8 +92,18 @@ class _EmulatedSuite(ChatModelIntegrationTests):
         return OVERRIDE_MODEL
 
 
+class _PromptedSuite(_EmulatedSuite):
+    """tool_calling="prompted": the tool tests, and structured output via a prompted call."""
+
+    extra_params = {"tool_calling": "prompted"}
+
+    @property
+    def structured_output_kwargs(self) -> dict[str, Any]:
+        return {"method": "function_calling"}
+
+
 class TestChatModelStudioIntegration(_EmulatedSuite):
-    emulator_fixture = "modelstudio_emulator"
+    emulator_fixture = "modelstudio_schema_emulator"
 
     @property
     def chat_model_class(self) -> type[ChatModelStudio]:
@@ -64,7 +111,23 @@ class TestChatModelStudioIntegration(_EmulatedSuite):
 
 
 class TestChatIonosModelStudioIntegration(_EmulatedSuite):
-    emulator_fixture = "ionos_emulator"
+    emulator_fixture = "ionos_schema_emulator"
+
+    @property
+    def chat_model_class(self) -> type[ChatIonosModelStudio]:
+        return ChatIonosModelStudio
+
+
+class TestChatModelStudioPromptedToolsIntegration(_PromptedSuite):
+    emulator_fixture = "modelstudio_schema_emulator"
+
+    @property
+    def chat_model_class(self) -> type[ChatModelStudio]:
+        return ChatModelStudio
+
+
+class TestChatIonosModelStudioPromptedToolsIntegration(_PromptedSuite):
+    emulator_fixture = "ionos_schema_emulator"
 
     @property
     def chat_model_class(self) -> type[ChatIonosModelStudio]:

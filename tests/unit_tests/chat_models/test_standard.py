@@ -1,10 +1,13 @@
-"""langchain-tests standard unit suites for both chat models."""
+"""langchain-tests standard unit suites for both chat models, plain and with prompted tools."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_tests.unit_tests import ChatModelUnitTests
+from langchain_tests.unit_tests.chat_models import TEST_PYDANTIC_MODELS
 
 from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
 from langchain_mlstudio.chat_models import BaseChatGenerationJob
@@ -13,6 +16,7 @@ from langchain_mlstudio.chat_models import BaseChatGenerationJob
 class _Suite(ChatModelUnitTests):
     model_class: type[BaseChatGenerationJob]
     env_prefix: str
+    extra_params: dict[str, Any] = {}
 
     @property
     def chat_model_class(self) -> type[BaseChatGenerationJob]:
@@ -20,7 +24,12 @@ class _Suite(ChatModelUnitTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"model": "ft-model", "organization_id": "org-1", "api_key": "unit-key"}
+        return {
+            "model": "ft-model",
+            "organization_id": "org-1",
+            "api_key": "unit-key",
+            **self.extra_params,
+        }
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
@@ -39,11 +48,42 @@ class _Suite(ChatModelUnitTests):
         )
 
 
-class TestChatModelStudioStandard(_Suite):
+class _PlainSuite(_Suite):
+    """Without opting in, bind_tools raises (the API has no tool calling)."""
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False
+
+    @pytest.mark.xfail(
+        reason="method='function_calling' needs tool_calling='prompted': without it "
+        "with_structured_output raises ToolCallingNotEnabledError by design, before any "
+        "request (json_schema and json_mode pass; the prompted suites run all three)",
+        raises=NotImplementedError,
+        strict=True,
+    )
+    @pytest.mark.parametrize("schema", TEST_PYDANTIC_MODELS)
+    def test_with_structured_output(self, model: BaseChatModel, schema: Any) -> None:
+        super().test_with_structured_output(model, schema)
+
+
+class TestChatModelStudioStandard(_PlainSuite):
     model_class = ChatModelStudio
     env_prefix = "MODELSTUDIO"
 
 
-class TestChatIonosModelStudioStandard(_Suite):
+class TestChatIonosModelStudioStandard(_PlainSuite):
     model_class = ChatIonosModelStudio
     env_prefix = "IONOS_MODEL_STUDIO"
+
+
+class TestChatModelStudioPromptedToolsStandard(_Suite):
+    model_class = ChatModelStudio
+    env_prefix = "MODELSTUDIO"
+    extra_params = {"tool_calling": "prompted"}
+
+
+class TestChatIonosModelStudioPromptedToolsStandard(_Suite):
+    model_class = ChatIonosModelStudio
+    env_prefix = "IONOS_MODEL_STUDIO"
+    extra_params = {"tool_calling": "prompted"}
