@@ -314,10 +314,9 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
     def _restore(self, value: Any, tokens: set[str]) -> Any:
         """``value`` with this conversation's placeholders restored in every string."""
         if isinstance(value, str):
-            return PLACEHOLDER.sub(
-                lambda m: self.transformer.restore(m.group()) if m.group() in tokens else m.group(),
-                value,
-            )
+            # The transformer's scoped restore: only these tokens, also where
+            # the model changed their case or spacing; nothing else.
+            return self.transformer.restore(value, scope=sorted(tokens))
         if isinstance(value, dict):
             return {self._restore(k, tokens): self._restore(v, tokens) for k, v in value.items()}
         if isinstance(value, list):

@@ -151,6 +151,23 @@ async def test_content_blocks_stay_valid_and_only_text_is_rewritten(mode: str) -
 
 
 @modes
+async def test_a_placeholder_the_model_wrote_in_lower_case_is_still_restored_for_the_tool(
+    mode: str,
+) -> None:
+    fake = FakeFastino()
+    customers = Customers()
+
+    def ask(messages: list[BaseMessage]) -> AIMessage:
+        mangled = placeholder_in(messages).lower().replace("_", " ")
+        return call("lookup_customer", {"name": mangled}, "c1")
+
+    model = ScriptedChatModel(script=[ask, AIMessage(content="ok")])
+    agent = create_agent(model, tools=[customers.tool], middleware=[middleware(fake)])
+    await run(mode, agent, {"messages": [HumanMessage(f"Refund {NAME}.")]})
+    assert customers.received == [NAME]
+
+
+@modes
 async def test_tool_call_arguments_keep_their_json_types_when_restored(mode: str) -> None:
     fake = FakeFastino()
     received: list[dict[str, Any]] = []
