@@ -3,7 +3,7 @@
 Personal data in the user's messages (and, by default, in tool results) is
 replaced before the model sees it, with the
 :class:`~langchain_mlstudio.FastinoPIITransformer`'s strategies or ``block``.
-With ``pseudonymize`` the model works on placeholders (``<FULL_NAME_1>``):
+With ``pseudonymize`` the model works on placeholders (``<FULL_NAME_1_K7Q2X>``):
 placeholders in its tool-call arguments are restored before the tool runs, so
 the tool gets the real value, and the final answer is restored when
 ``restore_output=True``. Restoring is scoped to the conversation: only
@@ -88,7 +88,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
 
     * ``redact`` (``<FULL_NAME>``), ``mask`` (``************``), ``hash``
       (``<FULL_NAME_3f9a0c1e>``, keyed HMAC) -- as the transformer writes them;
-    * ``pseudonymize`` (``<FULL_NAME_1>``) -- placeholders in the model's
+    * ``pseudonymize`` (``<FULL_NAME_1_K7Q2X>``) -- placeholders in the model's
       tool-call arguments are restored before the tool runs (the arguments
       stay the same JSON types), and the final answer is restored for the
       user when ``restore_output=True``;
@@ -96,9 +96,9 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
       message (never the value) as soon as a message contains personal data.
 
     Restoring is scoped to the conversation (the thread): a placeholder is
-    restored only if this conversation's own data produced it, so a user
-    who types ``<FULL_NAME_1>`` cannot read another conversation's value, nor
-    can a model guessing placeholders.
+    restored only if this conversation's own data produced it, so neither a
+    user typing another conversation's placeholder nor a model guessing one
+    can read another conversation's value.
 
     Args:
         transformer: The :class:`FastinoPIITransformer` that detects and
@@ -131,7 +131,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             agent = create_agent(model, tools=[lookup_customer],
                                  middleware=[pii])
             agent.invoke({"messages": [("user", "Refund Jamie Derran")]})
-            # the model saw 'Refund <FULL_NAME_1>'; lookup_customer got 'Jamie Derran'
+            # the model saw 'Refund <FULL_NAME_1_K7Q2X>'; lookup_customer got 'Jamie Derran'
     """
 
     state_schema = FastinoPIIState
