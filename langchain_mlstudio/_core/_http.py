@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from langchain_mlstudio._core._errors import error_from_response, request_id_of
+from langchain_mlstudio._core._errors import error_from_response, request_id_of, troubleshooting
 from langchain_mlstudio._core._retry import (
     RetryPolicy,
     Safety,
@@ -40,7 +40,6 @@ from langchain_mlstudio.errors import (
 logger = logging.getLogger("langchain_mlstudio.http")
 
 USER_AGENT = f"langchain-mlstudio/{__version__}"
-TROUBLESHOOTING = "See the troubleshooting page of the docs (docs/pages/troubleshooting.md)."
 
 
 def _utf8_encodable(text: str) -> bool:
@@ -295,7 +294,7 @@ class HTTPTransport:
                 "which an HTTP header cannot carry",
                 hint="Copy the whole key again from where it was created: a key shown "
                 "shortened with '…', or pasted with quotes, spaces or a line break, is not "
-                f"the key. {nothing_sent} {TROUBLESHOOTING}",
+                f"the key. {nothing_sent} {troubleshooting('pasted-key')}",
             )
         if source == "default_headers":
             return ConfigurationError(
@@ -467,6 +466,7 @@ class HTTPTransport:
                 f"{self.service} answered {req.method} {req.path} with a body that is not JSON",
                 status_code=response.status_code,
                 request_id=request_id,
+                hint=f"{MalformedResponseError.default_hint} {troubleshooting('base-url')}",
             ) from exc
         return APIResponse(
             response.status_code,
@@ -480,10 +480,14 @@ class HTTPTransport:
         if isinstance(exc, httpx.TimeoutException):
             timeout = self.timeout if req.timeout is None else req.timeout
             err: APIConnectionError = APITimeoutError(
-                f"{self.service} did not answer {where} within {timeout} s"
+                f"{self.service} did not answer {where} within {timeout} s",
+                hint=f"{APITimeoutError.default_hint} {troubleshooting('proxies-and-timeouts')}",
             )
         else:
-            err = APIConnectionError(f"Could not complete {where}: {type(exc).__name__}")
+            err = APIConnectionError(
+                f"Could not complete {where}: {type(exc).__name__}",
+                hint=f"{APIConnectionError.default_hint} {troubleshooting('base-url')}",
+            )
         err.__cause__ = exc
         return err
 

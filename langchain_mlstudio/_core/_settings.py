@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from langchain_mlstudio._core._http import TROUBLESHOOTING, header_problem
+from langchain_mlstudio._core._errors import troubleshooting
+from langchain_mlstudio._core._http import header_problem
 from langchain_mlstudio.errors import ConfigurationError
 
 
@@ -38,6 +39,6 @@ def require(value: SecretStr | str | None, *, setting: str, env_var: str, servic
             msg,
             hint="Copy the whole value again from where it was created: one shown "
             "shortened with '…', or pasted with quotes, spaces or a line break, is not "
-            f"the value itself. {TROUBLESHOOTING}",
+            f"the value itself. {troubleshooting('pasted-key')}",
         )
     return plain
