@@ -21,7 +21,7 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*×\s*(?:faster|lower|fewer|less)")
-WIDTH_PX, DPI = 1400, 100
+WIDTH_PX, DPI = 1400, 140  # 10 inches: labels stay large when shrunk to the column
 BAR_COLOUR, BASELINE_COLOUR = "#e64a19", "#546e7a"
 
 
@@ -85,11 +85,11 @@ def render_png(text: str) -> bytes:
     if not measures:
         msg = "benchmarks.md records no 'N× faster/lower' ratio to chart"
         raise ValueError(msg)
-    heights = [1.4 + 0.75 * (len(m.bars) + 1) for m in measures]
+    heights = [0.9 + 0.5 * (len(m.bars) + 1) for m in measures]
     figure, axes = plt.subplots(
         len(measures),
         1,
-        figsize=(WIDTH_PX / DPI, sum(heights) + 1.2),
+        figsize=(WIDTH_PX / DPI, sum(heights) + 0.8),
         dpi=DPI,
         gridspec_kw={"height_ratios": heights},
         squeeze=False,
@@ -102,7 +102,7 @@ def render_png(text: str) -> bytes:
         positions = range(len(values))
         axis.barh(positions, values, color=colours, height=0.6)
         axis.set_xscale("log")
-        axis.set_xlim(0.5, top * 3)
+        axis.set_xlim(0.5, top * 8)  # room for the label after the longest bar
         axis.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}×"))
         axis.set_yticks(list(positions), names, fontsize=16)
         axis.invert_yaxis()
