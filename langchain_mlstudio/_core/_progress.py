@@ -19,7 +19,7 @@ Example:
     >>> out = io.StringIO()
     >>> with Progress(3, description="Fastino PII", unit="document", enabled=True,
     ...               stream=out, backend="plain") as bar:
-    ...     bar.update(3)
+    ...     _ = bar.update(3)
     >>> out.getvalue().splitlines()[-1]
     'Fastino PII: 3/3 documents (100%), done in 0 s'
 """
