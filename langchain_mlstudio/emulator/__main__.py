@@ -22,7 +22,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from langchain_mlstudio.emulator import Emulator, Fault
+from langchain_mlstudio.emulator import Emulator, Fault, GenerateJobService
 
 #: The defaults of the bare command (also the demo's default model id).
 DEFAULT_PORT = 8765
@@ -139,12 +139,11 @@ def export_lines(emulator: Emulator, args: argparse.Namespace) -> list[str]:
         export MODELSTUDIO_API_KEY='it'"'"'s'
     """
     url = emulator.base_url
-    urls = {"modelstudio": url, "ionos": emulator.ionos_base_url}
     values: list[tuple[str, str]] = []
-    for flavour in served_flavours(args):
+    for flavour, base_url, _service in generate_apis(emulator, args):
         prefix = _PREFIX[flavour]
         values += [
-            (f"{prefix}_BASE_URL", urls[flavour]),
+            (f"{prefix}_BASE_URL", base_url),
             (f"{prefix}_ORGANIZATION_ID", args.organization_id),
             (f"{prefix}_API_KEY", args.api_key),
         ]
@@ -158,16 +157,23 @@ def export_lines(emulator: Emulator, args: argparse.Namespace) -> list[str]:
     return [f"export {name}={shlex.quote(value)}" for name, value in values]
 
 
-def served_flavours(args: argparse.Namespace) -> list[Literal["modelstudio", "ionos"]]:
-    """The generate-job flavours the command serves.
+def generate_apis(
+    emulator: Emulator, args: argparse.Namespace
+) -> list[tuple[Literal["modelstudio", "ionos"], str, GenerateJobService]]:
+    """``(flavour, base URL, service)`` of each generate-job API the command serves.
 
     Example:
-        >>> served_flavours(build_parser().parse_args([]))
-        ['modelstudio', 'ionos']
+        >>> emu = Emulator(flavour="both", port=8765)
+        >>> [(f, url) for f, url, _ in generate_apis(emu, build_parser().parse_args([]))]
+        [('modelstudio', 'http://127.0.0.1:8765'), ('ionos', 'http://127.0.0.1:8765/ionos')]
     """
-    if args.flavour == "both":
-        return ["modelstudio", "ionos"]
-    return [args.flavour]
+    if args.flavour != "both":
+        return [(args.flavour, emulator.base_url, emulator.generate)]
+    assert emulator.ionos is not None  # noqa: S101 - flavour="both" always builds it
+    return [
+        ("modelstudio", emulator.base_url, emulator.generate),
+        ("ionos", emulator.ionos_base_url, emulator.ionos),
+    ]
 
 
 def banner(emulator: Emulator, args: argparse.Namespace) -> str:
@@ -177,13 +183,11 @@ def banner(emulator: Emulator, args: argparse.Namespace) -> str:
     be copied and pasted into a POSIX shell (bash, zsh) as printed.
     """
     url = emulator.base_url
-    services = {"modelstudio": emulator.generate, "ionos": emulator.ionos or emulator.generate}
-    where = {"modelstudio": url, "ionos": emulator.ionos_base_url}
     lines = [f"langchain-mlstudio emulator serving on {url}"]
-    for flavour in served_flavours(args):
-        limit = services[flavour].max_parallel_jobs
+    for flavour, base_url, service in generate_apis(emulator, args):
+        limit = service.max_parallel_jobs
         lines.append(
-            f"  {_NAME[flavour]} generate jobs at {where[flavour]} "
+            f"  {_NAME[flavour]} generate jobs at {base_url} "
             f"(parallel jobs: {'unlimited' if limit is None else limit})"
         )
     lines += [
