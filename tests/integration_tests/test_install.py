@@ -92,11 +92,13 @@ def test_the_lowest_resolution_pins_every_direct_dependency_at_its_floor() -> No
     assert "-c .ci/lowest-direct.txt" in README
 
 
-def test_the_readme_states_the_ranges_the_package_declares() -> None:
+def test_the_readme_and_docs_state_the_ranges_the_package_declares() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     block = text.split("dependencies = [", 1)[1].split("]", 1)[0]
+    home = (ROOT / "docs" / "pages" / "index.md").read_text(encoding="utf-8")
     for name, spec in re.findall(r'"([a-z0-9-]+)(>=[^"]+)"', block):
         assert f"| `{name}` | `{spec}` |" in README, f"README's version table lacks {name} {spec}"
+        assert f"`{name}` (`{spec}`)" in home, f"docs/pages/index.md lacks {name} {spec}"
     python = re.search(r'requires-python = ">=([0-9.]+)"', text)
     assert python is not None
     assert f"| Python | {python.group(1)} and newer |" in README
