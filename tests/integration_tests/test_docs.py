@@ -7,7 +7,8 @@
   the configuration page and the README.
 - Every ```python block on the site and in the README runs against the emulators
   (the blocks of one page share a namespace, in order); when a ```text block follows
-  a python block, the python block must print exactly that.
+  a python block, the python block must print exactly that (a ``...`` in it stands
+  for any text, as in doctest).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from langchain_core.tools import BaseTool, BaseToolkit
 
 import langchain_mlstudio
 from langchain_mlstudio.emulator import Emulator
+from tests.integration_tests.shown_output import prints_as_shown
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -351,7 +353,9 @@ def test_code_examples_run_and_print_what_the_page_shows(page: Path) -> None:
             except Exception as exc:
                 pytest.fail(f"{page.name}, python block {number} raised {exc!r}:\n{code}")
         if expected is not None:
-            assert out.getvalue().strip() == expected.strip(), f"{page.name}, python block {number}"
+            assert prints_as_shown(out.getvalue(), expected), (
+                f"{page.name}, python block {number} printed:\n{out.getvalue()}"
+            )
 
 
 def test_every_page_with_code_has_examples_that_the_runner_finds() -> None:
