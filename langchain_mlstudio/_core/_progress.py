@@ -218,6 +218,22 @@ class Progress:
                 self._close_locked()
             return self._done
 
+    def advance_to(self, done: int, total: int | None = None) -> int:
+        """Set the count to ``done`` (and the total, once known), for a server's own counts.
+
+        Example:
+            >>> bar = Progress(None, description="job", unit="record", enabled=False)
+            >>> bar.advance_to(5, total=10), bar.total
+            (5, 10)
+        """
+        with self._lock:
+            if total is not None and total != self.total:
+                self.total = total
+                if self._bar is not None:
+                    self._bar.total = total
+                    self._bar.refresh()
+        return self.update(max(0, done - self._done))
+
     def close(self) -> None:
         """End the display (a last plain line, or tqdm's closing)."""
         with self._lock:
