@@ -46,7 +46,7 @@ PACKAGE = ROOT / "langchain_mlstudio"
 KEY, ORG, MODEL = "demo-key", "demo-org", "my-fine-tuned-model"
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 ENV_VAR = re.compile(
-    r"\b(?:MODELSTUDIO|IONOS_MODEL_STUDIO|FASTINO|FYRETOOLKIT)_[A-Z0-9_]*[A-Z0-9]\b"
+    r"\b(?:MODELSTUDIO|IONOS_MODEL_STUDIO|FASTINO|FYRETOOLKIT|LANGCHAIN_MLSTUDIO)_[A-Z0-9_]*[A-Z0-9]\b"
 )
 
 
