@@ -18,6 +18,7 @@ from langchain_mlstudio._core._polling import (
     apoll_job,
     poll_job,
 )
+from langchain_mlstudio._core._progress import Progress
 from langchain_mlstudio._core._retry import Safety, parse_retry_after
 from langchain_mlstudio.errors import (
     ConflictError,
@@ -240,6 +241,7 @@ class BatchJobs:
         timeout: float | None = DEFAULT_JOB_TIMEOUT,
         cancel_on_timeout: bool = False,
         poll_schedule: PollSchedule | None = None,
+        progress: bool | None = None,
     ) -> BatchJob:
         """Poll a batch job until it completes, with adaptive intervals.
 
@@ -249,6 +251,9 @@ class BatchJobs:
             cancel_on_timeout: Cancel the job when the deadline passes. By
                 default it keeps running and can be resumed by its id.
             poll_schedule: When to check (default: the client's).
+            progress: Show the job's records done, rate and time left on
+                stderr: ``None`` once the wait has lasted 2 s, ``True``
+                always, ``False`` never (``tqdm`` where installed).
 
         Returns:
             The completed job, with its ``output_url``.
@@ -264,10 +269,11 @@ class BatchJobs:
             print(job.output_url)
         """
         spec = self._get_job_spec(job_id)
+        bar = _job_progress(job_id, progress)
         try:
             job = poll_job(
                 job_id,
-                lambda: self._poll_result(self._run(spec)),
+                lambda: _shown(bar, self._poll_result(self._run(spec))),
                 schedule=poll_schedule or self.poll_schedule,
                 timeout=timeout,
                 sleep=self._transport._sleep,
@@ -276,6 +282,8 @@ class BatchJobs:
             if cancel_on_timeout:
                 self._cancel_after_timeout(job_id)
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
+        finally:
+            bar.close()
         return self._finished(job)
 
     async def await_for_job(
@@ -285,12 +293,14 @@ class BatchJobs:
         timeout: float | None = DEFAULT_JOB_TIMEOUT,
         cancel_on_timeout: bool = False,
         poll_schedule: PollSchedule | None = None,
+        progress: bool | None = None,
     ) -> BatchJob:
         """Async twin of :meth:`wait_for_job`."""
         spec = self._get_job_spec(job_id)
+        bar = _job_progress(job_id, progress)
 
         async def check() -> PollResult[BatchJob]:
-            return self._poll_result(await self._arun(spec))
+            return _shown(bar, self._poll_result(await self._arun(spec)))
 
         try:
             job = await apoll_job(
@@ -304,6 +314,8 @@ class BatchJobs:
             if cancel_on_timeout:
                 await self._acancel_after_timeout(job_id)
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
+        finally:
+            bar.close()
         return self._finished(job)
 
     @staticmethod
@@ -337,3 +349,18 @@ class BatchJobs:
         # A 409 means the job finished meanwhile; anything else is reported in
         # the log, and the timeout error is what the caller sees.
         logger.warning("Could not cancel job %s after its deadline: %s", job_id, error)
+
+
+def _job_progress(job_id: str, enabled: bool | None) -> Progress:
+    """The progress display of one wait for a batch job (records, once the server counts them)."""
+    return Progress(None, description=f"FyreToolkit job {job_id}", unit="record", enabled=enabled)
+
+
+def _shown(bar: Progress, result: PollResult[BatchJob]) -> PollResult[BatchJob]:
+    """``result``, after showing the job's processed and total records on ``bar``."""
+    counts = result.state.progress
+    if counts is None:
+        bar.update(0)
+    else:
+        bar.advance_to(counts.processed, counts.total)
+    return result
