@@ -30,8 +30,10 @@ from langchain_mlstudio._version import __version__
 from langchain_mlstudio.errors import (
     APIConnectionError,
     APITimeoutError,
+    ConfigurationError,
     InvalidInputError,
     MalformedResponseError,
+    MLStudioError,
 )
 
 logger = logging.getLogger("langchain_mlstudio.http")
@@ -375,15 +377,42 @@ class HTTPTransport:
             request_id_of(response, data),
         )
 
-    def _transport_error(self, req: _Request, exc: httpx.TransportError) -> APIConnectionError:
+    def _transport_error(self, req: _Request, exc: httpx.TransportError) -> MLStudioError:
         where = f"{req.method} {self.base_url}{req.path}"
-        if isinstance(exc, httpx.TimeoutException):
-            timeout = self.timeout if req.timeout is None else req.timeout
-            err: APIConnectionError = APITimeoutError(
-                f"{self.service} did not answer {where} within {timeout} s"
+        if isinstance(exc, httpx.LocalProtocolError) and "header" in str(exc).lower():
+            # httpx refuses a header value with a newline or other control
+            # character before sending: a setting problem, not the network.
+            err: MLStudioError = ConfigurationError(
+                f"A header of the request to {self.service} ({where}) is not a valid "
+                "HTTP header value",
+                hint=(
+                    "Check the API key and default_headers for whitespace or line breaks "
+                    "(e.g. a newline read from a file); nothing was sent."
+                ),
             )
         else:
-            err = APIConnectionError(f"Could not complete {where}: {type(exc).__name__}")
+            cls: type[APIConnectionError] = APIConnectionError
+            message = f"Could not complete {where}: {type(exc).__name__}"
+            if isinstance(exc, httpx.TimeoutException):
+                timeout = self.timeout if req.timeout is None else req.timeout
+                cls, message = (
+                    APITimeoutError,
+                    f"{self.service} did not answer {where} within {timeout} s",
+                )
+            hint = None
+            if req.safety is Safety.CREATES and not isinstance(
+                exc, httpx.ConnectError | httpx.ConnectTimeout
+            ):
+                # The request may have reached the server: say so, never repeat it.
+                message += (
+                    "; the connection was lost after the request was sent, so it may have "
+                    "been received and created what it asked for (e.g. a job)"
+                )
+                hint = (
+                    "It was not sent again, so nothing was created twice; check for it "
+                    "(or wait) before sending it again."
+                )
+            err = cls(message, hint=hint)
         err.__cause__ = exc
         return err
 

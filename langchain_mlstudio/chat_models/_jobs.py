@@ -15,6 +15,8 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -29,9 +31,11 @@ from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_jo
 from langchain_mlstudio._core._retry import Safety, parse_retry_after
 from langchain_mlstudio._core._settings import require
 from langchain_mlstudio.errors import (
+    ConfigurationError,
     InvalidInputError,
     JobFailedError,
     MalformedResponseError,
+    RateLimitError,
     TaskFailedError,
 )
 
@@ -59,21 +63,57 @@ class ProviderInfo:
     ) -> tuple[SecretStr, str, str]:
         """Arguments, else environment variables, else defaults; checked.
 
+        A ``base_url`` that already ends in the API path (``.../api/v1``) is
+        cut back to the API root.
+
         Raises:
-            ConfigurationError: No key or organization, naming the variable.
+            ConfigurationError: No key or organization (naming the variable),
+                one with surrounding whitespace, or a ``base_url`` pointing
+                inside the API.
+
+        Example:
+            >>> PROVIDERS["ionos"].resolve("k", "org", "https://studio.example/api/v1/")[2]
+            'https://studio.example'
         """
         key = api_key if api_key is not None else os.environ.get(self.api_key_env)
         secret = SecretStr(key) if isinstance(key, str) else key
-        require(secret, setting="api_key", env_var=self.api_key_env, service=self.display_name)
+        plain_key = require(
+            secret, setting="api_key", env_var=self.api_key_env, service=self.display_name
+        )
         organization = require(
             organization_id or os.environ.get(self.organization_env),
             setting="organization_id",
             env_var=self.organization_env,
             service=self.display_name,
         )
+        for setting, value, env_var in (
+            ("api_key", plain_key, self.api_key_env),
+            ("organization_id", organization, self.organization_env),
+        ):
+            if value != value.strip() or any(ch.isspace() for ch in value):
+                raise ConfigurationError(
+                    f"The {setting} for {self.display_name} contains whitespace "
+                    "(often a trailing newline read from a file)",
+                    hint=f"Strip it before passing {setting}=... or setting {env_var}; "
+                    "nothing was sent.",
+                )
         url = base_url or os.environ.get(self.base_url_env) or self.default_base_url
-        return cast("SecretStr", secret), organization, url
+        return cast("SecretStr", secret), organization, self._api_root(url)
 
+    def _api_root(self, url: str) -> str:
+        root = url.strip().rstrip("/")
+        if root.endswith(API_PATH):
+            root = root[: -len(API_PATH)]
+        if not root.startswith(("http://", "https://")) or "/api/" in root + "/":
+            raise ConfigurationError(
+                f"base_url {url!r} is not the {self.display_name} API root",
+                hint=f"Pass the root only, e.g. base_url={self.default_base_url!r} "
+                f"(the client adds {API_PATH}/organizations/...).",
+            )
+        return root
+
+
+API_PATH = "/api/v1"
 
 PROVIDERS: dict[Provider, ProviderInfo] = {
     "modelstudio": ProviderInfo(
@@ -218,6 +258,22 @@ class GenerationJob(BaseModel):
         return item.result
 
 
+def _status_hints(info: ProviderInfo) -> dict[int, str]:
+    """Advice per HTTP status that fits the chat models and this client."""
+    limit = " (IONOS allows three parallel jobs per user)" if info.name == "ionos" else ""
+    return {
+        404: (
+            "Check the model id, the organization id and the job id, and that "
+            f"base_url is the API root (without {API_PATH})."
+        ),
+        429: (
+            f"Too many jobs in flight{limit}: lower max_concurrent_jobs (shared by every "
+            "model using this key), or raise job_timeout, the time a refused job is "
+            "submitted again."
+        ),
+    }
+
+
 Conversation = Sequence[Mapping[str, Any]]
 ProgressCallback = Callable[[GenerationJob], Any]
 
@@ -283,6 +339,7 @@ class ModelStudioClient:
             default_headers=default_headers,
             http_client=http_client,
             http_async_client=http_async_client,
+            status_hints=_status_hints(info),
         )
 
     def __repr__(self) -> str:
@@ -356,7 +413,7 @@ class ModelStudioClient:
         if isinstance(data, dict) and "job_id" not in data:
             data = {**data, "job_id": job_id}
         try:
-            return GenerationJob.model_validate(data)
+            job = GenerationJob.model_validate(data)
         except ValidationError as exc:
             raise MalformedResponseError(
                 f"{self.provider.display_name} sent a job status for {job_id} "
@@ -364,6 +421,13 @@ class ModelStudioClient:
                 status_code=response.status_code,
                 request_id=response.request_id,
             ) from None
+        if self.provider.name == "ionos":
+            # IONOS's model continues the prompt: its results start with one
+            # space. Remove exactly that one, so indentation survives.
+            for item in job.results:
+                if item.result is not None and item.result.startswith(" "):
+                    item.result = item.result[1:]
+        return job
 
     def _poll_result(self, response: APIResponse, job_id: str) -> PollResult[GenerationJob]:
         job = self._job_from(response, job_id)
@@ -398,21 +462,65 @@ class ModelStudioClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        wait_for_capacity: float | None = None,
+        stop: threading.Event | None = None,
     ) -> str:
         """Submit a job of one or more conversations and return its ``job_id``.
 
         The request is repeated only when it provably created no job (a failed
         connect, a 429 or a 503), so a retry never creates a second job.
+
+        Args:
+            conversations: One conversation (a list of messages) per task.
+            model: The fine-tuned model's id.
+            temperature: Sampling temperature, 0.0 to 1.0.
+            max_tokens: Maximum length of each response.
+            wait_for_capacity: Seconds to keep trying while the server refuses
+                the job with 429 (its parallel-job limit is reached); the
+                default gives up once the transport's retries are spent.
+            stop: When set, stop waiting for capacity (raises
+                :class:`InterruptedError`; nothing is submitted).
         """
         payload = self.build_payload(
             conversations, model=model, temperature=temperature, max_tokens=max_tokens
         )
-        response = self.transport.request(
-            "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
-        )
+        deadline = None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+        attempt = 0
+        while True:
+            if stop is not None and stop.is_set():
+                raise InterruptedError("stopped before submitting")
+            try:
+                response = self.transport.request(
+                    "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
+                )
+                break
+            except RateLimitError as exc:
+                delay = self._capacity_delay(exc, deadline, attempt)
+                if delay is None:
+                    raise
+            (stop.wait if stop is not None else self.transport._sleep)(delay)
+            attempt += 1
         job_id = self._job_id_from(response)
         logger.info("Submitted job %s with %d conversation(s)", job_id, len(conversations))
         return job_id
+
+    def _capacity_delay(
+        self, exc: RateLimitError, deadline: float | None, attempt: int
+    ) -> float | None:
+        """The wait before submitting again after a 429, or ``None`` to give up."""
+        if deadline is None:
+            return None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        # The server's Retry-After, but never a busy loop: at least a growing backoff.
+        delay = max(exc.retry_after or 0.0, min(2.0, 0.25 * 2**attempt))
+        logger.info(
+            "%s refused a job (429, parallel-job limit); submitting again in %.2f s",
+            self.provider.display_name,
+            delay,
+        )
+        return min(delay, left)
 
     def get_job(self, job_id: str) -> GenerationJob:
         """A job's current status and any results so far."""
@@ -466,14 +574,26 @@ class ModelStudioClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        wait_for_capacity: float | None = None,
     ) -> str:
         """Async twin of :meth:`submit`."""
         payload = self.build_payload(
             conversations, model=model, temperature=temperature, max_tokens=max_tokens
         )
-        response = await self.transport.arequest(
-            "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
-        )
+        deadline = None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+        attempt = 0
+        while True:
+            try:
+                response = await self.transport.arequest(
+                    "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
+                )
+                break
+            except RateLimitError as exc:
+                delay = self._capacity_delay(exc, deadline, attempt)
+                if delay is None:
+                    raise
+            await self.transport._asleep(delay)
+            attempt += 1
         job_id = self._job_id_from(response)
         logger.info("Submitted job %s with %d conversation(s)", job_id, len(conversations))
         return job_id
