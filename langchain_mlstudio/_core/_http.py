@@ -33,7 +33,6 @@ from langchain_mlstudio.errors import (
     ConfigurationError,
     InvalidInputError,
     MalformedResponseError,
-    MLStudioError,
 )
 
 logger = logging.getLogger("langchain_mlstudio.http")
@@ -286,13 +285,23 @@ class HTTPTransport:
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, req: _Request) -> httpx.Request:
         timeout = self.timeout if req.timeout is None else req.timeout
+        headers = self.headers(req.headers)
+        for name, value in headers.items():
+            if value != value.strip() or "\n" in value or "\r" in value:
+                # e.g. a key read from a file with its newline: a setting problem,
+                # not a network one (and a line break must never split a header).
+                raise ConfigurationError(
+                    f"The {name} header of the request to {self.service} has surrounding "
+                    "whitespace or a line break",
+                    hint="Strip the API key (or default_headers value); nothing was sent.",
+                )
         try:
             return client.build_request(
                 req.method,
                 self.base_url + req.path,
                 json=req.json_body,
                 params=req.params,
-                headers=self.headers(req.headers),
+                headers=headers,
                 timeout=timeout,
             )
         except ValueError as exc:  # UnicodeEncodeError included
@@ -377,42 +386,28 @@ class HTTPTransport:
             request_id_of(response, data),
         )
 
-    def _transport_error(self, req: _Request, exc: httpx.TransportError) -> MLStudioError:
+    def _transport_error(self, req: _Request, exc: httpx.TransportError) -> APIConnectionError:
         where = f"{req.method} {self.base_url}{req.path}"
-        if isinstance(exc, httpx.LocalProtocolError) and "header" in str(exc).lower():
-            # httpx refuses a header value with a newline or other control
-            # character before sending: a setting problem, not the network.
-            err: MLStudioError = ConfigurationError(
-                f"A header of the request to {self.service} ({where}) is not a valid "
-                "HTTP header value",
-                hint=(
-                    "Check the API key and default_headers for whitespace or line breaks "
-                    "(e.g. a newline read from a file); nothing was sent."
-                ),
+        cls: type[APIConnectionError] = APIConnectionError
+        message = f"Could not complete {where}: {type(exc).__name__}"
+        if isinstance(exc, httpx.TimeoutException):
+            timeout = self.timeout if req.timeout is None else req.timeout
+            cls = APITimeoutError
+            message = f"{self.service} did not answer {where} within {timeout} s"
+        hint = None
+        if req.safety is Safety.CREATES and not isinstance(
+            exc, httpx.ConnectError | httpx.ConnectTimeout
+        ):
+            # The request may have reached the server: say so, never repeat it.
+            message += (
+                "; the connection was lost after the request was sent, so it may have "
+                "been received and created what it asked for (e.g. a job)"
             )
-        else:
-            cls: type[APIConnectionError] = APIConnectionError
-            message = f"Could not complete {where}: {type(exc).__name__}"
-            if isinstance(exc, httpx.TimeoutException):
-                timeout = self.timeout if req.timeout is None else req.timeout
-                cls, message = (
-                    APITimeoutError,
-                    f"{self.service} did not answer {where} within {timeout} s",
-                )
-            hint = None
-            if req.safety is Safety.CREATES and not isinstance(
-                exc, httpx.ConnectError | httpx.ConnectTimeout
-            ):
-                # The request may have reached the server: say so, never repeat it.
-                message += (
-                    "; the connection was lost after the request was sent, so it may have "
-                    "been received and created what it asked for (e.g. a job)"
-                )
-                hint = (
-                    "It was not sent again, so nothing was created twice; check for it "
-                    "(or wait) before sending it again."
-                )
-            err = cls(message, hint=hint)
+            hint = (
+                "It was not sent again, so nothing was created twice; check for it "
+                "(or wait) before sending it again."
+            )
+        err = cls(message, hint=hint)
         err.__cause__ = exc
         return err
 

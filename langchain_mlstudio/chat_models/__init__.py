@@ -19,10 +19,11 @@ from langchain_mlstudio.chat_models._jobs import (
     TaskResult,
     parse_state,
 )
-from langchain_mlstudio.chat_models._progress import PROGRESS_EVENT
+from langchain_mlstudio.chat_models._progress import CANCELLED_EVENT, PROGRESS_EVENT
 from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
 
 __all__ = [
+    "CANCELLED_EVENT",
     "PROGRESS_EVENT",
     "BaseChatGenerationJob",
     "ChatIonosModelStudio",

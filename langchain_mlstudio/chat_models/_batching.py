@@ -115,10 +115,10 @@ def run_batch(
 ) -> list[Any]:
     """``batch``: results in input order; the first error (by input) raised unless returned."""
     plan, configs = _plan(model, inputs, config)
-    outcomes = _start_workers(model, plan, inputs, configs, kwargs)
     results: list[Any] = [None] * len(inputs)
     failed: list[int] = []
     try:
+        outcomes = _start_workers(model, plan, inputs, configs, kwargs)
         for _ in inputs:
             index, value, ok = outcomes.get()
             results[index] = value
@@ -141,8 +141,8 @@ def run_batch_as_completed(
 ) -> Iterator[tuple[int, Any]]:
     """``batch_as_completed``: ``(index, result)`` as each input finishes."""
     plan, configs = _plan(model, inputs, config)
-    outcomes = _start_workers(model, plan, inputs, configs, kwargs)
     try:
+        outcomes = _start_workers(model, plan, inputs, configs, kwargs)
         for _ in inputs:
             index, value, ok = outcomes.get()
             if not ok and not return_exceptions:
