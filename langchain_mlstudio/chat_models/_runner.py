@@ -110,6 +110,13 @@ def _submitted(spec: JobSpec, group: Group, part: Part, job_id: str) -> list[Mem
     """Record the job on its members; the ones cancelled meanwhile are returned."""
     if spec.plan is not None:
         spec.plan.submitted(job_id)
+        if spec.plan.stop.is_set():  # its request was on its way when Ctrl-C came
+            logger.warning(
+                "Job %s was submitted while the batch was interrupted; it may still run "
+                "(resume with client.wait_for_job(%r)).",
+                job_id,
+                job_id,
+            )
     late: list[Member] = []
     with group.lock:
         for member in part:
@@ -137,12 +144,12 @@ def run_group(spec: JobSpec, group: Group) -> None:
     try:
         members = group.seal(stop)
         PACKER.forget(group)
-        jobs: list[tuple[str, Part]] = []
+        followers: list[threading.Thread] = []
         try:
-            _submit_all(spec, group, members, jobs, stop)
+            _submit_all(spec, group, members, followers, stop)
         finally:
-            for job_id, part in jobs:
-                _follow(spec, job_id, part)
+            for follower in followers:
+                follower.join()
     except BaseException as exc:
         _fail([m for m in group.members if m.outcome is None and m.error is None], exc)
     finally:
@@ -173,9 +180,13 @@ def _submit_all(
     spec: JobSpec,
     group: Group,
     members: Part,
-    jobs: list[tuple[str, Part]],
+    followers: list[threading.Thread],
     stop: threading.Event | None,
 ) -> None:
+    """Submit the members, split on refusal, each job followed on its own thread.
+
+    So a part waiting for a slot never waits for a job this runner holds.
+    """
     queue: list[Part] = [members]
     while queue:
         part = _live(queue.pop(0), group)
@@ -200,7 +211,11 @@ def _submit_all(
             else:
                 _fail(part, exc)
             continue
-        jobs.append((job_id, part))
+        follower = threading.Thread(
+            target=_follow, args=(spec, job_id, part), name="mlstudio-follow", daemon=True
+        )
+        follower.start()
+        followers.append(follower)
         for member in _submitted(spec, group, part, job_id):
             member.reporter.cancelled(job_id, member.task_index)
 
@@ -246,17 +261,12 @@ async def arun_group(spec: JobSpec, group: Group) -> None:
     try:
         members = await group.aseal()
         PACKER.forget(group)
-        jobs: list[tuple[str, Part]] = []
+        followers: list[asyncio.Task[None]] = []
         try:
-            await _asubmit_all(spec, group, members, jobs)
+            await _asubmit_all(spec, group, members, followers)
         finally:
-            for position, (job_id, part) in enumerate(jobs):
-                try:
-                    await _afollow(spec, job_id, part)
-                except BaseException:
-                    for _ in jobs[position + 1 :]:  # never followed: free their slots
-                        _release(spec)
-                    raise
+            if followers:
+                await asyncio.gather(*followers)
     except BaseException as exc:
         _fail([m for m in group.members if m.outcome is None and m.error is None], exc)
         if isinstance(exc, asyncio.CancelledError):  # the loop is closing
@@ -278,7 +288,7 @@ async def _aacquire(spec: JobSpec) -> None:
 
 
 async def _asubmit_all(
-    spec: JobSpec, group: Group, members: Part, jobs: list[tuple[str, Part]]
+    spec: JobSpec, group: Group, members: Part, followers: list[asyncio.Task[None]]
 ) -> None:
     queue: list[Part] = [members]
     while queue:
@@ -301,7 +311,7 @@ async def _asubmit_all(
             if isinstance(exc, asyncio.CancelledError):
                 raise
             continue
-        jobs.append((job_id, part))
+        followers.append(asyncio.get_running_loop().create_task(_afollow(spec, job_id, part)))
         for member in _submitted(spec, group, part, job_id):
             await _maybe_await(member.reporter.cancelled(job_id, member.task_index))
 

@@ -226,10 +226,14 @@ def test_configurable_fields_instances_are_packed_and_share_the_limit() -> None:
     api = FakeJobAPI(checks_until_done=2)
     llm = make_model(api).configurable_fields(max_tokens=ConfigurableField(id="max_tokens"))
 
-    results = llm.batch([f"q{i}" for i in range(15)], config={"max_concurrency": 15})
+    # each config builds its own instance, as configurable_fields does per call
+    configs = [{"configurable": {"max_tokens": 50}, "max_concurrency": 15} for _ in range(15)]
+
+    results = llm.batch([f"q{i}" for i in range(15)], config=configs)
 
     assert [r.content for r in results] == [f"reply to q{i}" for i in range(15)]
     assert len(api.jobs) == 1
+    assert api.jobs["job_0"].payload["max_tokens"] == 50
 
 
 def test_batch_as_completed_packs_its_inputs() -> None:
@@ -526,15 +530,16 @@ def test_dumps_loads_round_trip_takes_the_key_from_the_environment(
 # -- 6. resume by task ---------------------------------------------------------------
 
 
-def test_packed_jobs_keep_input_order() -> None:
-    api = FakeJobAPI()
-    llm = make_model(api, max_batch_size=8)
+@pytest.mark.parametrize("size", [8, 32])
+def test_packed_jobs_keep_input_order(size: int) -> None:
+    api = FakeJobAPI(checks_until_done=2)
+    llm = make_model(api, max_batch_size=size)
 
-    llm.batch([f"q{i}" for i in range(100)])
+    llm.batch([f"q{i}" for i in range(1000)])
 
-    jobs = sorted(api.jobs.values(), key=lambda j: j.conversations[0][0]["content"][1:].zfill(3))
+    jobs = sorted(api.jobs.values(), key=lambda j: int(j.conversations[0][0]["content"][1:]))
     contents = [c[0]["content"] for j in jobs for c in j.conversations]
-    assert contents == [f"q{i}" for i in range(100)]
+    assert contents == [f"q{i}" for i in range(1000)]  # each job a run of consecutive inputs
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -750,7 +755,7 @@ def test_only_ionos_single_leading_space_is_removed_and_the_client_agrees(
 
 
 def test_a_thousand_inputs_make_32_jobs_in_batch() -> None:
-    api = FakeJobAPI()
+    api = FakeJobAPI(on_post=lambda _: time.sleep(0.02))  # a server taking its time
     llm = make_model(api)
 
     results = llm.batch([f"q{i}" for i in range(1000)])
@@ -760,7 +765,7 @@ def test_a_thousand_inputs_make_32_jobs_in_batch() -> None:
 
 
 async def test_a_thousand_inputs_make_32_jobs_in_abatch() -> None:
-    api = FakeJobAPI()
+    api = FakeJobAPI(on_post=lambda _: time.sleep(0.02))
     llm = make_model(api)
 
     results = await llm.abatch([f"q{i}" for i in range(1000)])
