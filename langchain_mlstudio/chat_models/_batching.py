@@ -34,6 +34,8 @@ logger = logging.getLogger("langchain_mlstudio.chat_models")
 
 #: Threads a sync ``batch`` uses at most (each mostly waits on a job).
 MAX_BATCH_THREADS = 256
+#: Seconds a batch job waits for a missing input that was never counted.
+PLAN_SAFETY_WINDOW = 2.0
 
 Outcome = tuple[int, Any, bool]  # index, result or exception, succeeded
 
@@ -50,11 +52,19 @@ def _plan(
     plan = BatchPlan(
         model,
         len(inputs),
-        model.max_batch_size,
-        model.pack_window,
+        # a sync batch's job must fit its threads, or it would wait for itself
+        min(model.max_batch_size, MAX_BATCH_THREADS),
+        max(model.pack_window, PLAN_SAFETY_WINDOW),
         Slots(concurrency) if concurrency else None,
     )
     return plan, configs
+
+
+def _count_if_unused(slot: BatchSlot) -> None:
+    """An input answered without reaching the model (the cache) no longer holds its job."""
+    if not slot.used:
+        slot.used = True
+        slot.plan.skip(slot.index)
 
 
 def _interrupted(plan: BatchPlan) -> None:
@@ -85,7 +95,8 @@ def _start_workers(
                 index = next(indices, None)
             if index is None:
                 return
-            token = BATCH_SLOT.set(BatchSlot(plan, index))
+            slot = BatchSlot(plan, index)
+            token = BATCH_SLOT.set(slot)
             try:
                 outcome: Outcome = (
                     index,
@@ -96,6 +107,7 @@ def _start_workers(
                 outcome = (index, exc, False)
             finally:
                 BATCH_SLOT.reset(token)
+                _count_if_unused(slot)
             outcomes.put(outcome)
 
     context = contextvars.copy_context()
@@ -163,13 +175,16 @@ async def _arun_one(
     return_exceptions: bool,
     kwargs: dict[str, Any],
 ) -> tuple[int, Any]:
-    BATCH_SLOT.set(BatchSlot(plan, index))  # this task's own context
+    slot = BatchSlot(plan, index)
+    BATCH_SLOT.set(slot)  # this task's own context
     try:
         return index, await model.ainvoke(value, config, **kwargs)
     except Exception as exc:
         if return_exceptions:
             return index, exc
         raise
+    finally:
+        _count_if_unused(slot)
 
 
 async def arun_batch(

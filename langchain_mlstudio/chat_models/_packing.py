@@ -113,8 +113,9 @@ class Group:
         if self.full() or (stop is not None and stop.is_set()):
             return 0.0
         now = time.monotonic()
-        # A window after the last arrival, but never more than 4 windows in all.
-        until = min(self.last_event + self.window, self.created + 4 * self.window)
+        until = self.last_event + self.window
+        if self.expected is None:  # concurrent calls: never more than 4 windows in all
+            until = min(until, self.created + 4 * self.window)
         return max(0.0, until - now)
 
     def seal(self, stop: threading.Event | None = None) -> list[Member]:
@@ -222,8 +223,10 @@ class BatchPlan:
         owner: The model whose ``batch`` made the plan; only its own calls use it.
         count: How many inputs the batch has.
         size: The most conversations per job (``max_batch_size``).
-        window: Seconds a group waits after its last arrival for inputs that
-            never reach the model (a cache hit).
+        window: Seconds a group waits after its last arrival before it is sent
+            without the inputs still missing. Inputs that never reach the model
+            (a cache hit, an early error) are counted by :meth:`skip`, so this
+            is only a safety net.
         job_slots: The batch's own cap on jobs in flight (``max_concurrency``).
     """
 
