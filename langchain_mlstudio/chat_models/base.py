@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import difflib
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, ClassVar
@@ -25,6 +24,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_mlstudio._core._limits import Slots
 from langchain_mlstudio.chat_models import _batching
+from langchain_mlstudio.chat_models._checks import check_call_kwargs, check_settings
 from langchain_mlstudio.chat_models._jobs import (
     PROVIDERS,
     ModelStudioClient,
@@ -36,33 +36,13 @@ from langchain_mlstudio.chat_models._packing import BATCH_SLOT, PACKER, Group, M
 from langchain_mlstudio.chat_models._progress import ProgressReporter, langgraph_writer
 from langchain_mlstudio.chat_models._runner import JobSpec, start_task, start_thread
 from langchain_mlstudio.chat_models._runtime import Runtime, current_runtime
-from langchain_mlstudio.errors import ConfigurationError, InvalidInputError
 
 logger = logging.getLogger("langchain_mlstudio.chat_models")
 
-#: Per-call parameters a job takes.
-_CALL_PARAMS = ("model", "temperature", "max_tokens")
-#: Keywords LangChain itself passes down to a chat model; accepted and unused here.
-_LANGCHAIN_KWARGS = frozenset(
-    {
-        "ls_structured_output_format",
-        "structured_output_format",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "stream",
-    }
-)
 #: The run manager of the call in progress (LangChain hands ``_stream`` none).
 _RUN_MANAGER: contextvars.ContextVar[
     CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | ProgressReporter | None
 ] = contextvars.ContextVar("langchain_mlstudio_run_manager", default=None)
-
-
-def _close_matches(name: str, known: Sequence[str]) -> str:
-    matches = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    return f"Did you mean {' or '.join(repr(m) for m in matches)}? " if matches else ""
 
 
 def apply_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
@@ -159,15 +139,7 @@ class BaseChatGenerationJob(BaseChatModel):
         """Fill credentials from the environment, failing fast naming the variable."""
         if not isinstance(values, dict):
             return values
-        known = [*cls.model_fields]
-        known += [info.alias for info in cls.model_fields.values() if info.alias]
-        for name in values:
-            if name not in known:
-                raise ConfigurationError(
-                    f"{cls.__name__} has no setting {name!r}",
-                    hint=f"{_close_matches(name, known)}See the configuration page for "
-                    "every setting.",
-                )
+        check_settings(cls.__name__, cls.model_fields, values)
         api_key, organization_id, base_url = cls._info().resolve(
             values.get("api_key"), values.get("organization_id"), values.get("base_url")
         )
@@ -269,13 +241,7 @@ class BaseChatGenerationJob(BaseChatModel):
 
     def _job_params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The job parameters of one call; an unknown keyword fails before any request."""
-        for name in kwargs:
-            if name not in _CALL_PARAMS and name not in _LANGCHAIN_KWARGS:
-                raise InvalidInputError(
-                    f"{type(self).__name__} takes no per-call parameter {name!r}",
-                    hint=f"{_close_matches(name, _CALL_PARAMS)}Per-call parameters are "
-                    f"{', '.join(_CALL_PARAMS)} and stop; nothing was sent.",
-                )
+        check_call_kwargs(type(self).__name__, kwargs)
         return {
             "model": kwargs.get("model") or self.model,
             "temperature": kwargs.get("temperature", self.temperature),

@@ -455,6 +455,7 @@ def test_max_concurrent_jobs_holds_until_jobs_end() -> None:
         api,
         max_concurrent_jobs=2,
         pack_concurrent_calls=False,
+        organization_id="org-cap-sync",  # a credential of its own: a fresh peak
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
     )
     threads = [threading.Thread(target=llm.invoke, args=(f"p{i}",)) for i in range(6)]
@@ -470,7 +471,9 @@ def test_max_concurrent_jobs_holds_until_jobs_end() -> None:
 
 async def test_max_concurrent_jobs_holds_across_async_calls() -> None:
     api = FakeJobAPI(checks_until_done=2)
-    llm = make_model(api, max_concurrent_jobs=2, pack_concurrent_calls=False)
+    llm = make_model(
+        api, max_concurrent_jobs=2, pack_concurrent_calls=False, organization_id="org-cap-async"
+    )
 
     await asyncio.gather(*(llm.ainvoke(f"p{i}") for i in range(6)))
 
