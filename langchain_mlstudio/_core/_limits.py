@@ -161,14 +161,6 @@ class Slots:
         self._in_use += 1
         self.peak = max(self.peak, self._in_use)
 
-    def try_acquire(self, limit: int | None = None) -> bool:
-        """Take a slot if one is free right now (and nobody waits); never blocks."""
-        with self._lock:
-            if self._in_use < self._limit(limit) and not self._waiters:
-                self._take()
-                return True
-            return False
-
     def acquire(self, limit: int | None = None, *, cancel: threading.Event | None = None) -> None:
         """Take a slot, blocking the thread until one is free.
 
