@@ -135,6 +135,14 @@ def _submitted(spec: JobSpec, group: Group, part: Part, job_id: str) -> list[Mem
     return late
 
 
+def _close(group: Group) -> None:
+    """No one may join any more (also when sealing was cut short); wake everyone."""
+    with group.lock:
+        group.sealed = True
+    PACKER.forget(group)
+    group.finish()
+
+
 # -- sync -------------------------------------------------------------------
 
 
@@ -153,7 +161,7 @@ def run_group(spec: JobSpec, group: Group) -> None:
     except BaseException as exc:
         _fail([m for m in group.members if m.outcome is None and m.error is None], exc)
     finally:
-        group.finish()
+        _close(group)
 
 
 def _acquire(spec: JobSpec, stop: threading.Event | None) -> None:
@@ -272,7 +280,7 @@ async def arun_group(spec: JobSpec, group: Group) -> None:
         if isinstance(exc, asyncio.CancelledError):  # the loop is closing
             raise
     finally:
-        group.finish()
+        _close(group)
 
 
 async def _aacquire(spec: JobSpec) -> None:

@@ -185,6 +185,7 @@ async def test_max_concurrent_jobs_holds_across_instances_in_async_code() -> Non
 
 def test_another_credential_does_not_share_the_limit() -> None:
     llm = make_model(FakeJobAPI())
+    llm.invoke("builds the runtime state first")
     other = llm.model_copy(update={"api_key": SecretStr("sk-other")})
     assert llm.slots is not other.slots
     assert llm.slots is llm.model_copy().slots
@@ -408,6 +409,19 @@ async def test_a_call_cancelled_before_its_job_was_sent_creates_no_job() -> None
     await asyncio.sleep(1.0)  # past the longest collection window (4 x 0.2 s)
 
     assert api.posts == 0
+
+
+def test_a_call_left_behind_by_a_closed_event_loop_never_blocks_the_next_loop() -> None:
+    api = FakeJobAPI()
+    llm = make_model(api, pack_window=0.5)
+
+    async def leave_a_call_waiting() -> None:
+        asyncio.get_running_loop().create_task(llm.ainvoke("left behind"))
+        await asyncio.sleep(0.01)  # asyncio.run then cancels it, mid-window
+
+    asyncio.run(leave_a_call_waiting())
+    for _ in range(3):  # a new loop may reuse the old one's id
+        assert asyncio.run(llm.ainvoke("next")).content == "reply to next"
 
 
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
