@@ -497,6 +497,32 @@ def test_ctrl_c_stops_a_sync_batch_and_logs_the_submitted_jobs(
     assert llm.slots.in_use == 0
 
 
+def test_ctrl_c_during_a_sync_invoke_keeps_the_jobs_slot_and_reports_its_id() -> None:
+    api = FakeJobAPI(checks_until_done=10_000)
+    llm = make_model(api, organization_id="org-ctrl-c-invoke")
+    events = Events()
+
+    def interrupt_once_submitted() -> None:
+        while api.posts < 1:
+            time.sleep(0.005)
+        time.sleep(0.02)  # let the submit return its id
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_submitted, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        llm.invoke("slow", config={"callbacks": [events]})
+
+    assert llm.slots.in_use == 1  # still running on the server: still counted
+    assert events.named(CANCELLED_EVENT) == [{"job_id": "job_0", "task_index": 0}]
+    api.checks_until_done = 0
+    for _ in range(200):
+        if llm.slots.in_use == 0:
+            break
+        time.sleep(0.01)
+    assert llm.slots.in_use == 0
+    assert api.posts == 1
+
+
 # -- 5. picklable and serialisable ---------------------------------------------------
 
 
