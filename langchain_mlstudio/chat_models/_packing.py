@@ -256,23 +256,22 @@ class BatchPlan:
                 self.key = key
             if key != self.key:
                 return None
-            number = index // self.size
-            group = self._groups.get(number)
-            if group is None:
-                expected = min(self.size, self.count - number * self.size)
-                group = Group(("batch", id(self), number), self.size, self.window, expected)
-                self._groups[number] = group
-            return group
+            return self._group(index)
+
+    def _group(self, index: int) -> Group:
+        """The group holding input ``index``, created on first use (the caller holds the lock)."""
+        number = index // self.size
+        group = self._groups.get(number)
+        if group is None:
+            expected = min(self.size, self.count - number * self.size)
+            group = Group(("batch", id(self), number), self.size, self.window, expected)
+            self._groups[number] = group
+        return group
 
     def skip(self, index: int) -> None:
         """Input ``index`` will never join (it failed early or came from the cache)."""
         with self._lock:
-            number = index // self.size
-            group = self._groups.get(number)
-            if group is None:
-                expected = min(self.size, self.count - number * self.size)
-                group = Group(("batch", id(self), number), self.size, self.window, expected)
-                self._groups[number] = group
+            group = self._group(index)
         group.skip()
 
     def submitted(self, job_id: str) -> None:
