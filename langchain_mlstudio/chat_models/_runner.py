@@ -80,13 +80,13 @@ def _per_member(error: BaseException, member: Member) -> BaseException:
             f"(waited {error.waited:.1f} s)",
             job_id=error.job_id,
             waited=error.waited,
+            task_index=member.task_index,
             hint=(
                 "The job may still finish: resume with "
                 f"client.wait_for_job({error.job_id!r}).text_for({member.task_index}), "
                 "or raise job_timeout."
             ),
         )
-        copy.task_index = member.task_index  # type: ignore[attr-defined]
         copy.__cause__ = error
         return copy
     return error
