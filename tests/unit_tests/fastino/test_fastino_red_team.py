@@ -1,0 +1,94 @@
+"""Red-team of the Fastino path after issue 9: routes that still let personal data the
+(scripted) model found leave the transformer or the tool, each reproduced against a
+scripted ``/run`` answer (``httpx.MockTransport``) and now closed; and attacks that did
+not leak, kept where they protect a promise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.documents import Document
+
+from langchain_mlstudio import PIIDetectionError
+from langchain_mlstudio.fastino import FastinoPIITool, FastinoPIITransformer
+from tests.unit_tests.fastino.fastino_fakes import FakeFastino
+
+
+def make(fake: FakeFastino, **kwargs: Any) -> FastinoPIITransformer:
+    client_kwargs = {k: kwargs.pop(k) for k in ("batch_size",) if k in kwargs}
+    return FastinoPIITransformer(client=fake.make_client(**client_kwargs), **kwargs)
+
+
+def answer(text: str, entities: list[dict[str, Any]], **output: Any) -> dict[str, Any]:
+    return {"input": text, "status": "success", "output": {"entities": entities, **output}}
+
+
+def entity(start: int, end: int, text: str, label: str = "full_name") -> dict[str, Any]:
+    return {"start": start, "end": end, "label": label, "text": text, "score": 0.9}
+
+
+def replying(build: Any) -> Any:
+    """An override answering each request with ``build(texts)``."""
+
+    def handler(_i: int, body: dict[str, Any]) -> httpx.Response:
+        return httpx.Response(200, json=build([item["text"] for item in body["input"]]))
+
+    return handler
+
+
+# -- redacted_text whose placeholders are not ASCII upper case -----------------------
+
+
+def removing_the_name(placeholder: str) -> Any:
+    return replying(
+        lambda texts: [
+            answer(t, [], redacted_text=t.replace("Jamie Derran", placeholder)) for t in texts
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "token"),
+    [
+        ("<PRÉNOM ET NOM>", "<PR_NOM_ET_NOM>"),
+        ("<DATE OF BIRTH (DOB)>", "<DATE_OF_BIRTH_DOB>"),
+        ("<E-MAIL/PHONE>", "<E_MAIL_PHONE>"),
+    ],
+)
+def test_redacted_text_placeholder_of_a_free_text_label_is_redacted(
+    fake: FakeFastino, placeholder: str, token: str
+) -> None:
+    # Labels are free text (zero-shot): the server writes a French or punctuated
+    # label upper case as it is. With `entities` empty, that placeholder is the
+    # only sign of the name, and it used to be ignored (the name came back).
+    fake.override = removing_the_name(placeholder)
+    [doc] = make(fake).transform_documents([Document("Appelez Jamie Derran demain")])
+    assert doc.page_content == f"Appelez {token} demain"
+
+
+@pytest.mark.parametrize("placeholder", ["<full_name>", "[FULL_NAME]", "***"])
+def test_redacted_text_that_differs_from_the_input_without_placeholders_fails_closed(
+    fake: FakeFastino, placeholder: str
+) -> None:
+    fake.override = removing_the_name(placeholder)
+    pii = make(fake, on_error="drop")
+    assert pii.transform_documents([Document("Appelez Jamie Derran demain")]) == []
+    with pytest.raises(PIIDetectionError, match="redacted_text"):
+        make(fake).transform_documents([Document("Appelez Jamie Derran demain")])
+
+
+def test_redacted_text_equal_to_the_input_is_a_clean_answer(fake: FakeFastino) -> None:
+    fake.override = replying(lambda texts: [answer(t, [], redacted_text=t) for t in texts])
+    [doc] = make(fake).transform_documents([Document("Nothing <div> to see")])
+    assert doc.page_content == "Nothing <div> to see"
+
+
+def test_tool_redacts_a_free_text_label_placeholder_of_redacted_text(fake: FakeFastino) -> None:
+    fake.override = removing_the_name("<PRÉNOM ET NOM>")
+    tool = FastinoPIITool(client=fake.make_client())
+    call = {"type": "tool_call", "id": "1", "name": tool.name}
+    msg = tool.invoke({**call, "args": {"text": "Appelez Jamie Derran demain"}})
+    assert msg.content.startswith("Appelez <PR_NOM_ET_NOM> demain")
+    assert "Jamie" not in repr(msg)
