@@ -1,10 +1,13 @@
 """Trust nothing a batch answer says about an input it does not echo.
 
-Two jobs, both about the ``input`` text travelling back in an answer:
+Three jobs, all about the ``input`` text travelling back in an answer:
 
 - :func:`match_echoes` pairs every answer with the input it echoes, so a batch
   answered in another order is re-matched instead of applying one document's
   entities to another, and an input no answer echoes fails closed;
+- :func:`disagreeing` finds texts answered more than once (a duplicated
+  answer, identical documents) whose answers say different things, so the
+  answer that found less never wins;
 - :func:`withhold_echo` and :func:`scrub_error` keep a server message (or an
   error chain, such as a JSON decode error holding the whole body) that quotes
   an input's text out of the errors this package raises.
@@ -21,7 +24,14 @@ import httpx
 
 from langchain_mlstudio.errors import MLStudioError
 
-__all__ = ["WITHHELD", "echoes", "match_echoes", "scrub_error", "withhold_echo"]
+__all__ = [
+    "WITHHELD",
+    "disagreeing",
+    "echoes",
+    "match_echoes",
+    "scrub_error",
+    "withhold_echo",
+]
 
 #: What an error says instead of a server message that quotes the input.
 WITHHELD = "(withheld: it quotes the input text)"
@@ -65,6 +75,42 @@ def match_echoes(texts: Sequence[str], answers: Sequence[Any]) -> list[int | Non
     used = {slot for slot in matched if slot is not None}
     failures = deque(p for p, a in enumerate(answers) if p not in used and not _succeeded(a))
     return [slot if slot is not None or not failures else failures.popleft() for slot in matched]
+
+
+def _claim(output: Any) -> Any:
+    """What an answer's ``output`` says is personal data (scores aside)."""
+    if not isinstance(output, dict):
+        return repr(output)
+    entities = output.get("entities")
+    found = (
+        sorted(
+            repr(tuple(e.get(k) for k in ("start", "end", "label", "text")))
+            if isinstance(e, dict)
+            else repr(e)
+            for e in entities
+        )
+        if isinstance(entities, list)
+        else repr(entities)
+    )
+    return (repr(found), output.get("redacted_text"))
+
+
+def disagreeing(answers: Sequence[tuple[str, Any]]) -> set[str]:
+    """The texts among ``(text, output)`` pairs whose successful outputs disagree.
+
+    An input answered twice (a duplicated answer in a batch, or identical
+    documents) must be answered the same way each time; when it is not, the
+    less complete answer must not win, so every copy of it fails closed.
+
+    Example:
+        >>> named = {"entities": [{"start": 0, "end": 3, "label": "n", "text": "Ann"}]}
+        >>> sorted(disagreeing([("Ann", named), ("Ann", {"entities": []}), ("x", {})]))
+        ['Ann']
+    """
+    claims: dict[str, set[Any]] = defaultdict(set)
+    for text, output in answers:
+        claims[text].add(_claim(output))
+    return {text for text, said in claims.items() if len(said) > 1}
 
 
 def echoes(said: str, texts: Sequence[str]) -> bool:

@@ -25,6 +25,7 @@ whose ``status`` is not ``success`` becomes a :class:`FastinoInputError`.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +48,12 @@ from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio._core._settings import require
 from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
-from langchain_mlstudio.fastino._echo import match_echoes, scrub_error, withhold_echo
+from langchain_mlstudio.fastino._echo import (
+    disagreeing,
+    match_echoes,
+    scrub_error,
+    withhold_echo,
+)
 
 DEFAULT_BASE_URL = "https://api.fastino.com"
 SERVICE = "Fastino"
@@ -160,6 +166,21 @@ class FastinoInputError(MLStudioError):
         self.index = index
         self.input_status = input_status
         super().__init__(message, **kwargs)
+
+
+def _key(item: Mapping[str, Any]) -> str:
+    """One input object as a key: its text and parameters."""
+    return json.dumps(item, sort_keys=True, default=repr)
+
+
+def _disagreement(index: int, response: APIResponse | None) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"Fastino's answers for input {index} disagree with its answers for the same text "
+        "(a duplicated answer or identical inputs found different entities), so none "
+        "of them can be trusted",
+        status_code=response.status_code if response is not None else None,
+        request_id=response.request_id if response is not None else None,
+    )
 
 
 class _InstanceLock:
@@ -333,8 +354,9 @@ class FastinoClient(BaseModel):
         ]
 
     def _parse(
-        self, response: APIResponse, offset: int, texts: Sequence[str]
+        self, response: APIResponse, offset: int, items: Sequence[Mapping[str, Any]]
     ) -> list[FastinoResult | MLStudioError]:
+        texts = [item["text"] for item in items]
         data = response.data
         sent = len(texts)
         if not isinstance(data, list) or len(data) != sent:
@@ -343,8 +365,23 @@ class FastinoClient(BaseModel):
             raise MalformedResponseError(
                 msg, status_code=response.status_code, request_id=response.request_id
             )
+        slots = match_echoes(texts, data)
+        # Every success echoing a text sent, used or surplus, must say the same
+        # (unless that text was sent more than once with different parameters).
+        alike = {t for t in texts if len({_key(i) for i in items if i["text"] == t}) == 1}
+        contradicted = disagreeing(
+            [
+                (a["input"], a.get("output"))
+                for a in data
+                if isinstance(a, dict)
+                and a.get("input") in alike
+                and str(a.get("status")).lower() == "success"
+            ]
+        )
         return [
-            self._parse_one(response, offset + i, texts[i], data[slot])
+            _disagreement(offset + i, response)
+            if texts[i] in contradicted
+            else self._parse_one(response, offset + i, texts[i], data[slot])
             if slot is not None
             else MalformedResponseError(
                 f"No answer of Fastino's batch echoes input {offset + i} (each answer's "
@@ -352,7 +389,7 @@ class FastinoClient(BaseModel):
                 status_code=response.status_code,
                 request_id=response.request_id,
             )
-            for i, slot in enumerate(match_echoes(texts, data))
+            for i, slot in enumerate(slots)
         ]
 
     @staticmethod
@@ -403,7 +440,7 @@ class FastinoClient(BaseModel):
             )
         except MLStudioError as exc:
             raise scrub_error(exc, texts) from None
-        return self._parse(response, offset, texts)
+        return self._parse(response, offset, payload["input"])
 
     async def _asend_batch(
         self, offset: int, payload: dict[str, Any]
@@ -415,15 +452,24 @@ class FastinoClient(BaseModel):
             )
         except MLStudioError as exc:
             raise scrub_error(exc, texts) from None
-        return self._parse(response, offset, texts)
+        return self._parse(response, offset, payload["input"])
 
     @staticmethod
     def _finish(
+        payloads: list[tuple[int, dict[str, Any]]],
         outcomes: list[list[FastinoResult | MLStudioError]],
         *,
         return_exceptions: bool,
     ) -> list[Any]:
         flat = [item for batch in outcomes for item in batch]
+        # One input sent in several requests (identical documents) must be
+        # answered alike: otherwise the answer that found less would win.
+        keys = [_key(item) for _, payload in payloads for item in payload["input"]]
+        results = [(i, r) for i, r in enumerate(flat) if isinstance(r, FastinoResult)]
+        contradicted = disagreeing([(keys[i], r.output) for i, r in results])
+        for i, _result in results:
+            if keys[i] in contradicted:
+                flat[i] = _disagreement(i, None)
         if not return_exceptions:
             for item in flat:
                 if isinstance(item, MLStudioError):
@@ -521,7 +567,7 @@ class FastinoClient(BaseModel):
                 thread_name_prefix="fastino",
             ) as pool:
                 outcomes = list(pool.map(send, payloads))
-        return self._finish(outcomes, return_exceptions=return_exceptions)
+        return self._finish(payloads, outcomes, return_exceptions=return_exceptions)
 
     @overload
     async def arun(
@@ -586,4 +632,4 @@ class FastinoClient(BaseModel):
             return results
 
         outcomes = await asyncio.gather(*(send(job) for job in payloads))
-        return self._finish(list(outcomes), return_exceptions=return_exceptions)
+        return self._finish(payloads, list(outcomes), return_exceptions=return_exceptions)

@@ -92,3 +92,57 @@ def test_tool_redacts_a_free_text_label_placeholder_of_redacted_text(fake: FakeF
     msg = tool.invoke({**call, "args": {"text": "Appelez Jamie Derran demain"}})
     assert msg.content.startswith("Appelez <PR_NOM_ET_NOM> demain")
     assert "Jamie" not in repr(msg)
+
+
+# -- several answers for one text that disagree --------------------------------------
+
+NAMED = "Jamie Derran paid"
+
+
+def found(text: str) -> dict[str, Any]:
+    return answer(text, [entity(0, 12, "Jamie Derran")], redacted_text="<FULL_NAME> paid")
+
+
+def clean(text: str) -> dict[str, Any]:
+    return answer(text, [], redacted_text=text)
+
+
+def test_identical_documents_whose_answers_disagree_fail_closed(fake: FakeFastino) -> None:
+    # Identical texts are interchangeable, so each took "its" answer in order:
+    # the second document came back with the name the first answer found.
+    fake.override = replying(lambda texts: [found(texts[0]), clean(texts[1])])
+    docs = [Document(NAMED, id="1"), Document(NAMED, id="2")]
+    pii = make(fake, batch_size=2, on_error="drop", redact_metadata=False)
+    assert pii.transform_documents(docs) == []
+    with pytest.raises(PIIDetectionError, match="disagree"):
+        make(fake, batch_size=2, redact_metadata=False).transform_documents(docs)
+
+
+def test_identical_documents_answered_differently_in_separate_requests_fail_closed(
+    fake: FakeFastino,
+) -> None:
+    def handler(i: int, body: dict[str, Any]) -> httpx.Response:
+        [text] = [item["text"] for item in body["input"]]
+        return httpx.Response(200, json=[found(text) if i == 0 else clean(text)])
+
+    fake.override = handler
+    docs = [Document(NAMED, id="1"), Document(NAMED, id="2")]
+    pii = make(fake, on_error="drop", redact_metadata=False)
+    assert "Jamie" not in repr(pii.transform_documents(docs))
+
+
+def test_surplus_answer_that_contradicts_the_one_used_fails_its_document_closed(
+    fake: FakeFastino,
+) -> None:
+    # Two answers echo the first text (one finds the name); none echoes the second.
+    fake.override = replying(lambda texts: [clean(texts[0]), found(texts[0])])
+    docs = [Document(NAMED, id="1"), Document("Other text", id="2")]
+    pii = make(fake, batch_size=2, on_error="drop", redact_metadata=False)
+    assert pii.transform_documents(docs) == []
+
+
+def test_duplicated_answers_that_agree_are_used(fake: FakeFastino) -> None:
+    fake.override = replying(lambda texts: [found(texts[0]), {**found(texts[1]), "latency_ms": 3}])
+    docs = [Document(NAMED, id="1"), Document(NAMED, id="2")]
+    out = make(fake, batch_size=2, redact_metadata=False).transform_documents(docs)
+    assert [d.page_content for d in out] == ["<FULL_NAME> paid", "<FULL_NAME> paid"]
