@@ -354,8 +354,9 @@ class FastinoClient(BaseModel):
         ]
 
     def _parse(
-        self, response: APIResponse, offset: int, items: Sequence[Mapping[str, Any]]
+        self, response: APIResponse, offset: int, inputs: Sequence[str | Mapping[str, Any]]
     ) -> list[FastinoResult | MLStudioError]:
+        items = [{"text": item} if isinstance(item, str) else item for item in inputs]
         texts = [item["text"] for item in items]
         data = response.data
         sent = len(texts)
@@ -374,7 +375,8 @@ class FastinoClient(BaseModel):
                 (a["input"], a.get("output"))
                 for a in data
                 if isinstance(a, dict)
-                and a.get("input") in alike
+                and isinstance(a.get("input"), str)
+                and a["input"] in alike
                 and str(a.get("status")).lower() == "success"
             ]
         )
