@@ -17,7 +17,14 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_mlstudio.errors import MLStudioError, PIIDetectionError
-from langchain_mlstudio.fastino._metadata import path_name, rebuild, string_leaves
+from langchain_mlstudio.fastino._metadata import (
+    MetaKey,
+    MetaPath,
+    path_name,
+    rebuild,
+    searched_leaves,
+    string_leaves,
+)
 from langchain_mlstudio.fastino._pipeline import (
     FieldJob,
     config_failure,
@@ -352,14 +359,16 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     def _plan(self, documents: Sequence[Document]) -> tuple[list[FieldJob], list[str]]:
         self._warn_if_split(documents)
-        fields: list[tuple[int, tuple[str | int, ...], str]] = []
+        fields: list[tuple[int, MetaPath, str]] = []
+        searched: list[tuple[int, MetaPath, str]] = []
         for i, doc in enumerate(documents):
             fields.append((i, (), doc.page_content))
             if self.redact_metadata:
                 meta = {k: v for k, v in doc.metadata.items() if k not in _OWN_KEYS}
-                leaves = string_leaves(meta, set(self.keep_metadata_keys))
-                fields.extend((i, path, value) for path, value in leaves)
-        return plan(fields, self.chunk_bounds)
+                keep = set(self.keep_metadata_keys)
+                fields.extend((i, path, value) for path, value in string_leaves(meta, keep))
+                searched.extend((i, path, value) for path, value in searched_leaves(meta, keep))
+        return plan(fields, self.chunk_bounds, searched)
 
     def _finish(
         self,
@@ -389,13 +398,19 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     def _document(self, doc: Document, jobs: list[FieldJob]) -> Document:
         text_job, meta_jobs = jobs[0], jobs[1:]
-        replaced = {job.path: self._apply(job) for job in meta_jobs}
-        metadata = rebuild(doc.metadata, replaced.get)
+        # Strings and keys always come out neutralised; a number only when found.
+        replaced = {
+            job.path: self._apply(job)
+            for job in meta_jobs
+            if job.sent or job.spans or isinstance(job.path[-1], MetaKey)
+        }
+        renamed: dict[MetaPath, str] = {}
+        metadata = rebuild(doc.metadata, replaced.get, renamed)
         metadata.update(
             {
                 "pii_entities": self._entities(text_job.text, text_job.spans),
                 "pii_metadata_entities": {
-                    path_name(job.path): self._entities(job.text, job.spans)
+                    path_name(job.path, renamed): self._entities(job.text, job.spans)
                     for job in meta_jobs
                     if job.spans
                 },

@@ -146,3 +146,36 @@ def test_duplicated_answers_that_agree_are_used(fake: FakeFastino) -> None:
     docs = [Document(NAMED, id="1"), Document(NAMED, id="2")]
     out = make(fake, batch_size=2, redact_metadata=False).transform_documents(docs)
     assert [d.page_content for d in out] == ["<FULL_NAME> paid", "<FULL_NAME> paid"]
+
+
+# -- metadata keys and numbers -------------------------------------------------------
+
+
+def test_metadata_keys_and_numbers_holding_a_found_value_are_redacted(fake: FakeFastino) -> None:
+    # Dict keys were never looked at, and a value's path (its keys) named the
+    # entries of pii_metadata_entities: an attendee list keyed by e-mail address
+    # carried the address the model found into the store twice.
+    text = "Jamie Derran (jamie@example.com, 5551234567) accepted."
+    meta = {
+        "rsvp": {"jamie@example.com": "Jamie Derran", "anna@example.com": "Anna Rossi"},
+        "jamie@example.com": "yes",
+        "phone": 5551234567,
+        "pages": 3,
+        "source": "crm",
+    }
+    [doc] = make(fake).transform_documents([Document(text, metadata=meta)])
+    for value in ("jamie", "anna", "5551234567", "Derran", "Rossi"):
+        assert value not in repr(doc).lower()
+    assert doc.metadata["rsvp"] == {"<EMAIL>": "<FULL_NAME>", "<EMAIL>#2": "<FULL_NAME>"}
+    assert doc.metadata["<EMAIL>"] == "yes"
+    assert doc.metadata["phone"] == "<PHONE_NUMBER>"
+    assert doc.metadata["pages"] == 3  # numbers with nothing found keep their type
+    assert doc.metadata["source"] == "crm"
+    assert set(doc.metadata["pii_metadata_entities"]) == {
+        "rsvp.<EMAIL>",
+        "rsvp.<EMAIL>#2",
+        "rsvp.<EMAIL>(key)",
+        "rsvp.<EMAIL>#2(key)",
+        "<EMAIL>(key)",
+        "phone",
+    }
