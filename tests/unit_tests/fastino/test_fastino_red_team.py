@@ -179,3 +179,23 @@ def test_metadata_keys_and_numbers_holding_a_found_value_are_redacted(fake: Fake
         "<EMAIL>(key)",
         "phone",
     }
+
+
+# -- chunk overlap of token-dense text -----------------------------------------------
+
+
+def test_a_value_cut_by_a_chunk_end_in_dense_json_appears_whole_in_the_next_chunk(
+    fake: FakeFastino,
+) -> None:
+    # JSON lines without spaces: each run up to a space is ~100 GLiNER words, more
+    # than the 50-word overlap, so neighbouring chunks shared nothing and a name
+    # cut by a chunk's end ("...":"Jamie | Derran"}) was never sent whole.
+    record = ",".join(f'"k{i}":{i}' for i in range(15))
+    lines = ["{" + record + ',"name":"nobody here"}' for _ in range(12)]
+    lines[5] = "{" + record + ',"name":"Jamie Derran"}'
+    text = "\n".join(lines)
+    [doc] = make(fake).transform_documents([Document(text)])
+    assert any("Jamie Derran" in sent for sent in fake.texts())
+    assert "Jamie" not in doc.page_content
+    assert "Derran" not in doc.page_content
+    assert doc.page_content.count("<FULL_NAME>") == 1
