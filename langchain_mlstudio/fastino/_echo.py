@@ -113,18 +113,43 @@ def disagreeing(answers: Sequence[tuple[str, Any]]) -> set[str]:
     return {text for text, said in claims.items() if len(said) > 1}
 
 
-def echoes(said: str, texts: Sequence[str]) -> bool:
-    """Whether ``said`` quotes any of ``texts``: whole, any 8-character run, or whole words of 6+.
+_QUOTED = re.compile(
+    r"['\"`\u2018\u201c\u00ab]([^'\"`\u2019\u201d\u00bb\n]{2,80})['\"`\u2019\u201d\u00bb]"
+)
 
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".-+") for w in _WORD.findall(text)}
+
+
+def _telling(word: str) -> bool:
+    """A word that names something: capitalised, or with a digit or ``@`` (``Wu``, ``5551``)."""
+    return len(word) >= 2 and (word[0].isupper() or any(c.isdigit() or c == "@" for c in word))
+
+
+def echoes(said: str, texts: Sequence[str]) -> bool:
+    """Whether ``said`` quotes any of ``texts``.
+
+    It does when it holds a text whole, any 8-character run of one, whole
+    words of 6+ characters of one, a quoted fragment (``'bo'``) of one, or one
+    of its words that names something (capitalised, with a digit or ``@``:
+    ``Wu``, ``5551``): short names and numbers are personal data too.
     Deliberately eager: a harmless message that happens to share a run with an
     input is withheld too, which costs a hint, never personal data.
 
     Example:
         >>> echoes("input 'Call Jamie Derran' too long", ["Call Jamie Derran at 9"])
         True
+        >>> echoes("bad token: Wu", ["Call Li Wu"])
+        True
         >>> echoes("Unauthorized", ["Call Jamie Derran at 9"])
         False
     """
+    telling = {w for w in _words(said) if _telling(w)}
+    quoted = [q.strip() for q in _QUOTED.findall(said)]
+    for text in texts:
+        if telling & _words(text) or any(len(q) >= 2 and q in text for q in quoted):
+            return True
     words = [m.span() for m in _WORD.finditer(said)]
     # Runs of whole words of at least _SHORT_RUN characters ("Ann Lee", "a@b.co").
     runs = [

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from langchain_core.documents import Document
 
-from langchain_mlstudio import PIIDetectionError
+from langchain_mlstudio import MLStudioError, PIIDetectionError
 from langchain_mlstudio.fastino import FastinoPIITool, FastinoPIITransformer
 from tests.unit_tests.fastino.fastino_fakes import FakeFastino
 
@@ -199,3 +199,47 @@ def test_a_value_cut_by_a_chunk_end_in_dense_json_appears_whole_in_the_next_chun
     assert "Jamie" not in doc.page_content
     assert "Derran" not in doc.page_content
     assert doc.page_content.count("<FULL_NAME>") == 1
+
+
+# -- server messages quoting a short value -------------------------------------------
+
+SHORT = "Call Li Wu or bo at 5551 now"
+
+
+@pytest.mark.parametrize(
+    "quoted", ["cannot parse 'Li Wu'", "bad token: Wu", 'unknown "bo"', "5551?"]
+)
+def test_server_message_quoting_a_short_value_never_reaches_the_error(
+    fake: FakeFastino, quoted: str
+) -> None:
+    # Echo detection needed a shared run of 6-8 characters: a short name, a
+    # lower-case nickname or a number quoted by a failed input's message stayed.
+    fake.override = lambda _i, body: httpx.Response(
+        200,
+        json=[{"input": i["text"], "status": "error", "message": quoted} for i in body["input"]],
+    )
+    with pytest.raises(PIIDetectionError) as info:
+        make(fake).transform_documents([Document(SHORT)])
+    err = info.value
+    for value in ("Li Wu", "Wu", '"bo"', "5551"):
+        assert value not in str(err)
+        assert value not in repr(err.causes)
+
+
+def test_rejected_request_quoting_a_short_value_is_withheld(fake: FakeFastino) -> None:
+    fake.override = lambda _i, _b: httpx.Response(422, json={"message": "bad name Li Wu"})
+    with pytest.raises(MLStudioError) as info:  # whichever typed error: no name in it
+        make(fake).transform_documents([Document(SHORT)])
+    assert "Wu" not in str(info.value)
+
+
+def test_server_message_sharing_only_common_words_is_kept(fake: FakeFastino) -> None:
+    fake.override = lambda _i, body: httpx.Response(
+        200,
+        json=[
+            {"input": i["text"], "status": "error", "message": "model crashed, call again"}
+            for i in body["input"]
+        ],
+    )
+    with pytest.raises(PIIDetectionError, match="model crashed, call again"):
+        make(fake).transform_documents([Document(SHORT)])
