@@ -34,6 +34,7 @@ from langchain_mlstudio.fastino._pipeline import (
     spans_of_document,
 )
 from langchain_mlstudio.fastino.client import FastinoClient, FastinoResult
+from langchain_mlstudio.fastino.placeholders import neutralise
 from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES, FastinoSettings
 from langchain_mlstudio.fastino.spans import Span, SpanError
 from langchain_mlstudio.fastino.strategies import (
@@ -111,8 +112,9 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     **Unforgeable placeholders.** Placeholder-like text already in an input
     (``<FULL_NAME_1>``, ``<<EMAIL>>``) is neutralised to ``‹FULL_NAME_1›`` on
-    the way in (same length, so offsets hold), so it can never be restored
-    to a value.
+    the way in (same length, so offsets hold), also in metadata that is not
+    redacted (kept keys, ``redact_metadata=False``), so it can never be
+    restored to a value.
 
     **Fail closed.** A document whose detection failed (a request or an input
     failed, an answer does not echo its input, or its entities fit no reading
@@ -221,7 +223,8 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     redact_metadata: bool = True
     """Redact every string in ``Document.metadata`` (also inside lists and dicts)."""
     keep_metadata_keys: tuple[str, ...] = DEFAULT_KEEP_METADATA_KEYS
-    """Top-level metadata keys left as they are (ids, sources, offsets)."""
+    """Top-level metadata keys left unredacted (ids, sources, offsets); placeholder-like
+    text in them is still neutralised, like everywhere else in the output."""
     progress: bool = False
     """Show a progress line on stderr."""
     progress_callback: Callable[[int, int], None] | None = Field(
@@ -405,7 +408,15 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             if job.sent or job.spans or isinstance(job.path[-1], MetaKey)
         }
         renamed: dict[MetaPath, str] = {}
-        metadata = rebuild(doc.metadata, replaced.get, renamed)
+
+        def replace(path: MetaPath, value: Any) -> Any:
+            # What is not redacted (kept keys, redact_metadata=False) is still
+            # neutralised: a planted token must never count as one the model saw.
+            if path in replaced:
+                return replaced[path]
+            return neutralise(value) if isinstance(value, str) else value
+
+        metadata = rebuild(doc.metadata, replace, renamed)
         metadata.update(
             {
                 "pii_entities": self._entities(text_job.text, text_job.spans),

@@ -243,3 +243,25 @@ def test_server_message_sharing_only_common_words_is_kept(fake: FakeFastino) -> 
     )
     with pytest.raises(PIIDetectionError, match="model crashed, call again"):
         make(fake).transform_documents([Document(SHORT)])
+
+
+# -- placeholders planted where the transformer does not redact ----------------------
+
+
+@pytest.mark.parametrize(
+    "settings", [{}, {"redact_metadata": False}], ids=["kept-key", "metadata-not-redacted"]
+)
+def test_placeholder_planted_in_kept_metadata_never_enters_a_restore_scope(
+    fake: FakeFastino, settings: dict[str, Any]
+) -> None:
+    # An attacker who saw one redacted document knows the namespace; a file they
+    # upload named after the next token lands in `source` (kept as is), and
+    # restore(scope=docs) counted every string of the documents as "seen".
+    pii = make(fake, strategy="pseudonymize", **settings)
+    [victim] = pii.transform_documents([Document("Jamie Derran paid.")])
+    token = pii.pseudonymizer.token("full_name", "Jamie Derran")
+    planted = Document("Nothing here.", metadata={"source": token, "title": token})
+    [doc] = pii.transform_documents([planted])
+    answer_text = f"The file is {token}."
+    assert "Jamie" not in pii.restore(answer_text, scope=[doc])
+    assert pii.restore(victim.page_content, scope=[victim]) == "Jamie Derran paid."
