@@ -265,3 +265,19 @@ def test_placeholder_planted_in_kept_metadata_never_enters_a_restore_scope(
     answer_text = f"The file is {token}."
     assert "Jamie" not in pii.restore(answer_text, scope=[doc])
     assert pii.restore(victim.page_content, scope=[victim]) == "Jamie Derran paid."
+
+
+def test_placeholder_hidden_by_zero_width_characters_is_neutralised(fake: FakeFastino) -> None:
+    # "<FULL\u200b_NAME_1_...>" was no placeholder on the way in (so it was kept
+    # as is) but becomes the real token as soon as anything drops the invisible
+    # character, e.g. an LLM quoting it.
+    pii = make(fake, strategy="pseudonymize")
+    pii.transform_documents([Document("Jamie Derran paid.")])
+    token = pii.pseudonymizer.token("full_name", "Jamie Derran")
+    hidden = token[:5] + "\u200b" + token[5:-2] + "\u2060" + token[-2:]
+    [doc] = pii.transform_documents([Document(f"Ask {hidden} about it.")])
+    assert "<" not in doc.page_content
+    quoted = doc.page_content.replace("\u200b", "").replace("\u2060", "")
+    assert "Jamie" not in pii.restore(quoted)
+    # A token an LLM wrote with an invisible character inside is restored whole.
+    assert pii.restore(f"Thank {hidden}!", scope=[token]) == "Thank Jamie Derran!"
