@@ -92,7 +92,7 @@ def _claim(output: Any) -> Any:
         if isinstance(entities, list)
         else repr(entities)
     )
-    return (repr(found), output.get("redacted_text"))
+    return repr((found, output.get("redacted_text")))
 
 
 def disagreeing(answers: Sequence[tuple[str, Any]]) -> set[str]:
