@@ -423,10 +423,11 @@ class FastinoClient(BaseModel):
                 request_id=response.request_id,
             )
         if result.status.lower() != "success":
+            status = withhold_echo(result.status, [text])
             return FastinoInputError(
-                f"Fastino could not process input {index} (status {result.status!r})",
+                f"Fastino could not process input {index} (status {status!r})",
                 index=index,
-                input_status=result.status,
+                input_status=status,
                 server_message=withhold_echo(result.message, [text]),
                 request_id=response.request_id,
             )

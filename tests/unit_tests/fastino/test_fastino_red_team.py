@@ -281,3 +281,16 @@ def test_placeholder_hidden_by_zero_width_characters_is_neutralised(fake: FakeFa
     assert "Jamie" not in pii.restore(quoted)
     # A token an LLM wrote with an invisible character inside is restored whole.
     assert pii.restore(f"Thank {hidden}!", scope=[token]) == "Thank Jamie Derran!"
+
+
+def test_status_quoting_the_input_never_reaches_the_error(fake: FakeFastino) -> None:
+    # A free-form `status` was put into the error's text and `input_status` as is.
+    fake.override = lambda _i, body: httpx.Response(
+        200, json=[{"input": i["text"], "status": "failed on 'Li Wu'"} for i in body["input"]]
+    )
+    with pytest.raises(PIIDetectionError) as info:
+        make(fake).transform_documents([Document(SHORT)])
+    assert "Wu" not in str(info.value)
+    assert "Wu" not in repr(info.value.causes)
+    assert all("Wu" not in str(vars(c)) for c in info.value.causes.values())
+
