@@ -3,7 +3,7 @@
 A ``subject`` or ``from`` field carries names and e-mail addresses straight
 into a vector store when metadata is copied as is, and so does a dict keyed by
 them (``{"rsvp": {"jamie@example.com": "yes"}}``). Every string, also inside
-lists and dicts, is a field sent for detection, and so is every string key of a
+lists, sets and dicts, is a field sent for detection, and so is every string key of a
 dict inside a value; top-level keys (the metadata's own names) and integers are
 searched for the values found in the document instead (no request of their
 own). Top-level keys named in ``keep`` (ids, sources, offsets) are left alone.
@@ -70,8 +70,8 @@ def _walk(path: Path, value: Any) -> Iterator[tuple[Path, str]]:
             if isinstance(key, str):
                 yield (*path, MetaKey(key)), key
             yield from _walk((*path, key), inner)
-    elif isinstance(value, list | tuple):
-        for i, inner in enumerate(value):
+    elif isinstance(value, list | tuple | set | frozenset):
+        for i, inner in enumerate(_items(value)):
             yield from _walk((*path, i), inner)
 
 
@@ -81,9 +81,14 @@ def _numbers(path: Path, value: Any) -> Iterator[tuple[Path, str]]:
     elif isinstance(value, Mapping):
         for key, inner in value.items():
             yield from _numbers((*path, key), inner)
-    elif isinstance(value, list | tuple):
-        for i, inner in enumerate(value):
+    elif isinstance(value, list | tuple | set | frozenset):
+        for i, inner in enumerate(_items(value)):
             yield from _numbers((*path, i), inner)
+
+
+def _items(value: Any) -> list[Any]:
+    """A list, tuple or set's items; a set's in a stable order (by ``repr``)."""
+    return sorted(value, key=repr) if isinstance(value, set | frozenset) else list(value)
 
 
 def rebuild(
@@ -118,8 +123,9 @@ def rebuild(
         return out
     if isinstance(value, list):
         return [rebuild(v, replace, renamed, (*path, i)) for i, v in enumerate(value)]
-    if isinstance(value, tuple):
-        return tuple(rebuild(v, replace, renamed, (*path, i)) for i, v in enumerate(value))
+    if isinstance(value, tuple | set | frozenset):
+        items = (rebuild(v, replace, renamed, (*path, i)) for i, v in enumerate(_items(value)))
+        return type(value)(items)
     return replace(path, value)
 
 

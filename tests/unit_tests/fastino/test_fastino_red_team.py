@@ -294,3 +294,9 @@ def test_status_quoting_the_input_never_reaches_the_error(fake: FakeFastino) -> 
     assert "Wu" not in repr(info.value.causes)
     assert all("Wu" not in str(vars(c)) for c in info.value.causes.values())
 
+
+def test_metadata_sets_of_strings_are_redacted(fake: FakeFastino) -> None:
+    meta = {"tags": {"jamie@example.com", "vip"}, "cc": frozenset(["anna@example.com"])}
+    [doc] = make(fake).transform_documents([Document("Mail jamie@example.com", metadata=meta)])
+    assert doc.metadata["tags"] == {"<EMAIL>", "vip"}
+    assert doc.metadata["cc"] == frozenset(["<EMAIL>"])
