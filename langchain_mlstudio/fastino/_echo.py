@@ -15,20 +15,25 @@ Three jobs, all about the ``input`` text travelling back in an answer:
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from langchain_mlstudio.errors import MLStudioError
+from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
 
 __all__ = [
     "WITHHELD",
+    "contradicted_in_batch",
     "disagreeing",
+    "disagreement",
     "echoes",
+    "fail_disagreeing",
     "match_echoes",
+    "request_key",
     "scrub_error",
     "withhold_echo",
 ]
@@ -125,6 +130,73 @@ def _words(text: str) -> set[str]:
 def _telling(word: str) -> bool:
     """A word that names something: capitalised, or with a digit or ``@`` (``Wu``, ``5551``)."""
     return len(word) >= 2 and (word[0].isupper() or any(c.isdigit() or c == "@" for c in word))
+
+
+def request_key(item: Mapping[str, Any]) -> str:
+    """One input object (its text and parameters) as a key.
+
+    Example:
+        >>> request_key({"text": "a", "parameters": {"threshold": 0.3}})
+        '{"parameters": {"threshold": 0.3}, "text": "a"}'
+    """
+    return json.dumps(item, sort_keys=True, default=repr)
+
+
+def contradicted_in_batch(items: Sequence[Mapping[str, Any]], answers: Sequence[Any]) -> set[str]:
+    """Texts of one batch that several successes echo, used or surplus, and disagree about.
+
+    A text sent more than once with different parameters may be answered
+    differently, so it is not checked.
+
+    Example:
+        >>> named = {"entities": [{"start": 0, "end": 3, "label": "n", "text": "Ann"}]}
+        >>> answers = [{"input": "Ann", "status": "success", "output": o}
+        ...            for o in ({"entities": []}, named)]
+        >>> contradicted_in_batch([{"text": "Ann"}, {"text": "Bo"}], answers)
+        {'Ann'}
+    """
+    texts = [item["text"] for item in items]
+    alike = {t for t in texts if len({request_key(i) for i in items if i["text"] == t}) == 1}
+    return disagreeing(
+        [
+            (a["input"], a.get("output"))
+            for a in answers
+            if isinstance(a, dict) and isinstance(a.get("input"), str) and a["input"] in alike
+            if _succeeded(a)
+        ]
+    )
+
+
+def disagreement(
+    index: int, status_code: int | None, request_id: str | None
+) -> MalformedResponseError:
+    """The error of an input whose answers disagree with each other."""
+    return MalformedResponseError(
+        f"Fastino's answers for input {index} disagree with its answers for the same text "
+        "(a duplicated answer or identical inputs found different entities), so none "
+        "of them can be trusted",
+        status_code=status_code,
+        request_id=request_id,
+    )
+
+
+def fail_disagreeing(keys: Sequence[str], outcomes: list[Any]) -> None:
+    """Replace, in place, every result whose input (by ``keys``) was answered otherwise too.
+
+    Example:
+        >>> from langchain_mlstudio.fastino.client import FastinoResult
+        >>> a = FastinoResult(input="x", status="success", output={"entities": []})
+        >>> b = FastinoResult(input="x", status="success", output={"redacted_text": "<A>"})
+        >>> outcomes = [a, b]
+        >>> fail_disagreeing(["k", "k"], outcomes)
+        >>> [type(o).__name__ for o in outcomes]
+        ['MalformedResponseError', 'MalformedResponseError']
+    """
+    results = [(i, o) for i, o in enumerate(outcomes) if hasattr(o, "output")]
+    contradicted = disagreeing([(keys[i], o.output) for i, o in results])
+    for i, _ in results:
+        if keys[i] in contradicted:
+            outcomes[i] = disagreement(i, None, None)
 
 
 def echoes(said: str, texts: Sequence[str]) -> bool:

@@ -25,7 +25,6 @@ whose ``status`` is not ``success`` becomes a :class:`FastinoInputError`.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,12 +47,7 @@ from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio._core._settings import require
 from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
-from langchain_mlstudio.fastino._echo import (
-    disagreeing,
-    match_echoes,
-    scrub_error,
-    withhold_echo,
-)
+from langchain_mlstudio.fastino import _echo
 
 DEFAULT_BASE_URL = "https://api.fastino.com"
 SERVICE = "Fastino"
@@ -166,21 +160,6 @@ class FastinoInputError(MLStudioError):
         self.index = index
         self.input_status = input_status
         super().__init__(message, **kwargs)
-
-
-def _key(item: Mapping[str, Any]) -> str:
-    """One input object as a key: its text and parameters."""
-    return json.dumps(item, sort_keys=True, default=repr)
-
-
-def _disagreement(index: int, response: APIResponse | None) -> MalformedResponseError:
-    return MalformedResponseError(
-        f"Fastino's answers for input {index} disagree with its answers for the same text "
-        "(a duplicated answer or identical inputs found different entities), so none "
-        "of them can be trusted",
-        status_code=response.status_code if response is not None else None,
-        request_id=response.request_id if response is not None else None,
-    )
 
 
 class _InstanceLock:
@@ -366,22 +345,10 @@ class FastinoClient(BaseModel):
             raise MalformedResponseError(
                 msg, status_code=response.status_code, request_id=response.request_id
             )
-        slots = match_echoes(texts, data)
-        # Every success echoing a text sent, used or surplus, must say the same
-        # (unless that text was sent more than once with different parameters).
-        alike = {t for t in texts if len({_key(i) for i in items if i["text"] == t}) == 1}
-        contradicted = disagreeing(
-            [
-                (a["input"], a.get("output"))
-                for a in data
-                if isinstance(a, dict)
-                and isinstance(a.get("input"), str)
-                and a["input"] in alike
-                and str(a.get("status")).lower() == "success"
-            ]
-        )
+        slots = _echo.match_echoes(texts, data)
+        contradicted = _echo.contradicted_in_batch(items, data)
         return [
-            _disagreement(offset + i, response)
+            _echo.disagreement(offset + i, response.status_code, response.request_id)
             if texts[i] in contradicted
             else self._parse_one(response, offset + i, texts[i], data[slot])
             if slot is not None
@@ -423,12 +390,12 @@ class FastinoClient(BaseModel):
                 request_id=response.request_id,
             )
         if result.status.lower() != "success":
-            status = withhold_echo(result.status, [text])
+            status = _echo.withhold_echo(result.status, [text])
             return FastinoInputError(
                 f"Fastino could not process input {index} (status {status!r})",
                 index=index,
                 input_status=status,
-                server_message=withhold_echo(result.message, [text]),
+                server_message=_echo.withhold_echo(result.message, [text]),
                 request_id=response.request_id,
             )
         return result
@@ -442,7 +409,7 @@ class FastinoClient(BaseModel):
                 "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
             )
         except MLStudioError as exc:
-            raise scrub_error(exc, texts) from None
+            raise _echo.scrub_error(exc, texts) from None
         return self._parse(response, offset, payload["input"])
 
     async def _asend_batch(
@@ -454,7 +421,7 @@ class FastinoClient(BaseModel):
                 "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
             )
         except MLStudioError as exc:
-            raise scrub_error(exc, texts) from None
+            raise _echo.scrub_error(exc, texts) from None
         return self._parse(response, offset, payload["input"])
 
     @staticmethod
@@ -465,14 +432,8 @@ class FastinoClient(BaseModel):
         return_exceptions: bool,
     ) -> list[Any]:
         flat = [item for batch in outcomes for item in batch]
-        # One input sent in several requests (identical documents) must be
-        # answered alike: otherwise the answer that found less would win.
-        keys = [_key(item) for _, payload in payloads for item in payload["input"]]
-        results = [(i, r) for i, r in enumerate(flat) if isinstance(r, FastinoResult)]
-        contradicted = disagreeing([(keys[i], r.output) for i, r in results])
-        for i, _result in results:
-            if keys[i] in contradicted:
-                flat[i] = _disagreement(i, None)
+        keys = [_echo.request_key(item) for _, payload in payloads for item in payload["input"]]
+        _echo.fail_disagreeing(keys, flat)  # one input answered differently in two requests
         if not return_exceptions:
             for item in flat:
                 if isinstance(item, MLStudioError):

@@ -104,10 +104,11 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     characters.
 
     The output documents come in input order with the same ``id`` and the
-    caller's metadata (its strings redacted too, except the keys in
-    ``keep_metadata_keys``) plus ``pii_entities`` (label, start, end and score,
+    caller's metadata (its strings and dict keys redacted too, except the keys
+    in ``keep_metadata_keys``) plus ``pii_entities`` (label, start, end and score,
     with offsets into the text; the values only with ``include_values=True``),
-    ``pii_metadata_entities`` (the same, per metadata path such as ``to.0``),
+    ``pii_metadata_entities`` (the same, per metadata path such as ``to.0``,
+    named by redacted keys; a key's own entities under ``rsvp.<EMAIL>(key)``),
     ``pii_strategy`` and ``pii_model_id``.
 
     **Unforgeable placeholders.** Placeholder-like text already in an input
@@ -221,7 +222,9 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     replace_all_occurrences: bool = True
     """Also replace other whole-word occurrences of a detected value."""
     redact_metadata: bool = True
-    """Redact every string in ``Document.metadata`` (also inside lists and dicts)."""
+    """Redact every string in ``Document.metadata`` (also inside lists, sets and dicts,
+    and the keys of nested dicts); top-level keys and integers are searched for the
+    values found in the document and replaced where they hold one."""
     keep_metadata_keys: tuple[str, ...] = DEFAULT_KEEP_METADATA_KEYS
     """Top-level metadata keys left unredacted (ids, sources, offsets); placeholder-like
     text in them is still neutralised, like everywhere else in the output."""
