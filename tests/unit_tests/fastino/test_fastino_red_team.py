@@ -300,3 +300,20 @@ def test_metadata_sets_of_strings_are_redacted(fake: FakeFastino) -> None:
     [doc] = make(fake).transform_documents([Document("Mail jamie@example.com", metadata=meta)])
     assert doc.metadata["tags"] == {"<EMAIL>", "vip"}
     assert doc.metadata["cc"] == frozenset(["<EMAIL>"])
+
+
+async def test_async_path_fails_disagreeing_answers_and_reads_free_text_placeholders_too(
+    fake: FakeFastino,
+) -> None:
+    def handler(i: int, body: dict[str, Any]) -> httpx.Response:
+        [text] = [item["text"] for item in body["input"]]
+        if text == NAMED:
+            return httpx.Response(200, json=[found(text) if i == 0 else clean(text)])
+        named = text.replace("Jamie Derran", "<PRÉNOM ET NOM>")
+        return httpx.Response(200, json=[answer(text, [], redacted_text=named)])
+
+    fake.override = handler
+    pii = make(fake, on_error="drop", redact_metadata=False, max_concurrency=1)
+    docs = [Document(NAMED), Document(NAMED), Document("Appelez Jamie Derran demain")]
+    out = await pii.atransform_documents(docs)
+    assert [d.page_content for d in out] == ["Appelez <PR_NOM_ET_NOM> demain"]
