@@ -317,3 +317,44 @@ async def test_async_path_fails_disagreeing_answers_and_reads_free_text_placehol
     docs = [Document(NAMED), Document(NAMED), Document("Appelez Jamie Derran demain")]
     out = await pii.atransform_documents(docs)
     assert [d.page_content for d in out] == ["Appelez <PR_NOM_ET_NOM> demain"]
+
+
+# -- attacks that did not leak, kept where they protect a promise --------------------
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        lambda t: t + " ",
+        lambda t: t.replace(" ", "  "),
+        lambda t: t.replace("é", "e\u0301"),
+        lambda t: t.replace("Zoé", "ZOÉ"),
+    ],
+    ids=["trailing-space", "double-space", "nfd", "case"],
+)
+def test_answer_whose_echo_differs_only_by_whitespace_or_normalisation_fails_closed(
+    fake: FakeFastino, echo: Any
+) -> None:
+    text = "Zoé Lang paid."
+    fake.override = replying(lambda texts: [answer(echo(t), [], redacted_text=t) for t in texts])
+    assert make(fake, on_error="drop").transform_documents([Document(text)]) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        entity(-1, 8, "Zoé Lang"),
+        entity(5, 99, "Zoé Lang"),
+        entity(1, 9, "Zoé Lang"),
+        entity(0, 8, "zoé lang"),
+    ],
+    ids=["negative", "past-the-end", "off-by-one", "other-casing"],
+)
+def test_entity_whose_offsets_or_text_do_not_fit_never_passes_the_value(
+    fake: FakeFastino, bad: dict[str, Any]
+) -> None:
+    # Each either fails closed or, where another offset unit explains it (a byte
+    # offset one past "Z" is "oé Lang" inside the value), redacts the whole value.
+    fake.override = replying(lambda texts: [answer(t, [bad]) for t in texts])
+    out = make(fake, on_error="drop").transform_documents([Document("Zoé Lang paid.")])
+    assert [d.page_content for d in out] in ([], ["<FULL_NAME> paid."])
