@@ -118,20 +118,6 @@ def disagreeing(answers: Sequence[tuple[str, Any]]) -> set[str]:
     return {text for text, said in claims.items() if len(said) > 1}
 
 
-_QUOTED = re.compile(
-    r"['\"`\u2018\u201c\u00ab]([^'\"`\u2019\u201d\u00bb\n]{2,80})['\"`\u2019\u201d\u00bb]"
-)
-
-
-def _words(text: str) -> set[str]:
-    return {w.strip(".-+") for w in _WORD.findall(text)}
-
-
-def _telling(word: str) -> bool:
-    """A word that names something: capitalised, or with a digit or ``@`` (``Wu``, ``5551``)."""
-    return len(word) >= 2 and (word[0].isupper() or any(c.isdigit() or c == "@" for c in word))
-
-
 def request_key(item: Mapping[str, Any]) -> str:
     """One input object (its text and parameters) as a key.
 
@@ -197,6 +183,20 @@ def fail_disagreeing(keys: Sequence[str], outcomes: list[Any]) -> None:
     for i, _ in results:
         if keys[i] in contradicted:
             outcomes[i] = disagreement(i, None, None)
+
+
+_QUOTED = re.compile(
+    r"['\"`\u2018\u201c\u00ab]([^'\"`\u2019\u201d\u00bb\n]{2,80})['\"`\u2019\u201d\u00bb]"
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".-+") for w in _WORD.findall(text)}
+
+
+def _telling(word: str) -> bool:
+    """A word that names something: capitalised, or with a digit or ``@`` (``Wu``, ``5551``)."""
+    return len(word) >= 2 and (word[0].isupper() or any(c.isdigit() or c == "@" for c in word))
 
 
 def echoes(said: str, texts: Sequence[str]) -> bool:
