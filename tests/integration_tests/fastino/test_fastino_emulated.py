@@ -132,7 +132,7 @@ def test_batching_respects_batch_size(emulator: Emulator) -> None:
     texts = [f"Note {i} from Anna Rossi" for i in range(10)]
     results = client_for(emulator, batch_size=4).run("fastino-pii", texts)
     assert [r.input for r in results] == texts
-    assert emulator.fastino.batch_sizes == [4, 4, 2]
+    assert sorted(emulator.fastino.batch_sizes) == [2, 4, 4]  # sent from several threads
 
 
 def test_per_input_error_status_becomes_an_error_for_that_input(
