@@ -1,4 +1,4 @@
-"""The end-to-end demo: split, redact, retrieve, answer, restore, score.
+"""The end-to-end demo: redact whole documents, split, retrieve, answer, restore, score.
 
 Run it with ``python -m langchain_mlstudio.demo`` or ``langchain-mlstudio-demo``.
 """
@@ -37,11 +37,11 @@ DEFAULT_SENTIMENT_MODEL = "sentiment-v1"
 DEFAULT_QUESTION = "Which customer wants a refund, and how can we pay it?"
 SUMMARY_QUESTION = "Summarise this ticket in one sentence and say what the customer needs."
 
-PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+_[A-Z0-9]+>")
 
 SYSTEM_PROMPT = (
     "You are a customer-support lead. Answer only from the tickets below. Personal data "
-    "has been replaced by placeholders such as <FULL_NAME_1>: quote them exactly."
+    "has been replaced by placeholders such as <FULL_NAME_1_K7Q2X>: quote them exactly."
 )
 
 
@@ -345,37 +345,47 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
             for service, description in backends.descriptions.items():
                 printer.line(f"{service:>11}: {description}")
 
-        with stage(printer, "Loading and splitting the sample support tickets"):
+        with stage(printer, "Loading the sample support tickets"):
             documents = load_documents()
-            chunks = split_documents(documents)
             printer.line(
                 f"Loaded {len(documents)} documents "
-                f"({sum(len(d.page_content) for d in documents)} characters) "
-                f"and split them into {len(chunks)} chunks."
+                f"({sum(len(d.page_content) for d in documents)} characters)."
             )
-            printer.line(f"Example chunk {chunks[0].id}: {shorten(chunks[0].page_content, 110)}")
 
-        with stage(printer, "Redacting personal data with Fastino (strategy='pseudonymize')"):
+        with stage(
+            printer,
+            "Redacting personal data with Fastino (strategy='pseudonymize'), whole tickets first",
+        ):
+            # Whole documents, then split: a splitter cuts names and addresses at
+            # chunk edges, and a fragment is no longer a value the model can find.
             pii = backends.pii
             pii.progress_callback = lambda done, total: printer.progress("Fastino", done, total)
-            redacted = list(pii.transform_documents(chunks))
+            redacted = list(pii.transform_documents(documents))
             labels = Counter(e["label"] for d in redacted for e in d.metadata["pii_entities"])
             printer.line(
-                f"Replaced {sum(labels.values())} values in {len(redacted)} chunks: "
+                f"Replaced {sum(labels.values())} values in {len(redacted)} tickets: "
                 + ", ".join(f"{n} {label}" for label, n in labels.most_common())
                 + "."
             )
-            printer.line(f"before: {shorten(chunks[0].page_content, 110)}")
+            printer.line(f"before: {shorten(documents[0].page_content, 110)}")
             printer.line(f" after: {shorten(redacted[0].page_content, 110)}")
             leaked = [
                 d.id
-                for d, original in zip(redacted, chunks, strict=True)
+                for d, original in zip(redacted, documents, strict=True)
                 for e in d.metadata["pii_entities"]
                 if original.page_content[e["start"] : e["end"]] in d.page_content
             ]
             if leaked:
-                msg = f"personal data left in chunks {leaked}"
+                msg = f"personal data left in tickets {leaked}"
                 raise RuntimeError(msg)
+
+        with stage(printer, "Splitting the redacted tickets"):
+            chunks = split_documents(redacted)
+            printer.line(
+                f"Split {len(redacted)} redacted tickets into {len(chunks)} chunks "
+                "(after redaction, so no value is cut at a chunk edge)."
+            )
+            printer.line(f"Example chunk {chunks[0].id}: {shorten(chunks[0].page_content, 110)}")
 
         prompt = ChatPromptTemplate.from_messages(
             [("system", SYSTEM_PROMPT), ("human", "Tickets:\n{context}\n\nQuestion: {question}")]
@@ -383,7 +393,7 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
         chain = prompt | backends.llm | StrOutputParser()
 
         with stage(printer, "Answering a question over the redacted tickets (chain.invoke)"):
-            context_chunks = retrieve(question, redacted, k=2)
+            context_chunks = retrieve(question, chunks, k=2)
             context = "\n---\n".join(c.page_content for c in context_chunks)
             printer.line(f"Question: {question}")
             printer.line(f"Retrieved chunks: {', '.join(str(c.id) for c in context_chunks)}")
@@ -393,19 +403,18 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
             )
             printer.line(f"Model's answer: {shorten(answer, 200)}")
             placeholders = list(dict.fromkeys(PLACEHOLDER.findall(answer)))
+            # Restore only what the model saw: a token it did not see (typed
+            # into the question, or guessed) stays a token.
             if placeholders:
                 printer.line("Placeholders in the answer, restored for the reader:")
                 for token in placeholders:
-                    printer.line(f"{token} -> {pii.restore(token)}", indent=6)
-            printer.line(f"Restored answer: {shorten(pii.restore(answer), 200)}")
+                    shown = pii.restore(token, scope=context_chunks)
+                    printer.line(f"{token} -> {shown}", indent=6)
+            restored = pii.restore(answer, scope=context_chunks)
+            printer.line(f"Restored answer: {shorten(restored, 200)}")
 
         with stage(printer, "Summarising every ticket in one job (chain.batch)"):
-            by_parent: dict[str, list[str]] = {}
-            for chunk in redacted:
-                by_parent.setdefault(str(chunk.metadata["parent_id"]), []).append(
-                    chunk.page_content
-                )
-            redacted_docs = {doc_id: "\n\n".join(parts) for doc_id, parts in by_parent.items()}
+            redacted_docs = {str(doc.id): doc.page_content for doc in redacted}
             progress = JobProgress(printer, "batch job")
             summaries = chain.batch(
                 [
@@ -420,7 +429,8 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
                 "generation job(s); summaries with names restored:"
             )
             for doc_id, summary in zip(redacted_docs, summaries, strict=True):
-                printer.line(f"{doc_id}: {shorten(pii.restore(summary), 110)}")
+                shown = pii.restore(summary, scope=[redacted_docs[doc_id]])
+                printer.line(f"{doc_id}: {shorten(shown, 110)}")
 
         with stage(printer, "Scoring each ticket's sentiment with FyreToolkit"):
             message = backends.sentiment.invoke(
@@ -452,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(
         prog="python -m langchain_mlstudio.demo",
-        description="Split, redact (Fastino), answer (ModelStudio) and restore sample "
+        description="Redact (Fastino) whole, split, answer (ModelStudio) and restore sample "
         "support tickets, then score their sentiment (FyreToolkit). Uses the real "
         "services whose API keys are set and the built-in emulator for the rest.",
     )

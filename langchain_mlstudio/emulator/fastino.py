@@ -289,6 +289,13 @@ class FastinoService(Service):
         default_threshold: The endpoint's threshold when a request sends none.
         fail_marker: Inputs containing this string come back with
             ``"status": "error"`` (a per-input failure); ``None`` disables it.
+        offset_unit: What entity offsets count: ``"code points"`` (Python's
+            ``str`` indices), ``"UTF-16 units"`` (as JavaScript or Java count)
+            or ``"UTF-8 bytes"`` (as Rust or Go count), to test that clients
+            check the convention instead of assuming one.
+        answer_order: ``"input"`` answers a batch in input order;
+            ``"reversed"`` answers it backwards (each answer still echoes its
+            ``input``), to test that clients match answers by their echo.
 
     Attributes:
         calls: Every handled request: arrival time (``time.monotonic()``,
@@ -311,6 +318,8 @@ class FastinoService(Service):
         latency: float = 0.0,
         default_threshold: float = 0.5,
         fail_marker: str | None = None,
+        offset_unit: str = "code points",
+        answer_order: str = "input",
     ) -> None:
         self.api_key = api_key
         self.max_text_length = max_text_length
@@ -318,6 +327,8 @@ class FastinoService(Service):
         self.latency = latency
         self.default_threshold = default_threshold
         self.fail_marker = fail_marker
+        self.offset_unit = offset_unit
+        self.answer_order = answer_order
         self._lock = threading.Lock()
         self.calls: list[FastinoCall] = []
 
@@ -379,7 +390,10 @@ class FastinoService(Service):
         if self.latency > 0:
             time.sleep(self.latency)
         assert isinstance(inputs, list)  # noqa: S101 - checked by _validate
-        return EmulatedResponse(200, [self._answer(item) for item in inputs])
+        answers = [self._answer(item) for item in inputs]
+        if self.answer_order == "reversed":
+            answers.reverse()
+        return EmulatedResponse(200, answers)
 
     def _validate(self, request: EmulatedRequest) -> EmulatedResponse | None:
         def bad(message: str) -> EmulatedResponse:
@@ -443,10 +457,24 @@ class FastinoService(Service):
             params.get("entity_types"),
             self.default_threshold if threshold is None else float(threshold),
         )
+        redacted = redact(text, entities)
         return {
             "input": text,
             "latency_ms": round((time.perf_counter() - started) * 1000 + self.latency * 1000, 2),
             "message": "Responses from endpoint.",
-            "output": {"entities": entities, "redacted_text": redact(text, entities)},
+            "output": {
+                "entities": [self._in_unit(text, e) for e in entities],
+                "redacted_text": redacted,
+            },
             "status": "success",
         }
+
+    def _in_unit(self, text: str, entity: dict[str, Any]) -> dict[str, Any]:
+        if self.offset_unit == "code points":
+            return entity
+        codec, width = ("utf-16-le", 2) if self.offset_unit == "UTF-16 units" else ("utf-8", 1)
+
+        def units(index: int) -> int:
+            return len(text[:index].encode(codec, "surrogatepass")) // width
+
+        return {**entity, "start": units(entity["start"]), "end": units(entity["end"])}

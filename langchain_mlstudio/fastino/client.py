@@ -5,12 +5,17 @@ with the key in the ``x-api-key`` header. Several objects in ``input`` (batch
 inference) are a Pro and Team plan feature; every plan may send 10 requests
 per second. Parameters left out fall back to the custom endpoint's defaults.
 
-Response: a JSON array, one object per input in input order::
+Response: a JSON array, one object per input, each echoing its input::
 
     [{"input": "...", "latency_ms": 77.3, "message": "Responses from endpoint.",
       "output": {"entities": [{"start", "end", "label", "text", "score"}],
                  "redacted_text": "<TIME> for a <CAR> for <FULL_NAME>"},
       "status": "success"}]
+
+Answers are matched to inputs by their ``input`` echo, not by position: a
+batch answered in another order is re-matched, and an input that no answer
+echoes fails closed. Errors never keep a server message or body that quotes
+an input's text.
 
 Errors: a 401 right after creating a key is expected (a new key needs about
 a minute to propagate); 429 is retried by the shared HTTP layer; an input
@@ -42,12 +47,13 @@ from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio._core._settings import require
 from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
+from langchain_mlstudio.fastino._echo import match_echoes, scrub_error, withhold_echo
 
 DEFAULT_BASE_URL = "https://api.fastino.com"
 SERVICE = "Fastino"
 PROPAGATION_HINT = (
-    "A new Fastino key needs about a minute to propagate after it is created; "
-    "wait and retry. Otherwise check FASTINO_API_KEY."
+    "Check FASTINO_API_KEY (or api_key). A new Fastino key needs about a minute to "
+    "propagate (about 60 s) after it is created: if the key is new, wait and retry."
 )
 
 __all__ = [
@@ -327,77 +333,89 @@ class FastinoClient(BaseModel):
         ]
 
     def _parse(
-        self, response: APIResponse, offset: int, sent: int
+        self, response: APIResponse, offset: int, texts: Sequence[str]
     ) -> list[FastinoResult | MLStudioError]:
         data = response.data
+        sent = len(texts)
         if not isinstance(data, list) or len(data) != sent:
             got = f"{len(data)} results" if isinstance(data, list) else type(data).__name__
             msg = f"Fastino /run answered {sent} inputs with {got}"
             raise MalformedResponseError(
                 msg, status_code=response.status_code, request_id=response.request_id
             )
-        out: list[FastinoResult | MLStudioError] = []
-        for i, raw in enumerate(data):
-            index = offset + i
-            try:
-                if not isinstance(raw, dict) or not isinstance(raw.get("status"), str):
-                    raise TypeError("a result needs a 'status' string")
-                output = raw.get("output")
-                if output is None and raw["status"].lower() != "success":
-                    output = {}
-                if not isinstance(output, dict):
-                    raise TypeError("a result needs an 'output' object")
-                result = FastinoResult.model_validate(
-                    {
-                        **raw,
-                        "output": output,
-                        "entities": output.get("entities") or [],
-                        "redacted_text": output.get("redacted_text"),
-                    }
-                )
-            except (TypeError, ValidationError) as exc:
-                # Only field names: the raw result may quote the input's PII.
-                problem = (
-                    describe_validation_error(exc) if isinstance(exc, ValidationError) else exc
-                )
-                out.append(
-                    MalformedResponseError(
-                        f"Fastino's result for input {index} is not in the documented shape "
-                        f"({problem})",
-                        status_code=response.status_code,
-                        request_id=response.request_id,
-                    )
-                )
-                continue
-            if result.status.lower() != "success":
-                out.append(
-                    FastinoInputError(
-                        f"Fastino could not process input {index} (status {result.status!r})",
-                        index=index,
-                        input_status=result.status,
-                        server_message=result.message,
-                        request_id=response.request_id,
-                    )
-                )
-            else:
-                out.append(result)
-        return out
+        return [
+            self._parse_one(response, offset + i, texts[i], data[slot])
+            if slot is not None
+            else MalformedResponseError(
+                f"No answer of Fastino's batch echoes input {offset + i} (each answer's "
+                "'input' must equal the text sent), so its entities cannot be trusted",
+                status_code=response.status_code,
+                request_id=response.request_id,
+            )
+            for i, slot in enumerate(match_echoes(texts, data))
+        ]
+
+    @staticmethod
+    def _parse_one(
+        response: APIResponse, index: int, text: str, raw: Any
+    ) -> FastinoResult | MLStudioError:
+        try:
+            if not isinstance(raw, dict) or not isinstance(raw.get("status"), str):
+                raise TypeError("a result needs a 'status' string")
+            output = raw.get("output")
+            if output is None and raw["status"].lower() != "success":
+                output = {}
+            if not isinstance(output, dict):
+                raise TypeError("a result needs an 'output' object")
+            result = FastinoResult.model_validate(
+                {
+                    **raw,
+                    "output": output,
+                    "entities": output.get("entities") or [],
+                    "redacted_text": output.get("redacted_text"),
+                }
+            )
+        except (TypeError, ValidationError) as exc:
+            # Only field names: the raw result may quote the input's PII.
+            problem = describe_validation_error(exc) if isinstance(exc, ValidationError) else exc
+            return MalformedResponseError(
+                f"Fastino's result for input {index} is not in the documented shape ({problem})",
+                status_code=response.status_code,
+                request_id=response.request_id,
+            )
+        if result.status.lower() != "success":
+            return FastinoInputError(
+                f"Fastino could not process input {index} (status {result.status!r})",
+                index=index,
+                input_status=result.status,
+                server_message=withhold_echo(result.message, [text]),
+                request_id=response.request_id,
+            )
+        return result
 
     def _send_batch(
         self, offset: int, payload: dict[str, Any]
     ) -> list[FastinoResult | MLStudioError]:
-        response = self.transport.request(
-            "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
-        )
-        return self._parse(response, offset, len(payload["input"]))
+        texts = [item["text"] for item in payload["input"]]
+        try:
+            response = self.transport.request(
+                "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
+            )
+        except MLStudioError as exc:
+            raise scrub_error(exc, texts) from None
+        return self._parse(response, offset, texts)
 
     async def _asend_batch(
         self, offset: int, payload: dict[str, Any]
     ) -> list[FastinoResult | MLStudioError]:
-        response = await self.transport.arequest(
-            "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
-        )
-        return self._parse(response, offset, len(payload["input"]))
+        texts = [item["text"] for item in payload["input"]]
+        try:
+            response = await self.transport.arequest(
+                "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
+            )
+        except MLStudioError as exc:
+            raise scrub_error(exc, texts) from None
+        return self._parse(response, offset, texts)
 
     @staticmethod
     def _finish(

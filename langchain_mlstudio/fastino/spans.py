@@ -1,38 +1,39 @@
-"""Chunking long texts and turning a model's entities into safe spans.
+"""Turning a model's answers into the spans of a text to replace.
 
-GLiNER-style models read about 384 words and silently ignore the rest, so a
-long text is cut at whitespace into overlapping chunks (:func:`chunk_text`);
-each chunk's entities are checked against the chunk, shifted back to offsets
-in the original text (:func:`locate`), duplicates from the overlaps merged and
-overlapping spans resolved (:func:`resolve_overlaps`).
+The one path from answers to spans, shared by the transformer and the tool:
+each chunk's answer is read under the offset convention that fits it
+(:func:`~langchain_mlstudio.fastino.offsets.locate_answer`), widened by what its
+``redacted_text`` claims (the conservative reading wins), shifted back to
+offsets in the original text, every other occurrence of a found value added
+(:func:`find_other_occurrences`: case-, normalisation- and zero-width-blind)
+and overlaps resolved (:func:`resolve_overlaps`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from langchain_mlstudio.fastino.client import FastinoEntity
+from langchain_mlstudio.fastino.chunking import Chunk, chunk_text
+from langchain_mlstudio.fastino.client import FastinoEntity, FastinoResult
+from langchain_mlstudio.fastino.matching import find_occurrences
+from langchain_mlstudio.fastino.offsets import SpanError, locate_answer, redacted_readings
 
 __all__ = [
     "Chunk",
     "Span",
     "SpanError",
+    "Value",
+    "answer_spans",
     "chunk_text",
     "find_other_occurrences",
     "locate",
     "pii_spans",
     "resolve_overlaps",
+    "values_of",
 ]
 
-
-@dataclass(frozen=True)
-class Chunk:
-    """A piece of a text and where it starts in that text."""
-
-    offset: int
-    text: str
+Answer = FastinoResult | Sequence[FastinoEntity]
 
 
 @dataclass(frozen=True)
@@ -55,126 +56,90 @@ class Span:
         return self.end - self.start
 
 
-class SpanError(ValueError):
-    """An entity's offsets and text do not match the text it came from."""
+@dataclass(frozen=True)
+class Value:
+    """A detected value, to be searched for everywhere else."""
+
+    text: str
+    label: str
+    score: float
 
 
-_SPACE = re.compile(r"\s")
+def _entities(answer: Answer) -> tuple[Sequence[FastinoEntity], str | None]:
+    if isinstance(answer, FastinoResult):
+        return answer.pii_entities(), answer.redacted_text
+    return answer, None
 
 
-def chunk_text(text: str, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
-    """Split ``text`` at whitespace into chunks of at most ``chunk_size``.
+def answer_spans(chunk: Chunk, answer: Answer) -> list[Span]:
+    """The spans one answer marks in ``chunk``, with offsets into the original text.
 
-    Consecutive chunks share about ``chunk_overlap`` characters, so a value
-    cut by one chunk's end appears whole at the start of the next one. A run
-    of text without whitespace longer than ``chunk_size`` is cut hard.
-
-    Args:
-        text: The text to split.
-        chunk_size: The longest chunk, in characters.
-        chunk_overlap: Characters shared by neighbouring chunks
-            (``0 <= chunk_overlap < chunk_size``).
+    Raises:
+        SpanError: No offset convention fits the entities, or ``redacted_text``
+            does not fit the chunk.
 
     Example:
-        >>> [c.text for c in chunk_text("aa bb cc dd", 5, 2)]
-        ['aa bb', 'bb cc', 'cc dd']
+        >>> e = FastinoEntity(start=3, end=6, label="full_name", text="Ann")
+        >>> answer_spans(Chunk(10, "Hi Ann"), [e])
+        [Span(start=13, end=16, label='full_name', score=1.0)]
     """
-    if chunk_size < 1 or not 0 <= chunk_overlap < chunk_size:
-        msg = "need chunk_size >= 1 and 0 <= chunk_overlap < chunk_size"
-        raise ValueError(msg)
-    if len(text) <= chunk_size:
-        return [Chunk(0, text)]
-    chunks: list[Chunk] = []
-    start = 0
-    prev_end = 0
-    n = len(text)
-    while True:
-        end = min(start + chunk_size, n)
-        if end < n and not text[end].isspace():
-            # Cut at the last whitespace inside the window, if that progresses.
-            cut = max((m.start() for m in _SPACE.finditer(text, start + 1, end)), default=-1)
-            if cut > max(start, prev_end):
-                end = cut
-        chunks.append(Chunk(start, text[start:end]))
-        if end >= n:
-            break
-        prev_end = end
-        # The next chunk starts at the word start at or before end - overlap.
-        nxt = max(end - chunk_overlap, start + 1)
-        if not text[nxt - 1].isspace():
-            back = max((m.end() for m in _SPACE.finditer(text, start + 1, nxt)), default=-1)
-            if back > start:
-                nxt = back
-        while nxt < n and text[nxt].isspace():
-            nxt += 1
-        if nxt >= n:
-            break
-        start = nxt
-    return chunks
+    entities, redacted_text = _entities(answer)
+    readings = locate_answer(chunk.text, entities)
+    readings += redacted_readings(chunk.text, redacted_text)
+    return [Span(chunk.offset + r.start, chunk.offset + r.end, r.label, r.score) for r in readings]
 
 
 def locate(chunk: Chunk, entity: FastinoEntity) -> Span:
-    """The entity's span in the original text, checked against the chunk.
-
-    Where ``chunk.text[start:end]`` is not the entity's ``text``, the value is
-    searched for in the chunk and the occurrence nearest to the reported
-    offset is used.
-
-    Raises:
-        SpanError: The value is empty or does not occur in the chunk.
+    """One entity's span in the original text (see :func:`answer_spans`).
 
     Example:
         >>> e = FastinoEntity(start=0, end=5, label="full_name", text="Jamie")
-        >>> locate(Chunk(10, "Hi Jamie"), e)
-        Span(start=13, end=18, label='full_name', score=1.0)
+        >>> locate(Chunk(10, "Jamie, hi"), e)
+        Span(start=10, end=15, label='full_name', score=1.0)
     """
-    value = entity.text
-    if not value:
-        msg = f"entity {entity.label!r} has no text"
-        raise SpanError(msg)
-    text = chunk.text
-    start, end = entity.start, entity.end
-    if not (0 <= start < end <= len(text) and text[start:end] == value):
-        positions = [m.start() for m in re.finditer(re.escape(value), text)]
-        if not positions:
-            msg = f"entity {entity.label!r} at {start}:{end} is not in the text"
-            raise SpanError(msg)
-        start = min(positions, key=lambda p: abs(p - entity.start))
-        end = start + len(value)
-    return Span(chunk.offset + start, chunk.offset + end, entity.label, entity.score)
+    [span] = answer_spans(chunk, [entity])
+    return span
 
 
-def _bounded(text: str, start: int, end: int) -> bool:
-    before = text[start - 1] if start > 0 else " "
-    after = text[end] if end < len(text) else " "
-    first, last = text[start], text[end - 1]
-    return not ((first.isalnum() and before.isalnum()) or (last.isalnum() and after.isalnum()))
-
-
-def find_other_occurrences(text: str, spans: Sequence[Span]) -> list[Span]:
-    """Spans for every other whole-word occurrence of a detected value.
-
-    A model may flag a name once and miss it a sentence later; replacing every
-    occurrence of a value it did flag keeps that value out of the output.
+def values_of(text: str, spans: Iterable[Span], answers: Iterable[Answer] = ()) -> list[Value]:
+    """The values to search for: each span's text and each entity's own ``text``.
 
     Example:
-        >>> find_other_occurrences("Ann met Ann", [Span(0, 3, "full_name", 0.9)])
+        >>> values_of("Hi Ann", [Span(3, 6, "full_name", 0.9)])
+        [Value(text='Ann', label='full_name', score=0.9)]
+    """
+    values = [Value(text[s.start : s.end], s.label, s.score) for s in spans]
+    for answer in answers:
+        entities, _ = _entities(answer)
+        values.extend(Value(e.text, e.label, e.score) for e in entities if e.text)
+    return values
+
+
+def find_other_occurrences(
+    text: str, spans: Sequence[Span], values: Iterable[Value] = ()
+) -> list[Span]:
+    """Spans for every other whole-word occurrence of a detected value.
+
+    Values are the spans' own texts plus ``values`` (e.g. found in another
+    field of the same document); matching ignores case, Unicode normalisation
+    and zero-width characters, and works in scripts written without spaces.
+
+    Example:
+        >>> find_other_occurrences("Ann met ANN", [Span(0, 3, "full_name", 0.9)])
         [Span(start=8, end=11, label='full_name', score=0.9)]
     """
-    found: list[Span] = []
+    wanted = sorted([*values_of(text, spans), *values], key=lambda v: -v.score)
+    by_text: dict[str, Value] = {}
+    for value in wanted:
+        by_text.setdefault(value.text, value)
     known = {(s.start, s.end) for s in spans}
-    seen: set[str] = set()
-    for span in sorted(spans, key=lambda s: -s.score):
-        value = text[span.start : span.end]
-        if value in seen or not value.strip():
+    found: list[Span] = []
+    for start, end, matched in find_occurrences(text, by_text):
+        if (start, end) in known:
             continue
-        seen.add(value)
-        for match in re.finditer(re.escape(value), text):
-            key = (match.start(), match.end())
-            if key in known or not _bounded(text, *key):
-                continue
-            known.add(key)
-            found.append(Span(key[0], key[1], span.label, span.score))
+        known.add((start, end))
+        value = by_text[matched]
+        found.append(Span(start, end, value.label, value.score))
     return found
 
 
@@ -211,32 +176,32 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
 
 def pii_spans(
     text: str,
-    found: Iterable[tuple[Chunk, Iterable[FastinoEntity]]],
+    found: Iterable[tuple[Chunk, Answer]],
     *,
     all_occurrences: bool = True,
+    values: Iterable[Value] = (),
 ) -> list[Span]:
-    """The disjoint, sorted spans of ``text`` to replace, from the model's entities.
-
-    The one path from entities to spans used by the transformer and the tool,
-    so both replace the same characters: each chunk's entities are located
-    (:func:`locate`), other whole-word occurrences of a found value added
-    (:func:`find_other_occurrences`, unless ``all_occurrences`` is false) and
-    overlaps resolved (:func:`resolve_overlaps`).
+    """The disjoint, sorted spans of ``text`` to replace, from the model's answers.
 
     Args:
         text: The whole original text.
-        found: Each chunk of ``text`` with the entities found in it.
+        found: Each chunk of ``text`` with the answer for it (a
+            :class:`FastinoResult` or its entities).
         all_occurrences: Also replace other occurrences of a found value.
+        values: Values found elsewhere (another field of the same document)
+            to replace here too (with ``all_occurrences``).
 
     Raises:
-        SpanError: An entity does not occur in its chunk.
+        SpanError: An answer does not fit its chunk.
 
     Example:
         >>> e = FastinoEntity(start=0, end=3, label="full_name", text="Ann")
         >>> [(s.start, s.end) for s in pii_spans("Ann met Ann", [(Chunk(0, "Ann met Ann"), [e])])]
         [(0, 3), (8, 11)]
     """
-    spans = [locate(chunk, entity) for chunk, entities in found for entity in entities]
-    if all_occurrences and spans:
-        spans.extend(find_other_occurrences(text, spans))
+    found = list(found)
+    spans = [span for chunk, answer in found for span in answer_spans(chunk, answer)]
+    if all_occurrences:
+        extra = [*values_of(text, [], [a for _, a in found]), *values]
+        spans.extend(find_other_occurrences(text, spans, extra))
     return resolve_overlaps(spans)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from langchain_core.callbacks import (
@@ -10,13 +11,20 @@ from langchain_core.callbacks import (
     CallbackManagerForToolRun,
 )
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
+from langchain_mlstudio.errors import MLStudioError
+from langchain_mlstudio.fastino._pipeline import (
+    FieldJob,
+    entity_dicts,
+    plan,
+    spans_of_document,
+)
 from langchain_mlstudio.fastino.client import FastinoResult
-from langchain_mlstudio.fastino.spans import Chunk, SpanError, pii_spans
+from langchain_mlstudio.fastino.settings import FastinoSettings
+from langchain_mlstudio.fastino.spans import SpanError
 from langchain_mlstudio.fastino.strategies import redact_token, replace_spans
-from langchain_mlstudio.fastino.transformer import FastinoSettings
 
 __all__ = ["FastinoPIIInput", "FastinoPIITool"]
 
@@ -54,9 +62,19 @@ class FastinoPIITool(FastinoSettings, BaseTool):
     ``strategy="redact"``) and a one-line summary of what was found; the
     artifact (``ToolMessage.artifact``) is the list of entities with
     ``label``, ``start``, ``end``, ``score`` and ``text`` (offsets into the
-    given text), for code that needs the values. Failures raise
-    ``ToolException``, so ``handle_tool_error=True`` turns them into an error
-    ``ToolMessage``.
+    given text; the values themselves only with ``include_values=True``, so
+    callbacks and tracers never record them by default).
+
+    The text is sent exactly as :class:`FastinoPIITransformer` sends it: in
+    chunks bounded in characters and words, placeholder-like input
+    neutralised, every answer checked against its input.
+
+    Failures (an API error, a wrong key, an answer that does not fit the
+    text) and invalid arguments come back as ``ToolMessage(status="error")``
+    with what went wrong and what to do, so an agent can react; set
+    ``handle_tool_error=False`` (and ``handle_validation_error=False``) to get
+    the ``ToolException`` (or ``ValidationError``) raised instead. Nothing
+    unredacted is ever returned.
 
     Args:
         api_key: Fastino key (default: ``FASTINO_API_KEY``).
@@ -67,6 +85,7 @@ class FastinoPIITool(FastinoSettings, BaseTool):
         model_id: The PII model or custom endpoint id.
         entity_types: Default labels (an argument of a call overrides them).
         threshold: Default minimum score.
+        include_values: Put the raw values into the artifact.
 
     Example:
         >>> tool = FastinoPIITool(api_key="k")
@@ -94,6 +113,18 @@ class FastinoPIITool(FastinoSettings, BaseTool):
     )
     args_schema: type[BaseModel] = FastinoPIIInput
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    handle_tool_error: (
+        bool | str | Callable[[ToolException], str | Sequence[str | dict[str, Any]]] | None
+    ) = True
+    """Return a failure (an API error, an answer that does not fit) as a
+    ``ToolMessage(status="error")`` an agent can read, instead of raising."""
+    handle_validation_error: (
+        bool | str | Callable[[ValidationError | ValidationErrorV1], str] | None
+    ) = True
+    """Return invalid arguments as a ``ToolMessage(status="error")`` too."""
+    include_values: bool = False
+    """Put the raw values into the artifact (off: callbacks and tracers that
+    record tool output never see them)."""
 
     def _params(
         self, entity_types: list[str] | None, threshold: float | None
@@ -103,34 +134,30 @@ class FastinoPIITool(FastinoSettings, BaseTool):
             self.threshold if threshold is None else threshold,
         )
 
-    @staticmethod
-    def _render(text: str, result: FastinoResult) -> tuple[str, list[dict[str, Any]]]:
+    def _render(
+        self, job: FieldJob, outcomes: Sequence[FastinoResult | BaseException]
+    ) -> tuple[str, list[dict[str, Any]]]:
         try:
-            # Exactly the transformer's "redact" path: other occurrences of a
-            # found value are redacted too.
-            spans = pii_spans(text, [(Chunk(0, text), result.pii_entities())])
-        except MalformedResponseError as exc:
-            raise ToolException(str(exc)) from exc
+            # Exactly the transformer's "redact" path, chunks included.
+            spans_of_document([job], outcomes, all_occurrences=True)
+        except MLStudioError as exc:
+            raise ToolException(str(exc)) from None
         except SpanError as exc:
-            msg = f"Fastino returned an entity that is not in the text ({exc})"
-            raise ToolException(msg) from exc
-        redacted = replace_spans(text, spans, [redact_token(s.label) for s in spans])
-        artifact = [
-            {
-                "label": s.label,
-                "start": s.start,
-                "end": s.end,
-                "score": s.score,
-                "text": text[s.start : s.end],
-            }
-            for s in spans
-        ]
+            msg = f"Fastino's answer does not fit the text, so nothing is returned ({exc})"
+            raise ToolException(msg) from None
+        spans = job.spans
+        redacted = replace_spans(job.text, spans, [redact_token(s.label) for s in spans])
+        artifact = entity_dicts(job.text, spans, include_values=self.include_values)
         if not spans:
             return f"{redacted}\n\nNo personal data found.", artifact
         counts = Counter(s.label for s in spans)
         kinds = ", ".join(f"{n} {label}" for label, n in counts.most_common())
         noun = "entity" if len(spans) == 1 else "entities"
         return f"{redacted}\n\nFound {len(spans)} {noun}: {kinds}.", artifact
+
+    def _plan(self, text: str) -> tuple[FieldJob, list[str]]:
+        [job], inputs = plan([(0, (), text)], self.chunk_bounds)
+        return job, inputs
 
     def _run(
         self,
@@ -140,13 +167,14 @@ class FastinoPIITool(FastinoSettings, BaseTool):
         run_manager: CallbackManagerForToolRun | None = None,
     ) -> tuple[str, list[dict[str, Any]]]:
         """Detect and redact PII in ``text``."""
-        try:
-            [result] = self.fastino_client.run(
-                self.model_id, [text], parameters=self._params(entity_types, threshold)
-            )
-        except MLStudioError as exc:
-            raise ToolException(str(exc)) from exc
-        return self._render(text, result)
+        job, inputs = self._plan(text)
+        outcomes = self.fastino_client.run(
+            self.model_id,
+            inputs,
+            parameters=self._params(entity_types, threshold),
+            return_exceptions=True,
+        )
+        return self._render(job, outcomes)
 
     async def _arun(
         self,
@@ -156,10 +184,11 @@ class FastinoPIITool(FastinoSettings, BaseTool):
         run_manager: AsyncCallbackManagerForToolRun | None = None,
     ) -> tuple[str, list[dict[str, Any]]]:
         """Detect and redact PII in ``text`` without blocking the event loop."""
-        try:
-            [result] = await self.fastino_client.arun(
-                self.model_id, [text], parameters=self._params(entity_types, threshold)
-            )
-        except MLStudioError as exc:
-            raise ToolException(str(exc)) from exc
-        return self._render(text, result)
+        job, inputs = self._plan(text)
+        outcomes = await self.fastino_client.arun(
+            self.model_id,
+            inputs,
+            parameters=self._params(entity_types, threshold),
+            return_exceptions=True,
+        )
+        return self._render(job, outcomes)

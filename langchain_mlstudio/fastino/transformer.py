@@ -6,36 +6,29 @@ import logging
 import secrets
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.documents import BaseDocumentTransformer, Document
 from langchain_core.utils import secret_from_env
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_mlstudio.errors import MLStudioError, PIIDetectionError
-from langchain_mlstudio.fastino.client import (
-    FastinoClient,
-    FastinoResult,
-    _InstanceLock,
+from langchain_mlstudio.fastino._metadata import path_name, rebuild, string_leaves
+from langchain_mlstudio.fastino._pipeline import (
+    FieldJob,
+    config_failure,
+    entity_dicts,
+    is_transient,
+    plan,
+    spans_of_document,
 )
-from langchain_mlstudio.fastino.spans import (
-    Chunk,
-    Span,
-    SpanError,
-    chunk_text,
-    pii_spans,
-)
+from langchain_mlstudio.fastino.client import FastinoClient, FastinoResult
+from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES, FastinoSettings
+from langchain_mlstudio.fastino.spans import Span, SpanError
 from langchain_mlstudio.fastino.strategies import (
     Pseudonymizer,
     hash_token,
@@ -45,142 +38,93 @@ from langchain_mlstudio.fastino.strategies import (
 
 logger = logging.getLogger("langchain_mlstudio.fastino")
 
-__all__ = ["DEFAULT_ENTITY_TYPES", "FastinoPIITransformer"]
-
-#: The labels asked for by default: personal data found in customer records.
-DEFAULT_ENTITY_TYPES: tuple[str, ...] = (
-    "full_name",
-    "email",
-    "phone_number",
-    "street_address",
-    "date_of_birth",
-    "credit_card_number",
-    "cvv",
-    "iban",
-    "account_number",
-    "social_security_number",
-    "passport_number",
-    "medical_record_number",
-    "username",
-    "ip_address",
-)
+__all__ = ["DEFAULT_ENTITY_TYPES", "DEFAULT_KEEP_METADATA_KEYS", "FastinoPIITransformer"]
 
 Strategy = Literal["redact", "mask", "hash", "pseudonymize"]
 
+#: Metadata keys left alone by default: ids, sources and offsets, not personal data.
+DEFAULT_KEEP_METADATA_KEYS: tuple[str, ...] = (
+    "id",
+    "doc_id",
+    "document_id",
+    "parent_id",
+    "chunk_id",
+    "source",
+    "start_index",
+    "page",
+)
 
-class FastinoSettings(BaseModel):
-    """Client settings shared by the transformer and the tool."""
+#: Metadata keys a text splitter adds: their presence means the input was split first.
+SPLITTER_KEYS: tuple[str, ...] = ("start_index",)
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
-
-    api_key: SecretStr | None = Field(
-        alias="api_key",
-        default_factory=secret_from_env("FASTINO_API_KEY", default=None),
-        repr=False,
-    )
-    """Fastino key (default: ``FASTINO_API_KEY``)."""
-    base_url: str | None = None
-    """API root (default: ``FASTINO_BASE_URL`` or ``https://api.fastino.com``)."""
-    timeout: float | None = 30.0
-    """Seconds one HTTP request may take."""
-    max_retries: int = Field(default=2, ge=0)
-    """Retries of transient failures (429, 5xx, network errors)."""
-    client: FastinoClient | None = None
-    """A ready client; when given, the settings above are not used."""
-    model_id: str = "fastino-pii"
-    """The PII model or custom endpoint id."""
-    entity_types: list[str] | None = Field(default_factory=lambda: list(DEFAULT_ENTITY_TYPES))
-    """Labels to detect; ``None`` sends none, so the endpoint's setup applies."""
-    threshold: float | None = Field(default=0.3, ge=0, le=1)
-    """Minimum score of an entity; ``None`` uses the endpoint's default."""
-
-    _own_client: FastinoClient | None = PrivateAttr(default=None)
-    _client_lock: _InstanceLock = PrivateAttr(default_factory=_InstanceLock)
-
-    @property
-    def fastino_client(self) -> FastinoClient:
-        """The client in use: ``client``, or one built from the settings."""
-        if self.client is not None:
-            return self.client
-        if self._own_client is None:
-            with self._client_lock:
-                if self._own_client is None:
-                    self._own_client = self._build_client()
-        return self._own_client
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-        }
-        if self.api_key is not None:
-            kwargs["api_key"] = self.api_key
-        if self.base_url is not None:
-            kwargs["base_url"] = self.base_url
-        return kwargs
-
-    def _build_client(self) -> FastinoClient:
-        return FastinoClient(**self._client_kwargs())
-
-    def _parameters(
-        self, entity_types: list[str] | None, threshold: float | None
-    ) -> dict[str, Any] | None:
-        params: dict[str, Any] = {}
-        if entity_types is not None:
-            params["entity_types"] = list(entity_types)
-        if threshold is not None:
-            params["threshold"] = threshold
-        return params or None
-
-    def __getstate__(self) -> dict[Any, Any]:
-        state = super().__getstate__()
-        private = dict(state.get("__pydantic_private__") or {})
-        private["_own_client"] = None
-        private["_client_lock"] = _InstanceLock()
-        state["__pydantic_private__"] = self._pickle_private(private)
-        return state
-
-    def _pickle_private(self, private: dict[str, Any]) -> dict[str, Any]:
-        return private
+_OWN_KEYS = ("pii_entities", "pii_metadata_entities", "pii_strategy", "pii_model_id")
 
 
-@dataclass
-class _DocJob:
-    index: int
-    doc_id: str
-    text: str
-    chunks: list[Chunk]
-    first_input: int  # position of its first chunk in the flat input list
+def _describe(err: BaseException) -> str:
+    """An error's class, message and what the server said, without its hint."""
+    if not isinstance(err, MLStudioError):
+        return f"{type(err).__name__}: {err}"
+    said = [
+        part
+        for part in (
+            f"HTTP {err.status_code}" if err.status_code is not None else "",
+            f"code={err.code!r}" if err.code else "",
+            f"message={err.server_message!r}" if err.server_message else "",
+            f"request_id={err.request_id!r}" if err.request_id else "",
+        )
+        if part
+    ]
+    server = f" (server said: {', '.join(said)})" if said else ""
+    return f"{type(err).__name__}: {err.message.rstrip('.')}{server}"
 
 
 class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     """Remove personal data from documents with Fastino's PII model, failing closed.
 
-    Sits between loading/splitting and embedding in a RAG pipeline. Each
-    document's text is sent to Fastino (long texts in overlapping chunks cut at
-    whitespace, so a value on a chunk boundary is still found); every entity is
-    checked against the text, overlaps are resolved (longest span, then highest
-    score) and each span is replaced according to ``strategy``. Other
-    occurrences of a detected value in the same document are replaced too.
+    Sits between loading and splitting in a RAG pipeline: **redact whole
+    documents, then split** (a splitter cuts values at chunk edges, and a
+    fragment such as ``Derr`` is no longer a name the model can find; the
+    transformer warns once when its input looks split). Each document's text
+    and every string in its metadata are sent to Fastino (long texts in
+    overlapping chunks bounded in characters and in words, so no part of a
+    chunk falls outside the model's window); every answer is checked against
+    the text it was sent for (its echo, its offsets in code points, UTF-16
+    units or UTF-8 bytes, its ``redacted_text``: the widest reading wins),
+    overlaps are resolved and each span is replaced according to ``strategy``.
+    Other occurrences of a detected value anywhere in the same document are
+    replaced too, whatever their case, Unicode normalisation or zero-width
+    characters.
 
     The output documents come in input order with the same ``id`` and the
-    caller's metadata plus ``pii_entities`` (label, start, end and score, with
-    offsets into the original text; the values only with
-    ``include_values=True``), ``pii_strategy`` and ``pii_model_id``.
+    caller's metadata (its strings redacted too, except the keys in
+    ``keep_metadata_keys``) plus ``pii_entities`` (label, start, end and score,
+    with offsets into the text; the values only with ``include_values=True``),
+    ``pii_metadata_entities`` (the same, per metadata path such as ``to.0``),
+    ``pii_strategy`` and ``pii_model_id``.
+
+    **Unforgeable placeholders.** Placeholder-like text already in an input
+    (``<FULL_NAME_1>``, ``<<EMAIL>>``) is neutralised to ``‹FULL_NAME_1›`` on
+    the way in (same length, so offsets hold), so it can never be restored
+    to a value.
 
     **Fail closed.** A document whose detection failed (a request or an input
-    failed, or an entity cannot be located in the text) never comes back
-    unredacted: ``on_error="raise"`` raises :class:`PIIDetectionError` naming
-    the failed documents by id (never by text); ``on_error="drop"`` leaves them
-    out and logs their ids.
+    failed, an answer does not echo its input, or its entities fit no reading
+    of the text) never comes back unredacted: ``on_error="raise"`` raises
+    :class:`PIIDetectionError` naming the failed documents by id (never by
+    text) and its first cause; ``on_error="drop"`` leaves them out and logs
+    their ids. When every document failed for the same non-transient reason
+    (a wrong key, an unknown model, a request the plan refuses), that typed
+    error is raised instead, with its fix, whatever ``on_error`` says.
 
     **Strategies.** ``redact`` writes ``<FULL_NAME>`` as the API does; ``mask``
     writes ``mask_char`` once per character; ``hash`` writes
     ``<FULL_NAME_3f9a0c1e>``, a keyed HMAC-SHA256 of the value (same value,
-    same key: same token); ``pseudonymize`` writes ``<FULL_NAME_1>``, numbered
-    per instance and consistent across every document the instance sees, and
-    :meth:`restore` puts the originals back into a model's answer. Save the
-    mapping with :meth:`save_mapping` and load it with :meth:`load_mapping`.
+    same key: same token); ``pseudonymize`` writes ``<FULL_NAME_1_K7Q2X>``,
+    numbered per mapping (``K7Q2X`` is the mapping's own namespace) and
+    consistent across every document the instance sees; :meth:`restore` puts
+    the originals back into a model's answer, scoped to what the model saw.
+    Save the mapping with :meth:`save_mapping` (owner-only file) and load it
+    with :meth:`load_mapping`.
 
     **Plans and speed.** ``batch_size=1`` works on every plan. On a Pro or Team
     plan raise it (e.g. ``batch_size=32``) to send that many chunks per request;
@@ -188,16 +132,17 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     held across every call on the instance, sync and async.
 
     **Distributed runs.** A configured transformer pickles (without its
-    ``progress_callback``); its HTTP clients are created lazily in each
-    worker, so it runs inside Ray Data's ``map_batches`` or Spark's
-    ``mapPartitions``. ``redact`` and ``mask`` are stateless; ``hash`` stays
-    consistent across workers when they share one ``hash_key`` (set it, e.g.
-    from ``FASTINO_PII_HASH_KEY``; without it a random key is made per
-    instance and travels with the pickle, but not to other runs);
-    ``pseudonymize`` is **not** consistent across workers, as each worker
-    numbers values on its own copy. Each worker also has its own
-    ``requests_per_second`` limit, so divide the plan's limit by the number of
-    workers::
+    ``progress_callback`` and without any raw value of its mapping); its HTTP
+    clients are created lazily in each worker, so it runs inside Ray Data's
+    ``map_batches`` or Spark's ``mapPartitions``. ``redact`` and ``mask`` are
+    stateless; ``hash`` stays consistent across workers when they share one
+    ``hash_key`` (set it, e.g. from ``FASTINO_PII_HASH_KEY``; without it a
+    random key is made per instance and travels with the pickle, but not to
+    other runs); ``pseudonymize`` starts every worker with an empty mapping
+    in a namespace of its own, so workers never issue the same token for two
+    people (collect a worker's ``pseudonymizer.to_dict()`` to restore its
+    tokens). Each worker also has its own ``requests_per_second`` limit, so
+    divide the plan's limit by the number of workers::
 
         import ray
         from langchain_core.documents import Document
@@ -230,10 +175,11 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             with Emulator(api_key="k") as emu:
                 pii = FastinoPIITransformer(api_key="k", base_url=emu.base_url,
                                             strategy="pseudonymize")
-                [doc] = pii.transform_documents(
+                docs = pii.transform_documents(
                     [Document("Jamie Derran wrote from jamie@example.com")])
-                doc.page_content   # '<FULL_NAME_1> wrote from <EMAIL_1>'
-                pii.restore("Reply to <FULL_NAME_1>")  # 'Reply to Jamie Derran'
+                docs[0].page_content  # '<FULL_NAME_1_K7Q2X> wrote from <EMAIL_1_K7Q2X>'
+                answer = llm.invoke(docs[0].page_content).content
+                pii.restore(answer, scope=docs)  # only tokens the model saw
     """
 
     batch_size: int = Field(default=1, ge=1)
@@ -244,11 +190,6 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     """Requests in flight at once."""
     requests_per_second: float = Field(default=10.0, gt=0)
     """Client-side request rate limit (Fastino's plan limit is 10)."""
-    chunk_size: int = Field(default=1500, ge=50)
-    """Longest text sent in one input, in characters (about 250 words, well
-    inside the ~384-word window of GLiNER-style models)."""
-    chunk_overlap: int = Field(default=200, ge=0)
-    """Characters shared by neighbouring chunks."""
     strategy: Strategy = "redact"
     """How a detected value is replaced."""
     mask_char: str = Field(default="*", min_length=1, max_length=1)
@@ -260,10 +201,20 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     """The ``hash`` strategy's key (share it across workers for stable tokens)."""
     on_error: Literal["raise", "drop"] = "raise"
     """What happens to documents whose detection failed."""
+    pseudonym_namespace: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,16}$")
+    """The part ending every ``pseudonymize`` token (``K7Q2X`` in
+    ``<FULL_NAME_1_K7Q2X>``); random per instance by default, so no two mappings
+    issue the same token. Fix it only for reproducible examples: two mappings
+    with one namespace issue the same tokens for different people. A copy or
+    pickle always numbers in a new random namespace."""
     include_values: bool = False
     """Put the detected raw values into ``pii_entities`` (off by default)."""
     replace_all_occurrences: bool = True
     """Also replace other whole-word occurrences of a detected value."""
+    redact_metadata: bool = True
+    """Redact every string in ``Document.metadata`` (also inside lists and dicts)."""
+    keep_metadata_keys: tuple[str, ...] = DEFAULT_KEEP_METADATA_KEYS
+    """Top-level metadata keys left as they are (ids, sources, offsets)."""
     progress: bool = False
     """Show a progress line on stderr."""
     progress_callback: Callable[[int, int], None] | None = Field(
@@ -275,12 +226,12 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     _pseudonymizer: Pseudonymizer = PrivateAttr(default_factory=Pseudonymizer)
     _hash_secret: bytes | None = PrivateAttr(default=None)
+    _warned_split: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if self.chunk_overlap >= self.chunk_size:
-            msg = "chunk_overlap must be smaller than chunk_size"
-            raise ValueError(msg)
+        if self.pseudonym_namespace is not None:
+            self._pseudonymizer = Pseudonymizer(self.pseudonym_namespace)
         if self.strategy == "hash" and self.hash_key is None:
             self._hash_secret = secrets.token_bytes(32)
         return self
@@ -289,6 +240,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         state = super().__getstate__()
         # A progress callback is usually a lambda or closure that cannot be
         # pickled, and it reports to this process anyway: workers get none.
+        # The pseudonymizer pickles empty (no raw value travels).
         state["__dict__"] = {**state["__dict__"], "progress_callback": None}
         return state
 
@@ -307,35 +259,53 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         """The ``pseudonymize`` strategy's mapping of values to placeholders."""
         return self._pseudonymizer
 
-    def restore(self, text: str) -> str:
+    def restore(self, text: str, *, scope: Iterable[str | Document] | None = None) -> str:
         """Put original values back in place of this instance's placeholders.
 
+        Tokens an LLM mangled in common ways (case, spaces, full-width or
+        doubled brackets) are restored whole; unknown tokens, tokens of other
+        mappings and, with ``scope``, tokens the model did not see stay as
+        they are.
+
+        Args:
+            text: A model's answer.
+            scope: What the model actually saw: the documents (or texts, or
+                tokens) given to it. Pass it whenever you can: a token that a
+                user typed or guessed (``<FULL_NAME_2_...>``) then stays a token.
+
         Example:
             >>> pii = FastinoPIITransformer(api_key="k", strategy="pseudonymize")
-            >>> token = pii.pseudonymizer.token("full_name", "Jamie Derran")
-            >>> pii.restore(f"Call {token}")
-            'Call Jamie Derran'
+            >>> seen = pii.pseudonymizer.token("full_name", "Jamie Derran")
+            >>> other = pii.pseudonymizer.token("full_name", "Anna Rossi")
+            >>> answer = f"Call {seen.lower()}, not {other}"
+            >>> pii.restore(answer, scope=[seen]) == f"Call Jamie Derran, not {other}"
+            True
         """
-        return self._pseudonymizer.restore(text)
+        return self._pseudonymizer.restore(text, scope=scope)
 
     def save_mapping(self, path: str | Path) -> None:
-        """Save the placeholder mapping as JSON (it holds the raw values).
+        """Save the placeholder mapping as JSON, readable by its owner only (0600).
+
+        The file holds the raw values; it is written atomically (a temporary
+        file created with mode 0600, then renamed), whatever the umask.
 
         Example:
-            >>> import tempfile, os
+            >>> import tempfile, os, stat
             >>> pii = FastinoPIITransformer(api_key="k", strategy="pseudonymize")
-            >>> _ = pii.pseudonymizer.token("email", "a@b.example")
+            >>> token = pii.pseudonymizer.token("email", "a@b.example")
             >>> path = os.path.join(tempfile.mkdtemp(), "map.json")
             >>> pii.save_mapping(path)
+            >>> oct(stat.S_IMODE(os.stat(path).st_mode))
+            '0o600'
             >>> other = FastinoPIITransformer(api_key="k", strategy="pseudonymize")
             >>> other.load_mapping(path)
-            >>> other.restore("<EMAIL_1>")
+            >>> other.restore(token)
             'a@b.example'
         """
         self._pseudonymizer.save(path)
 
     def load_mapping(self, path: str | Path) -> None:
-        """Load a mapping saved with :meth:`save_mapping` (numbering continues)."""
+        """Load a mapping saved with :meth:`save_mapping`; its tokens resolve here too."""
         self._pseudonymizer.load(path)
 
     # -- replacement -------------------------------------------------------
@@ -356,81 +326,115 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             return self._pseudonymizer.token(span.label, value)
         return redact_token(span.label)
 
-    def _jobs(self, documents: Sequence[Document]) -> tuple[list[_DocJob], list[Chunk]]:
-        jobs: list[_DocJob] = []
-        inputs: list[Chunk] = []
+    def _entities(self, text: str, spans: Sequence[Span]) -> list[dict[str, Any]]:
+        return entity_dicts(text, spans, include_values=self.include_values)
+
+    def _apply(self, job: FieldJob) -> str:
+        values = [job.text[s.start : s.end] for s in job.spans]
+        tokens = [self._replacement(s, v) for s, v in zip(job.spans, values, strict=True)]
+        return replace_spans(job.text, job.spans, tokens)
+
+    # -- planning and finishing --------------------------------------------
+
+    def _warn_if_split(self, documents: Sequence[Document]) -> None:
+        if self._warned_split:
+            return
+        if any(key in doc.metadata for doc in documents for key in SPLITTER_KEYS):
+            self._warned_split = True
+            warnings.warn(
+                "FastinoPIITransformer got documents that look like text-splitter output "
+                f"(metadata has {' or '.join(SPLITTER_KEYS)}). Redact whole documents first, "
+                "then split: a splitter cuts values at chunk edges, and the fragments are "
+                "no longer names the model can find.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _plan(self, documents: Sequence[Document]) -> tuple[list[FieldJob], list[str]]:
+        self._warn_if_split(documents)
+        fields: list[tuple[int, tuple[str | int, ...], str]] = []
         for i, doc in enumerate(documents):
-            text = doc.page_content
-            chunks = chunk_text(text, self.chunk_size, self.chunk_overlap) if text.strip() else []
-            doc_id = str(doc.id) if doc.id is not None else f"#{i}"
-            jobs.append(_DocJob(i, doc_id, text, chunks, len(inputs)))
-            inputs.extend(chunks)
-        return jobs, inputs
+            fields.append((i, (), doc.page_content))
+            if self.redact_metadata:
+                meta = {k: v for k, v in doc.metadata.items() if k not in _OWN_KEYS}
+                leaves = string_leaves(meta, set(self.keep_metadata_keys))
+                fields.extend((i, path, value) for path, value in leaves)
+        return plan(fields, self.chunk_bounds)
 
     def _finish(
         self,
         documents: Sequence[Document],
-        jobs: list[_DocJob],
+        jobs: list[FieldJob],
         outcomes: Sequence[FastinoResult | BaseException],
+        *,
+        on_error: Literal["raise", "drop"],
     ) -> list[Document]:
+        by_doc: dict[int, list[FieldJob]] = {}
+        for job in jobs:
+            by_doc.setdefault(job.document, []).append(job)
         output: list[Document] = []
         failed: dict[str, BaseException] = {}
-        for job in jobs:
+        for i, doc in enumerate(documents):
+            doc_id = str(doc.id) if doc.id is not None else f"#{i}"
             try:
-                results = outcomes[job.first_input : job.first_input + len(job.chunks)]
-                for result in results:
-                    if isinstance(result, BaseException):
-                        raise result
-                doc = self._transform_one(documents[job.index], job, results)  # type: ignore[arg-type]
+                spans_of_document(by_doc[i], outcomes, all_occurrences=self.replace_all_occurrences)
             except (MLStudioError, SpanError) as exc:
-                failed[job.doc_id] = exc
+                failed[doc_id] = exc
                 continue
-            output.append(doc)
+            output.append(self._document(doc, by_doc[i]))
         if failed:
-            ids = list(failed)
-            if self.on_error == "raise":
-                msg = (
-                    f"PII detection failed for {len(ids)} of {len(jobs)} documents "
-                    f"(ids: {', '.join(ids[:20])}{', ...' if len(ids) > 20 else ''})"
-                )
-                raise PIIDetectionError(msg, document_ids=ids, causes=failed)
+            sent = {job.document for job in jobs if job.chunks}  # blank ones need no request
+            self._fail(failed, len(documents), len(sent), on_error)
+        return output
+
+    def _document(self, doc: Document, jobs: list[FieldJob]) -> Document:
+        text_job, meta_jobs = jobs[0], jobs[1:]
+        replaced = {job.path: self._apply(job) for job in meta_jobs}
+        metadata = rebuild(doc.metadata, replaced.get)
+        metadata.update(
+            {
+                "pii_entities": self._entities(text_job.text, text_job.spans),
+                "pii_metadata_entities": {
+                    path_name(job.path): self._entities(job.text, job.spans)
+                    for job in meta_jobs
+                    if job.spans
+                },
+                "pii_strategy": self.strategy,
+                "pii_model_id": self.model_id,
+            }
+        )
+        return Document(page_content=self._apply(text_job), metadata=metadata, id=doc.id)
+
+    def _fail(
+        self,
+        failed: dict[str, BaseException],
+        total: int,
+        sent: int,
+        on_error: Literal["raise", "drop"],
+    ) -> None:
+        ids = list(failed)
+        # Every document that needed a request failed the same way: say that.
+        typed = config_failure(list(failed.values())) if len(failed) == sent else None
+        if typed is not None:
+            raise typed
+        if on_error == "drop":
             logger.warning(
                 "PII detection failed for %d of %d documents; dropped ids: %s",
                 len(ids),
-                len(jobs),
+                total,
                 ", ".join(ids),
             )
-        return output
-
-    def _transform_one(self, doc: Document, job: _DocJob, results: list[FastinoResult]) -> Document:
-        text = job.text
-        resolved = pii_spans(
-            text,
-            [(c, r.pii_entities()) for c, r in zip(job.chunks, results, strict=True)],
-            all_occurrences=self.replace_all_occurrences,
+            return
+        first_id, first = ids[0], failed[ids[0]]
+        msg = (
+            f"PII detection failed for {len(ids)} of {total} documents "
+            f"(ids: {', '.join(ids[:20])}{', ...' if len(ids) > 20 else ''}); "
+            f"first cause ({first_id}): {_describe(first)}"
         )
-        values = [text[s.start : s.end] for s in resolved]
-        new_text = replace_spans(
-            text, resolved, [self._replacement(s, v) for s, v in zip(resolved, values, strict=True)]
-        )
-        entities: list[dict[str, Any]] = []
-        for span, value in zip(resolved, values, strict=True):
-            entry: dict[str, Any] = {
-                "label": span.label,
-                "start": span.start,
-                "end": span.end,
-                "score": span.score,
-            }
-            if self.include_values:
-                entry["text"] = value
-            entities.append(entry)
-        metadata = {
-            **doc.metadata,
-            "pii_entities": entities,
-            "pii_strategy": self.strategy,
-            "pii_model_id": self.model_id,
-        }
-        return Document(page_content=new_text, metadata=metadata, id=doc.id)
+        hint = None
+        if isinstance(first, MLStudioError) and not is_transient(first) and first.hint:
+            hint = f"Failed documents were not returned. {first.hint}"
+        raise PIIDetectionError(msg, document_ids=ids, causes=failed, hint=hint)
 
     # -- progress ----------------------------------------------------------
 
@@ -454,6 +458,30 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     # -- transform ---------------------------------------------------------
 
+    def _run_kwargs(self, inputs: list[str]) -> dict[str, Any]:
+        return {
+            "parameters": self._parameters(self.entity_types, self.threshold),
+            "return_exceptions": True,
+            "max_concurrency": self.max_concurrency,
+            "on_batch": self._reporter(len(inputs)),
+        }
+
+    def _transform(
+        self, documents: Sequence[Document], on_error: Literal["raise", "drop"]
+    ) -> list[Document]:
+        documents = list(documents)
+        jobs, inputs = self._plan(documents)
+        outcomes = self.fastino_client.run(self.model_id, inputs, **self._run_kwargs(inputs))
+        return self._finish(documents, jobs, outcomes, on_error=on_error)
+
+    async def _atransform(
+        self, documents: Sequence[Document], on_error: Literal["raise", "drop"]
+    ) -> list[Document]:
+        documents = list(documents)
+        jobs, inputs = self._plan(documents)
+        outcomes = await self.fastino_client.arun(self.model_id, inputs, **self._run_kwargs(inputs))
+        return self._finish(documents, jobs, outcomes, on_error=on_error)
+
     def transform_documents(
         self, documents: Sequence[Document], **kwargs: Any
     ) -> Sequence[Document]:
@@ -464,18 +492,10 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         Raises:
             PIIDetectionError: With ``on_error="raise"``, when any document's
                 detection failed (no document is returned then).
+            MLStudioError: Every document failed for the same non-transient
+                reason (e.g. ``AuthenticationError`` for a wrong key).
         """
-        documents = list(documents)
-        jobs, inputs = self._jobs(documents)
-        outcomes = self.fastino_client.run(
-            self.model_id,
-            [c.text for c in inputs],
-            parameters=self._parameters(self.entity_types, self.threshold),
-            return_exceptions=True,
-            max_concurrency=self.max_concurrency,
-            on_batch=self._reporter(len(inputs)),
-        )
-        return self._finish(documents, jobs, outcomes)
+        return self._transform(documents, self.on_error)
 
     async def atransform_documents(
         self, documents: Sequence[Document], **kwargs: Any
@@ -488,14 +508,33 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             >>> asyncio.run(pii.atransform_documents([]))
             []
         """
-        documents = list(documents)
-        jobs, inputs = self._jobs(documents)
-        outcomes = await self.fastino_client.arun(
-            self.model_id,
-            [c.text for c in inputs],
-            parameters=self._parameters(self.entity_types, self.threshold),
-            return_exceptions=True,
-            max_concurrency=self.max_concurrency,
-            on_batch=self._reporter(len(inputs)),
-        )
-        return self._finish(documents, jobs, outcomes)
+        return await self._atransform(documents, self.on_error)
+
+    def redact(self, text: str) -> str:
+        """``text`` with its personal data replaced by ``strategy``; always fails closed.
+
+        The one-text form of :meth:`transform_documents` (same chunking,
+        checks and placeholders), for code such as agent middleware that
+        holds strings, not documents. It raises whatever ``on_error`` says.
+
+        Raises:
+            PIIDetectionError: Detection failed.
+            MLStudioError: A non-transient failure (e.g. a wrong key).
+
+        Example:
+            >>> FastinoPIITransformer(api_key="k").redact("   ")
+            '   '
+        """
+        [doc] = self._transform([Document(text)], "raise")
+        return doc.page_content
+
+    async def aredact(self, text: str) -> str:
+        """Async twin of :meth:`redact`.
+
+        Example:
+            >>> import asyncio
+            >>> asyncio.run(FastinoPIITransformer(api_key="k").aredact(""))
+            ''
+        """
+        [doc] = await self._atransform([Document(text)], "raise")
+        return doc.page_content

@@ -33,6 +33,8 @@ def emulator(emulator_server: Emulator) -> Iterator[Emulator]:
     svc.max_batch_size = 64
     svc.max_text_length = 20_000
     svc.fail_marker = None
+    svc.offset_unit = "code points"
+    svc.answer_order = "input"
     emulator_server.faults.clear()
     emulator_server.log.clear()
     yield emulator_server

@@ -217,9 +217,43 @@ def test_restore_inverts_pseudonymize_end_to_end(emulator: Emulator) -> None:
     pii = transformer_for(emulator, strategy="pseudonymize", entity_types=None)
     docs = [Document(CUSTOMER_NOTE), Document("Later, Jamie Derran wrote again.")]
     out = pii.transform_documents(docs)
-    assert "<FULL_NAME_1>" in out[0].page_content
-    assert out[1].page_content == "Later, <FULL_NAME_1> wrote again."
-    assert [pii.restore(d.page_content) for d in out] == [d.page_content for d in docs]
+    # Changed by issue 9: tokens carry the mapping's namespace; restore is scoped.
+    token = f"<FULL_NAME_1_{pii.pseudonymizer.namespace}>"
+    assert token in out[0].page_content
+    assert out[1].page_content == f"Later, {token} wrote again."
+    assert [pii.restore(d.page_content, scope=out) for d in out] == [d.page_content for d in docs]
+
+
+@pytest.mark.parametrize("unit", ["UTF-16 units", "UTF-8 bytes"])
+def test_offsets_the_emulator_counts_in_utf16_or_utf8_redact_every_occurrence(
+    emulator: Emulator, unit: str
+) -> None:
+    emulator.fastino.offset_unit = unit
+    # Enough emoji and CJK before two close occurrences that offsets read as code
+    # points would land both entities on the same one.
+    text = "🙂" * 10 + " 中文中文中文中文 Jamie Derran, Jamie Derran, jamie.derran@example.com"
+    pii = transformer_for(emulator, replace_all_occurrences=False, include_values=True)
+    [doc] = pii.transform_documents([Document(text)])
+    assert "Jamie" not in doc.page_content
+    assert "jamie.derran@" not in doc.page_content
+    assert all(text[e["start"] : e["end"]] == e["text"] for e in doc.metadata["pii_entities"])
+
+
+def test_a_batch_the_emulator_answers_in_reverse_is_rematched_by_its_echo(
+    emulator: Emulator,
+) -> None:
+    emulator.fastino.answer_order = "reversed"
+    docs = [Document("Jamie Derran paid.", id="a"), Document("Mail anna@example.com", id="b")]
+    out = transformer_for(emulator, batch_size=2).transform_documents(docs)
+    assert [d.page_content for d in out] == ["<FULL_NAME> paid.", "Mail <EMAIL>"]
+    assert emulator.fastino.batch_sizes == [2]
+
+
+def test_wrong_key_raises_the_authentication_error_with_its_fix(emulator: Emulator) -> None:
+    pii = FastinoPIITransformer(api_key="wrong", base_url=emulator.base_url, on_error="drop")
+    with pytest.raises(AuthenticationError, match="FASTINO_API_KEY") as info:
+        pii.transform_documents([Document("Jamie Derran", id="a"), Document("Anna", id="b")])
+    assert "60 s" in str(info.value)
 
 
 def test_name_straddling_a_chunk_boundary_is_redacted(emulator: Emulator) -> None:
@@ -306,7 +340,8 @@ async def test_transformer_in_new_event_loops(emulator: Emulator) -> None:
 
 
 def test_tool_reports_entities_from_the_emulator(emulator: Emulator) -> None:
-    tool = FastinoPIITool(api_key=API_KEY, base_url=emulator.base_url)
+    # Changed by issue 9: the artifact carries values only with include_values=True.
+    tool = FastinoPIITool(api_key=API_KEY, base_url=emulator.base_url, include_values=True)
     msg = tool.invoke(
         {
             "type": "tool_call",

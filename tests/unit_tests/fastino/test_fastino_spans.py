@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from langchain_mlstudio.fastino import FastinoEntity
+from langchain_mlstudio.fastino.chunking import count_words
 from langchain_mlstudio.fastino.spans import (
     Chunk,
     Span,
@@ -85,10 +88,13 @@ def test_locate_shifts_offsets_by_the_chunk_offset() -> None:
     assert locate(Chunk(100, "Hi Jamie"), entity) == Span(103, 108, "full_name", 0.9)
 
 
-def test_locate_finds_the_value_when_offsets_are_wrong() -> None:
+def test_locate_refuses_offsets_that_fit_no_convention() -> None:
+    # Changed by issue 9: guessing the nearest occurrence let two entities land
+    # on one occurrence; offsets that fit no reading now fail closed.
     chunk = Chunk(0, "Jamie and Jamie again")
     entity = FastinoEntity(start=8, end=13, label="full_name", text="Jamie")
-    assert locate(chunk, entity) == Span(10, 15, "full_name", 1.0)
+    with pytest.raises(SpanError, match="no convention"):
+        locate(chunk, entity)
 
 
 def test_locate_fails_when_the_value_is_not_in_the_text() -> None:
@@ -135,10 +141,48 @@ def test_other_whole_word_occurrences_are_found() -> None:
 def test_loaded_mapping_with_a_raw_label_keeps_numbering_and_values() -> None:
     from langchain_mlstudio.fastino.strategies import Pseudonymizer
 
+    # Changed by issue 9: new tokens carry the mapping's namespace; an old
+    # (version 1) file's tokens still load and restore.
     p = Pseudonymizer.from_dict(
-        {"entries": [{"label": "full_name", "value": "Jamie Derran", "token": "<FULL_NAME_1>"}]}
+        {"entries": [{"label": "full_name", "value": "Jamie Derran", "token": "<FULL_NAME_1>"}]},
+        namespace="NS",
     )
-    assert p.token("full_name", "Anna Rossi") == "<FULL_NAME_2>"
+    assert p.token("full_name", "Anna Rossi") == "<FULL_NAME_1_NS>"
     assert p.token("full name", "Jamie Derran") == "<FULL_NAME_1>"
     assert len(p) == 2
-    assert p.restore("<FULL_NAME_1> and <FULL_NAME_2>") == "Jamie Derran and Anna Rossi"
+    assert p.restore("<FULL_NAME_1> and <FULL_NAME_1_NS>") == "Jamie Derran and Anna Rossi"
+
+
+dense_words = st.text(alphabet='abXY{}[]":,.@-_0123456789', min_size=1, max_size=12)
+
+
+@given(
+    pieces=st.lists(st.tuples(dense_words, separators), min_size=1, max_size=80),
+    chunk_size=st.integers(20, 200),
+    chunk_words=st.integers(4, 60),
+    data=st.data(),
+)
+def test_chunks_fit_both_bounds_cover_the_text_and_start_at_a_word(
+    pieces: list[tuple[str, str]], chunk_size: int, chunk_words: int, data: st.DataObject
+) -> None:
+    text = "".join(w + s for w, s in pieces)
+    overlap = data.draw(st.integers(0, chunk_size - 1))
+    overlap_words = data.draw(st.integers(0, chunk_words - 1))
+    chunks = chunk_text(
+        text, chunk_size, overlap, chunk_words=chunk_words, chunk_overlap_words=overlap_words
+    )
+    covered: set[int] = set()
+    oversized = {  # whitespace-free runs longer than a chunk may be cut anywhere
+        i
+        for m in re.finditer(r"\S+", text)
+        if m.end() - m.start() > chunk_size or count_words(m.group()) > chunk_words
+        for i in range(m.start(), m.end())
+    }
+    for chunk in chunks:
+        assert len(chunk.text) <= chunk_size
+        assert count_words(chunk.text) <= chunk_words
+        assert text[chunk.offset : chunk.offset + len(chunk.text)] == chunk.text
+        starts_a_word = chunk.offset == 0 or text[chunk.offset - 1].isspace()
+        assert starts_a_word or chunk.offset in oversized
+        covered.update(range(chunk.offset, chunk.offset + len(chunk.text)))
+    assert all(i in covered or text[i].isspace() for i in range(len(text)))

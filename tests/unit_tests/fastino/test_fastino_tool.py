@@ -43,7 +43,8 @@ def tool_call(args: dict[str, Any]) -> dict[str, Any]:
 def test_content_is_redacted_text_with_summary_and_artifact_has_entities(
     fake: FakeFastino,
 ) -> None:
-    tool = FastinoPIITool(client=fake.make_client())
+    # Changed by issue 9: the values are in the artifact only with include_values=True.
+    tool = FastinoPIITool(client=fake.make_client(), include_values=True)
     msg = tool.invoke(tool_call({"text": "Mail Jamie Derran at jamie@example.com"}))
     assert isinstance(msg, ToolMessage)
     assert msg.content == ("Mail <FULL_NAME> at <EMAIL>\n\nFound 2 entities: 1 full_name, 1 email.")
@@ -57,7 +58,7 @@ async def test_async_invoke_uses_the_async_client(fake: FakeFastino) -> None:
     tool = FastinoPIITool(client=fake.make_client())
     msg = await tool.ainvoke(tool_call({"text": "Hi Anna Rossi"}))
     assert msg.content.startswith("Hi <FULL_NAME>")
-    assert msg.artifact[0]["text"] == "Anna Rossi"
+    assert msg.artifact == [{"label": "full_name", "start": 3, "end": 13, "score": 0.95}]
 
 
 def test_no_pii_says_so(fake: FakeFastino) -> None:
@@ -80,28 +81,42 @@ def test_arguments_override_the_default_entity_types_and_threshold(
     assert fake.requests[1]["input"][0]["parameters"]["threshold"] == 0.9
 
 
-def test_failure_raises_tool_exception(fake: FakeFastino) -> None:
+def test_failure_raises_tool_exception_when_error_handling_is_off(fake: FakeFastino) -> None:
+    # Changed by issue 9 / 12: errors are ToolMessages by default; off, they raise.
     fake.override = lambda _i, _b: httpx.Response(500, json={"message": "down"})
-    tool = FastinoPIITool(client=fake.make_client(max_retries=0))
+    tool = FastinoPIITool(client=fake.make_client(max_retries=0), handle_tool_error=False)
     with pytest.raises(ToolException, match="HTTP 500"):
         tool.invoke({"text": "Hi Jamie Derran"})
 
 
-def test_handle_tool_error_turns_failure_into_an_error_message(
+def test_api_failure_is_an_error_tool_message_by_default(
     fake: FakeFastino,
 ) -> None:
     fake.override = lambda _i, _b: httpx.Response(500, json={"message": "down"})
-    tool = FastinoPIITool(client=fake.make_client(max_retries=0), handle_tool_error=True)
+    tool = FastinoPIITool(client=fake.make_client(max_retries=0))
     msg = tool.invoke(tool_call({"text": "Hi Jamie Derran"}))
     assert isinstance(msg, ToolMessage)
     assert msg.status == "error"
+    assert "HTTP 500" in str(msg.content)
     assert "Jamie" not in str(msg.content)
 
 
-def test_bad_key_error_mentions_propagation(fake: FakeFastino) -> None:
+def test_invalid_arguments_are_an_error_tool_message_by_default(fake: FakeFastino) -> None:
+    tool = FastinoPIITool(client=fake.make_client())
+    msg = tool.invoke(tool_call({"text": "Hi Jamie Derran", "threshold": 7}))
+    assert isinstance(msg, ToolMessage)
+    assert msg.status == "error"
+    assert "Jamie" not in str(msg.content)
+    assert fake.requests == []
+
+
+def test_bad_key_error_mentions_fastino_api_key_and_propagation(fake: FakeFastino) -> None:
     tool = FastinoPIITool(client=fake.make_client(api_key="wrong"))
-    with pytest.raises(ToolException, match="propagate"):
-        tool.invoke({"text": "hi"})
+    msg = tool.invoke(tool_call({"text": "hi"}))
+    assert msg.status == "error"
+    assert "FASTINO_API_KEY" in msg.content
+    assert "propagate" in msg.content
+    assert "wrong" not in msg.content
 
 
 def _only_first_ann(_i: int, body: dict[str, Any]) -> httpx.Response:

@@ -94,8 +94,14 @@ def test_submit_answer_gives_a_job_id_or_a_typed_error(data: Any) -> None:
 )
 def test_fastino_answer_gives_one_typed_outcome_per_input(data: Any, sent: int) -> None:
     client = FastinoClient(api_key="k", base_url="http://fastino.test")
+    # Since issue 9 answers are matched by their echo: send the texts some echo.
+    answers = data if isinstance(data, list) else []
+    echoed = [
+        a["input"] for a in answers if isinstance(a, dict) and isinstance(a.get("input"), str)
+    ]
+    texts = (echoed + ["x"] * sent)[:sent]
     try:
-        outcomes = client._parse(response(data), 0, sent)
+        outcomes = client._parse(response(data), 0, texts)
     except MLStudioError:
         return
     assert len(outcomes) == sent

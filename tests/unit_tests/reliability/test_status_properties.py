@@ -166,8 +166,9 @@ def test_fyretoolkit_wait_never_accepts_a_look_alike_of_completed(word: str) -> 
 @given(status=st.sampled_from(["success"]).flatmap(random_casing) | unknown_words | failure_words)
 def test_fastino_input_is_a_result_only_when_its_status_says_success(status: str) -> None:
     client = FastinoClient(api_key="k", base_url="http://fastino.test")
-    data: Any = [{"status": status, "message": "m", "output": {"entities": []}}]
-    [outcome] = client._parse(APIResponse(200, httpx.Headers(), data), 0, 1)
+    # Since issue 9 an answer must echo its input to be matched to it.
+    data: Any = [{"input": "x", "status": status, "message": "m", "output": {"entities": []}}]
+    [outcome] = client._parse(APIResponse(200, httpx.Headers(), data), 0, ["x"])
     if status.lower() == "success":
         assert isinstance(outcome, FastinoResult)
     else:

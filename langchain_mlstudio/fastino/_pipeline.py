@@ -1,0 +1,182 @@
+"""The one path from texts to redacted texts, shared by the transformer and the tool.
+
+A document is a list of *fields* (its text and, in the transformer, each string
+in its metadata). Every field is neutralised (placeholder-like text can never
+equal an issued token), chunked within the model's bounds and sent in one
+client call with every other field; the answers are turned into spans per
+field, and a value found in any field of a document is searched for in all of
+them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_mlstudio.errors import (
+    APIConnectionError,
+    APIStatusError,
+    ConfigurationError,
+    MLStudioError,
+    RateLimitError,
+    ServerError,
+)
+from langchain_mlstudio.fastino.chunking import Chunk, chunk_text
+from langchain_mlstudio.fastino.client import FastinoResult
+from langchain_mlstudio.fastino.placeholders import neutralise
+from langchain_mlstudio.fastino.spans import (
+    Span,
+    answer_spans,
+    find_other_occurrences,
+    resolve_overlaps,
+    values_of,
+)
+
+__all__ = [
+    "ChunkBounds",
+    "FieldJob",
+    "config_failure",
+    "entity_dicts",
+    "is_transient",
+    "plan",
+    "spans_of_document",
+]
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class ChunkBounds:
+    """How long one input sent to the model may be."""
+
+    chunk_size: int
+    chunk_overlap: int
+    chunk_words: int
+    chunk_overlap_words: int
+
+    def chunks(self, text: str) -> list[Chunk]:
+        """``text`` cut within these bounds (nothing for blank text)."""
+        if not text.strip():
+            return []
+        return chunk_text(
+            text,
+            self.chunk_size,
+            self.chunk_overlap,
+            chunk_words=self.chunk_words,
+            chunk_overlap_words=self.chunk_overlap_words,
+        )
+
+
+@dataclass
+class FieldJob:
+    """One field of one document: its neutralised text and its chunks' inputs."""
+
+    document: int
+    path: Path  # () for the text itself
+    text: str
+    chunks: list[Chunk]
+    first_input: int
+    spans: list[Span] = field(default_factory=list)
+
+
+def plan(
+    fields: Sequence[tuple[int, Path, str]], bounds: ChunkBounds
+) -> tuple[list[FieldJob], list[str]]:
+    """Neutralise and chunk each ``(document, path, text)``; the flat list of inputs."""
+    jobs: list[FieldJob] = []
+    inputs: list[str] = []
+    for document, path, raw in fields:
+        text = neutralise(raw)
+        chunks = bounds.chunks(text)
+        jobs.append(FieldJob(document, path, text, chunks, len(inputs)))
+        inputs.extend(c.text for c in chunks)
+    return jobs, inputs
+
+
+def spans_of_document(
+    jobs: Sequence[FieldJob],
+    outcomes: Sequence[FastinoResult | BaseException],
+    *,
+    all_occurrences: bool,
+) -> None:
+    """Fill each field's ``spans``; raise the first failure of any of its inputs.
+
+    Raises:
+        MLStudioError: A request or an input of the document failed.
+        SpanError: An answer does not fit the text it was given for.
+    """
+    answers: list[list[tuple[Chunk, FastinoResult]]] = []
+    for job in jobs:
+        results = outcomes[job.first_input : job.first_input + len(job.chunks)]
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        answers.append(list(zip(job.chunks, results, strict=True)))  # type: ignore[arg-type]
+    for job, found in zip(jobs, answers, strict=True):
+        job.spans = [span for chunk, answer in found for span in answer_spans(chunk, answer)]
+    if all_occurrences:
+        everywhere = [
+            value
+            for job, found in zip(jobs, answers, strict=True)
+            for value in values_of(job.text, job.spans, [a for _, a in found])
+        ]
+        for job in jobs:
+            job.spans = job.spans + find_other_occurrences(job.text, job.spans, everywhere)
+    for job in jobs:
+        job.spans = resolve_overlaps(job.spans)
+
+
+def entity_dicts(text: str, spans: Sequence[Span], *, include_values: bool) -> list[dict[str, Any]]:
+    """What ``pii_entities`` and the tool's artifact report: no value unless asked.
+
+    Example:
+        >>> entity_dicts("Hi Ann", [Span(3, 6, "full_name", 0.9)], include_values=False)
+        [{'label': 'full_name', 'start': 3, 'end': 6, 'score': 0.9}]
+    """
+    entities: list[dict[str, Any]] = []
+    for span in spans:
+        entry: dict[str, Any] = {
+            "label": span.label,
+            "start": span.start,
+            "end": span.end,
+            "score": span.score,
+        }
+        if include_values:
+            entry["text"] = text[span.start : span.end]
+        entities.append(entry)
+    return entities
+
+
+_TRANSIENT = (APIConnectionError, RateLimitError, ServerError)
+
+
+def config_failure(causes: Sequence[BaseException]) -> MLStudioError | None:
+    """The typed error to raise when every document failed for one non-transient reason.
+
+    A wrong or missing key, an unknown model or a request the plan refuses
+    fails every document the same way; retrying cannot help, so the typed
+    error (with its fix) is what the caller should see, not a retry hint.
+
+    Example:
+        >>> from langchain_mlstudio.errors import AuthenticationError, ServerError
+        >>> auth = AuthenticationError("Bad key", status_code=401)
+        >>> config_failure([auth, auth]) is auth
+        True
+        >>> config_failure([ServerError("Down", status_code=500)]) is None
+        True
+    """
+    if not causes:
+        return None
+    first = causes[0]
+    if not isinstance(first, ConfigurationError | APIStatusError) or isinstance(first, _TRANSIENT):
+        return None
+    reason = (type(first), getattr(first, "status_code", None))
+    if all((type(c), getattr(c, "status_code", None)) == reason for c in causes):
+        return first
+    return None
+
+
+def is_transient(err: BaseException) -> bool:
+    """Whether the same request may succeed later (a network, rate or server failure)."""
+    return isinstance(err, _TRANSIENT)
