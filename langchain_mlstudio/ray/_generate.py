@@ -18,6 +18,7 @@ from langchain_mlstudio.errors import (
     InvalidInputError,
     MLStudioError,
 )
+from langchain_mlstudio.ray._arrow import assemble
 from langchain_mlstudio.ray._errors import JobOutcomeUnknownError, require_ray
 from langchain_mlstudio.ray._rows import GenerationLayout, Row, conversation_of, job_key
 from langchain_mlstudio.ray._shared import call
@@ -193,12 +194,7 @@ class Generator:
 
     def __call__(self, batch: Any) -> Any:
         """Answer one ``pyarrow.Table`` batch."""
-        import pyarrow as pa
-
-        from langchain_mlstudio.ray._redact import output_schema
-
-        rows = self.rows(batch.to_pylist())
-        return pa.Table.from_pylist(rows, schema=output_schema(batch.schema, self.layout.added))
+        return assemble(batch, list(self.rows(batch.to_pylist())), self.layout.added)
 
 
 def generate_dataset(

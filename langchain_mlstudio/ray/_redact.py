@@ -10,6 +10,7 @@ from langchain_core.documents import Document
 from langchain_mlstudio.errors import ConfigurationError, MLStudioError
 from langchain_mlstudio.fastino._pipeline import config_failure
 from langchain_mlstudio.fastino.transformer import FastinoPIITransformer
+from langchain_mlstudio.ray._arrow import assemble
 from langchain_mlstudio.ray._errors import require_ray
 from langchain_mlstudio.ray._rows import RedactionLayout, Row
 from langchain_mlstudio.ray._shared import ClusterRateGate, SharedPseudonymizer
@@ -17,14 +18,6 @@ from langchain_mlstudio.ray._shared import ClusterRateGate, SharedPseudonymizer
 logger = logging.getLogger("langchain_mlstudio.ray")
 
 __all__ = ["Redactor", "redact_dataset"]
-
-
-def output_schema(schema: Any, added: list[str]) -> Any:
-    """The input schema plus the added string columns (replacing same-named ones)."""
-    import pyarrow as pa
-
-    fields = [f for f in schema if f.name not in added]
-    return pa.schema([*fields, *(pa.field(name, pa.string()) for name in added)])
 
 
 class Redactor:
@@ -45,7 +38,11 @@ class Redactor:
         self.drop_failed = drop_failed
 
     def rows(self, rows: list[Row]) -> list[Row]:
-        """Redact rows; each comes back redacted or marked failed (or dropped)."""
+        """Redact rows; each comes back redacted or marked failed (or is dropped)."""
+        return [row for row in self.outcomes(rows) if row is not None]
+
+    def outcomes(self, rows: list[Row]) -> list[Row | None]:
+        """Each row's output row, in order; ``None`` for a dropped one."""
         docs: list[Document | None] = []
         early: dict[int, Exception] = {}
         for i, row in enumerate(rows):
@@ -62,13 +59,14 @@ class Redactor:
             early[i] if d is None else next(outcomes) for i, d in enumerate(docs)
         ]
         self._fail_on_config(docs, results)
-        out: list[Row] = []
+        out: list[Row | None] = []
         dropped: list[str] = []
         for row, result in zip(rows, results, strict=True):
             if isinstance(result, Document):
                 out.append(self.layout.redacted(row, result))
             elif self.drop_failed:
                 dropped.append(str(row.get(self.layout.id_column)))
+                out.append(None)
             else:
                 out.append(self.layout.failed(row, result))
         if dropped:
@@ -101,10 +99,7 @@ class Redactor:
 
     def __call__(self, batch: Any) -> Any:
         """Redact one ``pyarrow.Table`` batch."""
-        import pyarrow as pa
-
-        rows = self.rows(batch.to_pylist())
-        return pa.Table.from_pylist(rows, schema=output_schema(batch.schema, self.layout.added))
+        return assemble(batch, self.outcomes(batch.to_pylist()), self.layout.added)
 
 
 def redact_dataset(
