@@ -98,7 +98,15 @@ class SharedPseudonymizer(Pseudonymizer):
         return token
 
     def refresh(self) -> None:
-        """Fetch the entries issued anywhere in the run since the last fetch."""
+        """Fetch the entries issued anywhere in the run since the last fetch.
+
+        Once Ray is shut down there is nothing left to fetch from: the entries
+        fetched so far (every one, if the mapping was read or saved after the
+        run) keep resolving, and a token issued after the last fetch stays a
+        token (never a wrong value).
+        """
+        if not require_ray().is_initialized():
+            return
         with self._fetch_lock:
             data = call(self.coordinator.export.remote(self._fetched), "the mapping")
             self.merge(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import pickle
 import sys
 from typing import Any
 
@@ -26,6 +27,7 @@ from langchain_mlstudio.ray._coordinator import RunCoordinator
 from langchain_mlstudio.ray._generate import ModelRecipe, no_job_created
 from langchain_mlstudio.ray._redact import Redactor
 from langchain_mlstudio.ray._rows import RedactionLayout, conversation_of, job_key
+from langchain_mlstudio.ray._shared import SharedPseudonymizer
 from tests.unit_tests.fastino.fastino_fakes import FakeFastino
 
 LAYOUT = RedactionLayout("text", "id", "pii_entities", frozenset({"source"}), True)
@@ -205,6 +207,21 @@ def test_the_coordinators_mapping_continues_the_drivers() -> None:
     assert same == known
     assert new != known
     assert new.endswith(f"_{pii.pseudonymizer.namespace}>")
+
+
+def test_the_run_mapping_keeps_what_it_fetched_once_ray_is_shut_down() -> None:
+    import ray
+
+    assert not ray.is_initialized()
+    shared = SharedPseudonymizer(coordinator=None, namespace="RUN")
+    token = "<FULL_NAME_1_RUN>"
+    shared.merge({"entries": [{"label": "FULL_NAME", "value": "Ann Lee", "token": token}]})
+    pii = FastinoPIITransformer(api_key="k", strategy="pseudonymize")
+    pii.use_pseudonymizer(shared)
+    assert pii.restore(f"Ask {token} or <FULL_NAME_2_RUN>") == "Ask Ann Lee or <FULL_NAME_2_RUN>"
+    copy = pickle.loads(pickle.dumps(pii))
+    assert copy.restore(token) == token  # a pickle carries no raw value
+    assert copy.pseudonymizer.namespace == "RUN"
 
 
 # -- one batch in a worker (socket-free) ------------------------------------------
