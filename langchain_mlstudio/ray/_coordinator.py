@@ -18,6 +18,7 @@ across the cluster is held in one place:
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -69,11 +70,17 @@ class RunCoordinator:
 
     # -- request rate ------------------------------------------------------
 
-    async def admit(self) -> None:
-        """Return when the caller may start its request (one start per call)."""
+    async def admit(self) -> float:
+        """Return when the caller may start its request (one start per call).
+
+        Returns the grant's wall-clock time, so a caller that receives it late
+        (a busy worker) can tell and ask again instead of bunching up with the
+        next caller.
+        """
         if self._gate is not None:
             await self._gate.await_()
         self._granted += 1
+        return time.time()
 
     # -- mapping -----------------------------------------------------------
 

@@ -89,8 +89,8 @@ class Redactor:
         needed = [
             r
             for d, r in zip(docs, results, strict=True)
-            if isinstance(r, Exception) or (d is not None and d.page_content.strip())
-        ]
+            if d is not None and (isinstance(r, Exception) or d.page_content.strip())
+        ]  # rows refused before any request (a text that is no string) do not count
         failures = [r for r in needed if isinstance(r, Exception)]
         if failures and len(failures) == len(needed):
             typed = config_failure(failures)
@@ -182,6 +182,11 @@ def redact_dataset(
     ray = require_ray()
     from langchain_mlstudio.ray._coordinator import start_coordinator
 
+    if failed not in ("keep", "drop"):
+        raise ConfigurationError(
+            f"failed must be 'keep' or 'drop', not {failed!r}",
+            hint="Keep failed rows (marked pii_status='failed') or drop them.",
+        )
     client = transformer.client
     rate = client.requests_per_second if client is not None else transformer.requests_per_second
     pseudonymize = transformer.strategy == "pseudonymize"

@@ -7,6 +7,7 @@ every worker inside the transformer that Ray ships there.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -38,28 +39,40 @@ class ClusterRateGate(RequestGate):
 
     Every attempt of every worker (first tries and retries alike) waits for
     its start from the one actor, so the run's ``requests_per_second`` holds
-    across the cluster, not per worker.
+    across the cluster, not per worker. A grant that reaches the worker more
+    than ``late`` seconds after it was given (a descheduled thread, a busy
+    node) is not used: the request asks for a new start, so late requests
+    never bunch up with punctual ones at the server.
 
     Args:
         coordinator: The run's coordinator actor handle.
+        late: Seconds after which a grant is too old to use.
+        attempts: Grants asked for at most before one is used however late.
     """
 
-    def __init__(self, coordinator: Any) -> None:
+    def __init__(self, coordinator: Any, *, late: float = 0.02, attempts: int = 5) -> None:
         self.coordinator = coordinator
+        self.late = late
+        self.attempts = attempts
 
     def wait(self) -> None:
-        """Block until the coordinator grants this attempt's start."""
-        call(self.coordinator.admit.remote(), "a request start")
+        """Block until the coordinator grants this attempt a start, in time."""
+        for _ in range(self.attempts):
+            granted = call(self.coordinator.admit.remote(), "a request start")
+            if time.time() - granted <= self.late:
+                return
 
     async def await_(self) -> None:
         """Await the coordinator's grant without blocking the event loop."""
         ray = require_ray()
-        try:
-            await self.coordinator.admit.remote()
-        except ray.exceptions.RayActorError:
-            raise RunCoordinatorError(
-                "The run's coordinator actor is gone (a request start)"
-            ) from None
+        for _ in range(self.attempts):
+            try:
+                granted = await self.coordinator.admit.remote()
+            except ray.exceptions.RayActorError:
+                msg = "The run's coordinator actor is gone (a request start)"
+                raise RunCoordinatorError(msg) from None
+            if time.time() - granted <= self.late:
+                return
 
 
 class SharedPseudonymizer(Pseudonymizer):

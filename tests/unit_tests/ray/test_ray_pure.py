@@ -258,5 +258,5 @@ def test_a_batch_where_every_row_failed_for_a_wrong_key_stops_the_run() -> None:
     )
     with pytest.raises(AuthenticationError):
         Redactor(pii, LAYOUT, drop_failed=False).rows(
-            [{"id": 1, "text": "Jamie Derran"}, {"id": 2, "text": "  "}]
+            [{"id": 1, "text": "Jamie Derran"}, {"id": 2, "text": "  "}, {"id": 3, "text": None}]
         )
