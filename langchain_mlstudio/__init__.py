@@ -91,3 +91,14 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # FastinoPIIMiddleware needs the optional ``agents`` extra (langchain), so it
+    # is imported on first use: ``import langchain_mlstudio`` works without it.
+    if name == "FastinoPIIMiddleware":
+        from langchain_mlstudio.agents import FastinoPIIMiddleware
+
+        return FastinoPIIMiddleware
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

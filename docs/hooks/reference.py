@@ -8,23 +8,30 @@ and its docstring). A new field therefore appears in the docs without anyone
 remembering to add it, and ``tests/integration_tests/test_docs.py`` checks
 that every public configurable class has such a table.
 
-The marker ``<!-- benchmark-chart -->`` becomes an SVG bar chart of the
-speed-ups recorded in ``docs/benchmarks.md`` (see :func:`benchmark_speedups`).
+The marker ``<!-- benchmark-chart -->`` becomes the PNG chart that
+``docs/benchmark_chart.py`` draws from the figures recorded in
+``docs/benchmarks.md`` (generated at every build, so it never goes stale), and
+the repository's ``notebooks/*.ipynb`` become pages of the site (rendered with
+their committed outputs by mkdocs-jupyter).
 """
 
 from __future__ import annotations
 
 import ast
 import html
+import importlib.util
 import inspect
 import itertools
 import os
 import re
+import sys
 import textwrap
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -33,10 +40,10 @@ import langchain_mlstudio
 from langchain_mlstudio.chat_models import BaseChatGenerationJob
 
 DOCS = Path(__file__).resolve().parents[1]
+NOTEBOOKS = DOCS.parent / "notebooks"
 CONFIG_MARKER = re.compile(r"<!--\s*config:\s*([A-Za-z_][A-Za-z0-9_]*)\s*-->")
 CHART_MARKER = "<!-- benchmark-chart -->"
-RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*×\s*(?:faster|lower|fewer|less)")
-CHART_TITLE = "times better than the baseline measured in the same run (log scale)"
+CHART_URI = "assets/benchmarks.png"
 ENV_VAR = re.compile(
     r"\b(?:MODELSTUDIO|IONOS_MODEL_STUDIO|FASTINO|FYRETOOLKIT)_[A-Z0-9_]*[A-Z0-9]\b"
 )
@@ -249,75 +256,40 @@ def settings_table(name: str) -> str:
     return "\n".join(lines)
 
 
-# -- benchmark chart -------------------------------------------------------------
+# -- benchmark chart and notebooks ------------------------------------------------
 
 
-def benchmark_speedups(text: str) -> list[tuple[str, float]]:
-    """Every "N times faster" (or lower, fewer) ratio recorded in the benchmarks.
-
-    Each benchmark script writes tables whose ratio cells say how many times
-    better the package did than its baseline, measured in the same run. The
-    label is the section, the bold caption above the table and, unless it is
-    just "ratio", the row's first cell.
-    """
-    found: list[tuple[str, float]] = []
-    section = caption = ""
-    for line in text.splitlines():
-        if line.startswith("## "):
-            section = re.sub(r"\s*\(.*\)\s*$", "", line[3:].strip())
-            caption = ""
-        elif line.startswith("**") and not RATIO.search(line):
-            caption = re.sub(r"^\*\*(.+?)\*\*.*$", r"\1", line).strip().rstrip(":.")
-        for match in RATIO.finditer(line):
-            parts = [section, caption]
-            if line.startswith("|"):
-                first = line.strip("|").split("|")[0].strip().strip("*`")
-                if first and first.lower() != "ratio":
-                    parts.append(first)
-            label = " · ".join(p for p in parts if p)
-            found.append((label or "benchmark", float(match.group(1))))
-    return found
-
-
-def speedup_svg(values: list[tuple[str, float]]) -> str:
-    """A horizontal bar chart (log scale) of speed-ups against the baselines."""
-    import math
-
-    if not values:
-        return "*No benchmark figures recorded yet.*"
-    width, left, bar, gap = 900, 470, 24, 10
-    top = 30
-    height = top + len(values) * (bar + gap) + 30
-    top_value = max(10.0, *(v for _, v in values))
-    scale = (width - left - 80) / math.log10(top_value * 1.2)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="Improvement over each baseline">',
-        "<style>text{font:13px sans-serif;fill:currentColor}</style>",
-        f'<text x="{left}" y="18">{CHART_TITLE}</text>',
-    ]
-    for i, (label, value) in enumerate(values):
-        y = top + i * (bar + gap)
-        length = max(2.0, scale * math.log10(max(value, 1.0)))
-        short = label if len(label) <= 68 else label[:67] + "…"
-        parts += [
-            f'<text x="{left - 8}" y="{y + bar * 0.7:.0f}" text-anchor="end">'
-            f"{html.escape(short)}</text>",
-            f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar}" fill="#ff7043" rx="3"/>',
-            f'<text x="{left + length + 6:.1f}" y="{y + bar * 0.7:.0f}">{value:g}×</text>',
-        ]
-    parts.append("</svg>")
-    return "\n".join(parts)
+def chart_module() -> Any:
+    """``docs/benchmark_chart.py``, which draws the chart (also runnable on its own)."""
+    spec = importlib.util.spec_from_file_location("benchmark_chart", DOCS / "benchmark_chart.py")
+    if spec is None or spec.loader is None:
+        msg = f"cannot load {DOCS / 'benchmark_chart.py'}"
+        raise ImportError(msg)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def benchmark_chart() -> str:
-    """The chart of ``docs/benchmarks.md``, inside a figure."""
-    path = DOCS / "benchmarks.md"
-    values = benchmark_speedups(path.read_text(encoding="utf-8")) if path.exists() else []
-    return f'<figure markdown="span">\n{speedup_svg(values)}\n</figure>'
+    """The chart's image, inside a figure, for the performance page."""
+    alt = "Times better than each baseline measured in the same run, one panel per measure"
+    return f'<figure markdown="span">\n![{alt}]({CHART_URI}){{ width="100%" }}\n</figure>'
 
 
 # -- the hook --------------------------------------------------------------------
+
+
+@event_priority(100)  # before mkdocs-jupyter turns .ipynb files into pages
+def on_files(files: Files, config: Any) -> Files:
+    """Add the rendered chart and the repository's notebooks to the site."""
+    text = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+    files.append(File.generated(config, CHART_URI, content=chart_module().render_png(text)))
+    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+        # A plain File (not File.generated): mkdocs-jupyter wraps it and reads its source.
+        path = f"notebooks/{notebook.name}"
+        files.append(File(path, str(NOTEBOOKS.parent), config.site_dir, config.use_directory_urls))
+    return files
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:

@@ -21,6 +21,9 @@ from langchain_mlstudio.errors import (
     UnprocessableEntityError,
 )
 
+TROUBLESHOOTING = "docs/pages/troubleshooting.md"
+# The troubleshooting section that explains each status a newcomer meets most.
+_SECTION_BY_STATUS = {401: "status-401", 403: "status-403", 429: "status-429"}
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-correlation-id")
 _MAX_MESSAGE = 300
 
@@ -33,6 +36,16 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
+
+
+def troubleshooting(section: str) -> str:
+    """A pointer to one section of the troubleshooting page, for an error's hint.
+
+    Example:
+        >>> troubleshooting("status-429")
+        'Troubleshooting: docs/pages/troubleshooting.md#status-429.'
+    """
+    return f"Troubleshooting: {TROUBLESHOOTING}#{section}."
 
 
 def _text(value: Any) -> str | None:
@@ -117,6 +130,9 @@ def error_from_response(
     what = f"{service} rejected {request.method} {request.url.path}"
     if status >= 500:
         what = f"{service} failed on {request.method} {request.url.path}"
+    section = _SECTION_BY_STATUS.get(status)
+    if section is not None:
+        hint = f"{cls.default_hint if hint is None else hint} {troubleshooting(section)}"
     kwargs: dict[str, Any] = {
         "status_code": status,
         "code": code,

@@ -13,13 +13,14 @@ import json
 import logging
 import threading
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from langchain_mlstudio._core._errors import error_from_response, request_id_of
+from langchain_mlstudio._core._errors import error_from_response, request_id_of, troubleshooting
 from langchain_mlstudio._core._retry import (
     RetryPolicy,
     Safety,
@@ -30,13 +31,50 @@ from langchain_mlstudio._version import __version__
 from langchain_mlstudio.errors import (
     APIConnectionError,
     APITimeoutError,
+    ConfigurationError,
     InvalidInputError,
     MalformedResponseError,
+    MLStudioError,
 )
 
 logger = logging.getLogger("langchain_mlstudio.http")
 
 USER_AGENT = f"langchain-mlstudio/{__version__}"
+
+
+def _utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def header_problem(value: str) -> str | None:
+    r"""Why ``value`` cannot be sent in an HTTP header, or ``None`` when it can.
+
+    Headers carry visible ASCII characters, with spaces or tabs only between
+    them. Names the offending character, never the rest of the value (it may
+    be a key).
+
+    Example:
+        >>> header_problem("Bearer sk-1234") is None
+        True
+        >>> header_problem("Bearer sk…34")
+        "the character '…' (U+2026 HORIZONTAL ELLIPSIS)"
+        >>> header_problem("Bearer sk-1234\n")
+        'the control character U+000A (a line break or other control)'
+    """
+    for char in value:
+        if char == "\t" or " " <= char <= "~":
+            continue
+        if char < " " or char == "\x7f":
+            return f"the control character U+{ord(char):04X} (a line break or other control)"
+        name = unicodedata.name(char, "unnamed")
+        return f"the character {char!r} (U+{ord(char):04X} {name})"
+    if value != value.strip(" \t"):
+        return "a space or tab at its start or end"
+    return None
 
 
 class RequestGate:
@@ -215,14 +253,60 @@ class HTTPTransport:
 
     # -- requests ----------------------------------------------------------
 
+    def _header_parts(self, extra: Mapping[str, str] | None) -> list[tuple[str, Mapping[str, str]]]:
+        """Each source of a request's headers, in the order they override each other."""
+        agent = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        return [
+            ("agent", agent),
+            ("default_headers", self.default_headers),
+            ("auth", self._auth_headers()),
+            ("extra", extra or {}),
+        ]
+
     def headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Every header of a request: agent, defaults, auth, then ``extra``."""
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        headers.update(self.default_headers)
-        headers.update(self._auth_headers())
-        if extra:
-            headers.update(extra)
+        headers: dict[str, str] = {}
+        for _source, part in self._header_parts(extra):
+            headers.update(part)
         return headers
+
+    def _checked_headers(self, req: _Request) -> dict[str, str]:
+        """:meth:`headers`, or a typed error naming the header httpx could not send.
+
+        A key pasted with a '…' or a line break would otherwise fail inside
+        httpx as an encoding or protocol error that names neither the key nor
+        the header.
+        """
+        headers: dict[str, str] = {}
+        for source, part in self._header_parts(req.headers):
+            for name, value in part.items():
+                problem = header_problem(name) or header_problem(value)
+                if problem is not None:
+                    raise self._header_error(source, name, problem)
+            headers.update(part)
+        return headers
+
+    def _header_error(self, source: str, name: str, problem: str) -> MLStudioError:
+        nothing_sent = f"Nothing was sent to {self.service}."
+        if source == "auth":
+            return ConfigurationError(
+                f"The API key for {self.service} (sent in the {name} header) contains {problem}, "
+                "which an HTTP header cannot carry",
+                hint="Copy the whole key again from where it was created: a key shown "
+                "shortened with '…', or pasted with quotes, spaces or a line break, is not "
+                f"the key. {nothing_sent} {troubleshooting('pasted-key')}",
+            )
+        if source == "default_headers":
+            return ConfigurationError(
+                f"default_headers[{name!r}] for {self.service} contains {problem}, "
+                "which an HTTP header cannot carry",
+                hint=f"Fix the header's value (visible ASCII only). {nothing_sent}",
+            )
+        return InvalidInputError(
+            f"The request's {name} header for {self.service} contains {problem}, "
+            "which an HTTP header cannot carry",
+            hint=f"Fix the value (visible ASCII only). {nothing_sent}",
+        )
 
     def request(
         self,
@@ -284,31 +368,46 @@ class HTTPTransport:
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, req: _Request) -> httpx.Request:
         timeout = self.timeout if req.timeout is None else req.timeout
+        headers = self._checked_headers(req)
         try:
             return client.build_request(
                 req.method,
                 self.base_url + req.path,
                 json=req.json_body,
                 params=req.params,
-                headers=self.headers(req.headers),
+                headers=headers,
                 timeout=timeout,
             )
         except ValueError as exc:  # UnicodeEncodeError included
-            # Lone surrogates (e.g. from a badly decoded file) cannot be UTF-8
-            # encoded, and NaN or infinity are not JSON. Say so in a typed
-            # error, without the offending text, before anything is sent.
+            raise self._unencodable(req, exc) from None
+
+    def _unencodable(self, req: _Request, exc: ValueError) -> InvalidInputError:
+        """The typed error for a request httpx could not encode, naming the field.
+
+        Lone surrogates (e.g. from a badly decoded file) cannot be UTF-8
+        encoded, and NaN or infinity are not JSON. The error says where, without
+        the offending text, before anything is sent.
+        """
+        if not isinstance(exc, UnicodeEncodeError):
+            what = "a value JSON cannot carry (NaN or infinity) in the request body"
+        else:
+            where = "the request body"
+            if not _utf8_encodable(req.path):
+                where = "the URL path (an id or name in it)"
+            elif not all(_utf8_encodable(f"{k}={v}") for k, v in (req.params or {}).items()):
+                where = "the query parameters"
             what = (
-                "text that cannot be encoded as UTF-8 (a lone surrogate such as '\\ud800')"
-                if isinstance(exc, UnicodeEncodeError)
-                else "a value JSON cannot carry (NaN or infinity)"
+                "text that cannot be encoded as UTF-8 (a lone surrogate such as '\\ud800') "
+                f"in {where}"
             )
-            raise InvalidInputError(
-                f"The request to {self.service} ({req.method} {req.path}) contains {what}",
-                hint=(
-                    "Clean the input (e.g. text.encode('utf-8', 'replace').decode()); "
-                    "nothing was sent to the service."
-                ),
-            ) from None
+        path = req.path.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        return InvalidInputError(
+            f"The request to {self.service} ({req.method} {path}) contains {what}",
+            hint=(
+                "Clean the input (e.g. text.encode('utf-8', 'replace').decode()); "
+                "nothing was sent to the service."
+            ),
+        )
 
     def _send(self, client: httpx.Client, req: _Request) -> httpx.Response | httpx.TransportError:
         try:
@@ -367,6 +466,7 @@ class HTTPTransport:
                 f"{self.service} answered {req.method} {req.path} with a body that is not JSON",
                 status_code=response.status_code,
                 request_id=request_id,
+                hint=f"{MalformedResponseError.default_hint} {troubleshooting('base-url')}",
             ) from exc
         return APIResponse(
             response.status_code,
@@ -380,10 +480,14 @@ class HTTPTransport:
         if isinstance(exc, httpx.TimeoutException):
             timeout = self.timeout if req.timeout is None else req.timeout
             err: APIConnectionError = APITimeoutError(
-                f"{self.service} did not answer {where} within {timeout} s"
+                f"{self.service} did not answer {where} within {timeout} s",
+                hint=f"{APITimeoutError.default_hint} {troubleshooting('proxies-and-timeouts')}",
             )
         else:
-            err = APIConnectionError(f"Could not complete {where}: {type(exc).__name__}")
+            err = APIConnectionError(
+                f"Could not complete {where}: {type(exc).__name__}",
+                hint=f"{APIConnectionError.default_hint} {troubleshooting('base-url')}",
+            )
         err.__cause__ = exc
         return err
 

@@ -1,18 +1,19 @@
 r"""A local emulator of every API the package talks to.
 
 One real HTTP server on ``127.0.0.1`` serves the generate-job API (in the
-ModelStudio or IONOS flavour), Fastino's ``/run`` and the FyreToolkit API, all
-behind one API key. Use it as a context manager in tests and notebooks::
+ModelStudio or IONOS flavour, or both: IONOS under ``/ionos``), Fastino's
+``/run`` and the FyreToolkit API, all behind one API key. Use it as a context
+manager in tests and notebooks::
 
     from langchain_mlstudio.emulator import Emulator
 
     with Emulator(api_key="k", organization_id="org", model="m") as emu:
         print(emu.base_url)
 
-or from the command line::
+or from the command line, where every option has a default and both flavours
+are served at once::
 
-    python -m langchain_mlstudio.emulator --port 8765 --api-key KEY \
-        --organization-id ORG --model MODEL_ID --flavour ionos
+    python -m langchain_mlstudio.emulator
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from langchain_mlstudio.emulator._server import (
     EmulatorServer,
     Fault,
     LoggedRequest,
+    Service,
     peak_in_window,
 )
 from langchain_mlstudio.emulator.fastino import FastinoService
@@ -36,6 +38,7 @@ from langchain_mlstudio.emulator.generate import (
 )
 
 __all__ = [
+    "IONOS_PREFIX",
     "EmulatedRequest",
     "EmulatedResponse",
     "Emulator",
@@ -48,6 +51,10 @@ __all__ = [
 ]
 
 
+#: Where ``flavour="both"`` mounts the IONOS-flavoured generate-job API.
+IONOS_PREFIX = "/ionos"
+
+
 class Emulator(EmulatorServer):
     """Every emulated API on one server, port and key.
 
@@ -55,8 +62,10 @@ class Emulator(EmulatorServer):
         api_key: The key every API accepts (bearer, ``x-api-key`` or Basic).
         organization_id: The generate-job API's organization.
         model: A model id the generate-job API serves.
-        flavour: ``"modelstudio"`` (lower-case statuses, ``"error": null``) or
-            ``"ionos"`` (upper-case statuses, results with a leading space).
+        flavour: ``"modelstudio"`` (lower-case statuses, ``"error": null``),
+            ``"ionos"`` (upper-case statuses, results with a leading space), or
+            ``"both"``: ModelStudio at the root and IONOS under
+            :data:`IONOS_PREFIX` (``emu.ionos``, ``emu.ionos_base_url``).
         port: The port to bind on 127.0.0.1 (0 picks a free one).
         job_duration: Seconds a generation job takes to finish.
         max_parallel_jobs: Unfinished generation jobs the key may have at once
@@ -68,6 +77,9 @@ class Emulator(EmulatorServer):
         >>> with Emulator(api_key="k") as emu:
         ...     emu.generate.flavour
         'modelstudio'
+        >>> with Emulator(flavour="both") as emu:
+        ...     emu.ionos.flavour, emu.ionos_base_url == emu.base_url + "/ionos"
+        ('ionos', True)
     """
 
     def __init__(
@@ -76,23 +88,40 @@ class Emulator(EmulatorServer):
         api_key: str = "emulator-key",
         organization_id: str = "emulator-org",
         model: str = "emulator-model",
-        flavour: Flavour = "modelstudio",
+        flavour: Flavour | Literal["both"] = "modelstudio",
         port: int = 0,
         job_duration: float = 0.0,
         max_parallel_jobs: int | Literal["default"] | None = "default",
         seed: int = 0,
     ) -> None:
         self.api_key = api_key
-        if isinstance(max_parallel_jobs, str):  # "default": the flavour's own limit
-            max_parallel_jobs = IONOS_PARALLEL_JOBS if flavour == "ionos" else None
-        self.generate = GenerateJobService(
-            api_key=api_key,
-            organization_id=organization_id,
-            models={model},
-            flavour=flavour,
-            job_duration=job_duration,
-            max_parallel_jobs=max_parallel_jobs,
-        )
+
+        def generate(flavour: Flavour) -> GenerateJobService:
+            limit = max_parallel_jobs
+            if isinstance(limit, str):  # "default": the flavour's own limit
+                limit = IONOS_PARALLEL_JOBS if flavour == "ionos" else None
+            return GenerateJobService(
+                api_key=api_key,
+                organization_id=organization_id,
+                models={model},
+                flavour=flavour,
+                job_duration=job_duration,
+                max_parallel_jobs=limit,
+            )
+
+        self.generate = generate("modelstudio" if flavour == "both" else flavour)
+        services: list[Service] = [self.generate]
+        #: The IONOS-flavoured API under :data:`IONOS_PREFIX` (``flavour="both"`` only).
+        self.ionos: GenerateJobService | None = None
+        if flavour == "both":
+            self.ionos = generate("ionos")
+            self.ionos.prefix = IONOS_PREFIX
+            services.append(self.ionos)
         self.fastino = FastinoService(api_key=api_key)
         self.fyretoolkit = FyreToolkitService(api_key=api_key)
-        super().__init__([self.generate, self.fastino, self.fyretoolkit], port=port, seed=seed)
+        super().__init__([*services, self.fastino, self.fyretoolkit], port=port, seed=seed)
+
+    @property
+    def ionos_base_url(self) -> str:
+        """The IONOS API's base URL: under :data:`IONOS_PREFIX` when both are served."""
+        return self.base_url + (self.ionos.prefix if self.ionos is not None else "")

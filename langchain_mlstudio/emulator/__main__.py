@@ -1,64 +1,75 @@
 r"""Run the emulator from the command line until Ctrl-C.
 
-Example::
+Every option has a default, so the bare command serves everything::
 
-    python -m langchain_mlstudio.emulator --port 8765 --api-key KEY \
-        --organization-id ORG --model MODEL_ID --flavour ionos
+    python -m langchain_mlstudio.emulator
 
-It binds 127.0.0.1 only, prints the base URL and the environment variables
-that point the package's clients at it, and exits 0 on Ctrl-C (or SIGTERM).
+It binds 127.0.0.1 only (port 8765 unless ``--port``), serves the ModelStudio
+generate-job API at the root and the IONOS one under ``/ionos`` (``--flavour``
+serves only one of them, at the root), Fastino and FyreToolkit, and prints the
+``export`` lines that point every client at it, ready to paste. The key is the
+emulator's own, local and not secret, so it is printed in full. It exits 0 on
+Ctrl-C (or SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from langchain_mlstudio.emulator import Emulator, Fault
+from langchain_mlstudio.emulator import Emulator, Fault, GenerateJobService
 from langchain_mlstudio.emulator.responders import load_responses
+
+#: The defaults of the bare command (also the demo's default model id).
+DEFAULT_PORT = 8765
+DEFAULT_API_KEY = "emulator-key"
+DEFAULT_ORGANIZATION = "emulator-org"
+DEFAULT_MODEL = "my-fine-tuned-model"
 
 # The environment variable prefix of the generate-job clients, per flavour.
 _PREFIX = {"modelstudio": "MODELSTUDIO", "ionos": "IONOS_MODEL_STUDIO"}
-
-
-def mask(secret: str) -> str:
-    """A key shortened so it can be recognised but not reused.
-
-    Example:
-        >>> mask("sk-1234567890")
-        'sk…90'
-        >>> mask("short")
-        '***'
-    """
-    return secret[:2] + "…" + secret[-2:] if len(secret) >= 8 else "***"
+_NAME = {"modelstudio": "ModelStudio", "ionos": "IONOS AI Model Studio"}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line options.
+    """The command-line options, each with a default.
 
     Example:
-        >>> args = build_parser().parse_args(
-        ...     ["--api-key", "k", "--organization-id", "o", "--model", "m"]
-        ... )
-        >>> args.flavour, args.port
-        ('modelstudio', 8765)
+        >>> args = build_parser().parse_args([])
+        >>> args.flavour, args.port, args.api_key, args.model
+        ('both', 8765, 'emulator-key', 'my-fine-tuned-model')
     """
     parser = argparse.ArgumentParser(
         prog="python -m langchain_mlstudio.emulator",
         description="Serve the emulated ModelStudio / IONOS AI Model Studio, Fastino "
-        "and FyreToolkit APIs on 127.0.0.1 until interrupted.",
+        "and FyreToolkit APIs on 127.0.0.1 until interrupted, and print the "
+        "variables that point the clients at them.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free one)"
+        "--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1 (0: any free one)"
     )
-    parser.add_argument("--api-key", required=True, help="the key every API accepts")
-    parser.add_argument("--organization-id", required=True, help="the generate API's organization")
-    parser.add_argument("--model", required=True, help="a model id the generate API serves")
-    parser.add_argument("--flavour", choices=sorted(_PREFIX), default="modelstudio")
+    parser.add_argument(
+        "--api-key",
+        default=DEFAULT_API_KEY,
+        help="the key every API accepts (printed: use a made-up one, never a real key)",
+    )
+    parser.add_argument(
+        "--organization-id", default=DEFAULT_ORGANIZATION, help="the generate API's organization"
+    )
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="a model id the generate API serves")
+    parser.add_argument(
+        "--flavour",
+        choices=["both", *sorted(_PREFIX)],
+        default="both",
+        help="both: ModelStudio at the root and IONOS under /ionos; "
+        "otherwise only that flavour, at the root",
+    )
     parser.add_argument(
         "--job-duration", type=float, default=1.0, help="seconds a generation job takes"
     )
@@ -115,7 +126,10 @@ def configure(emulator: Emulator, args: argparse.Namespace) -> Emulator:
     emulator.fyretoolkit.rate_limit = args.fyretoolkit_rate_limit
     emulator.fyretoolkit.rate_window = args.fyretoolkit_rate_window
     if args.responses:
-        emulator.generate.responder = load_responses(args.responses)
+        responder = load_responses(args.responses)
+        for service in (emulator.generate, emulator.ionos):
+            if service is not None:
+                service.responder = responder
     if args.fault_rate > 0:
         emulator.faults.add(
             Fault(
@@ -128,32 +142,77 @@ def configure(emulator: Emulator, args: argparse.Namespace) -> Emulator:
     return emulator
 
 
-def banner(emulator: Emulator, args: argparse.Namespace) -> str:
-    """What the CLI prints once it listens: the URL and the variables to export.
+def export_lines(emulator: Emulator, args: argparse.Namespace) -> list[str]:
+    """The ``export`` lines for every variable, shell-quoted so they paste as printed.
 
-    The key itself is never printed, only a masked hint of it.
+    Example:
+        >>> args = build_parser().parse_args(["--api-key", "it's"])
+        >>> lines = export_lines(Emulator(api_key=args.api_key, flavour="both"), args)
+        >>> print(lines[2])
+        export MODELSTUDIO_API_KEY='it'"'"'s'
     """
     url = emulator.base_url
-    prefix = _PREFIX[args.flavour]
-    key_hint = f"'<your --api-key, {mask(args.api_key)}>'"
-    limit = emulator.generate.max_parallel_jobs
-    return "\n".join(
-        [
-            f"langchain-mlstudio emulator ({args.flavour} flavour) serving on {url}",
-            f"  model {args.model!r}, organization {args.organization_id!r}, "
-            f"jobs take {args.job_duration:g} s, "
-            f"parallel jobs: {'unlimited' if limit is None else limit}",
-            "Point the clients at it:",
-            f"  export {prefix}_BASE_URL={url}",
-            f"  export {prefix}_ORGANIZATION_ID={args.organization_id}",
-            f"  export {prefix}_API_KEY={key_hint}",
-            f"  export FASTINO_BASE_URL={url}",
-            f"  export FASTINO_API_KEY={key_hint}",
-            f"  export FYRETOOLKIT_BASE_URL={url}",
-            f"  export FYRETOOLKIT_API_KEY={key_hint}",
-            "Press Ctrl-C to stop.",
+    values: list[tuple[str, str]] = []
+    for flavour, base_url, _service in generate_apis(emulator, args):
+        prefix = _PREFIX[flavour]
+        values += [
+            (f"{prefix}_BASE_URL", base_url),
+            (f"{prefix}_ORGANIZATION_ID", args.organization_id),
+            (f"{prefix}_API_KEY", args.api_key),
         ]
-    )
+    values += [
+        ("MODELSTUDIO_MODEL", args.model),  # the demo's model id
+        ("FASTINO_BASE_URL", url),
+        ("FASTINO_API_KEY", args.api_key),
+        ("FYRETOOLKIT_BASE_URL", url),
+        ("FYRETOOLKIT_API_KEY", args.api_key),
+    ]
+    return [f"export {name}={shlex.quote(value)}" for name, value in values]
+
+
+def generate_apis(
+    emulator: Emulator, args: argparse.Namespace
+) -> list[tuple[Literal["modelstudio", "ionos"], str, GenerateJobService]]:
+    """``(flavour, base URL, service)`` of each generate-job API the command serves.
+
+    Example:
+        >>> emu = Emulator(flavour="both", port=8765)
+        >>> [(f, url) for f, url, _ in generate_apis(emu, build_parser().parse_args([]))]
+        [('modelstudio', 'http://127.0.0.1:8765'), ('ionos', 'http://127.0.0.1:8765/ionos')]
+    """
+    if args.flavour != "both":
+        return [(args.flavour, emulator.base_url, emulator.generate)]
+    assert emulator.ionos is not None  # noqa: S101 - flavour="both" always builds it
+    return [
+        ("modelstudio", emulator.base_url, emulator.generate),
+        ("ionos", emulator.ionos_base_url, emulator.ionos),
+    ]
+
+
+def banner(emulator: Emulator, args: argparse.Namespace) -> str:
+    """What the CLI prints once it listens: what is served where, and the exports.
+
+    The ``export`` lines start at the line's beginning, so a block of them can
+    be copied and pasted into a POSIX shell (bash, zsh) as printed.
+    """
+    url = emulator.base_url
+    lines = [f"langchain-mlstudio emulator serving on {url}"]
+    for flavour, base_url, service in generate_apis(emulator, args):
+        limit = service.max_parallel_jobs
+        lines.append(
+            f"  {_NAME[flavour]} generate jobs at {base_url} "
+            f"(parallel jobs: {'unlimited' if limit is None else limit})"
+        )
+    lines += [
+        f"  Fastino and FyreToolkit at {url}",
+        f"  model {args.model!r}, organization {args.organization_id!r}, "
+        f"key {args.api_key!r} (the emulator's own; local, not secret), "
+        f"jobs take {args.job_duration:g} s",
+        "Paste these lines into your shell to point every client at it:",
+        *export_lines(emulator, args),
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,8 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Example::
 
-        main(["--port", "0", "--api-key", "k", "--organization-id", "o",
-              "--model", "m"])
+        main([])  # every API on 127.0.0.1:8765 with the defaults
     """
     args = build_parser().parse_args(argv)
     limit: int | Literal["default"] | None = "default"
@@ -189,7 +247,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         emulator.start()
     except OSError as exc:
-        print(f"Cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        print(
+            f"Cannot listen on 127.0.0.1:{args.port}: {exc}. Is an emulator already "
+            "running? Stop it, or pick another port with --port (0: any free one).",
+            file=sys.stderr,
+        )
         return 1
     print(banner(emulator, args), flush=True)
     try:

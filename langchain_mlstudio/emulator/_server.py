@@ -78,10 +78,13 @@ class Service:
 
     Subclasses set ``name`` and return their routes from :meth:`routes`;
     :meth:`authenticate` returns an error response when a request's
-    credentials are wrong, else ``None``.
+    credentials are wrong, else ``None``. An instance's ``prefix`` (for
+    example ``"/ionos"``) mounts all its routes under that path, so two
+    instances of one API can share a server.
     """
 
     name = "service"
+    prefix = ""
 
     def routes(self) -> list[Route]:
         """The service's routes."""
@@ -130,6 +133,21 @@ class Fault:
         if self.method and self.method.upper() != method.upper():
             return False
         return not (self.path and not re.search(self.path, path))
+
+
+def mounted(route: Route, prefix: str) -> Route:
+    r"""``route`` with every path under ``prefix`` (``""``: unchanged).
+
+    Example:
+        >>> route = Route("GET", re.compile(r"/jobs/(?P<id>\w+)"), lambda r, m: EmulatedResponse())
+        >>> mounted(route, "/ionos").pattern.fullmatch("/ionos/jobs/7")["id"]
+        '7'
+    """
+    prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    if not prefix:
+        return route
+    pattern = re.compile(re.escape(prefix) + route.pattern.pattern, route.pattern.flags)
+    return Route(route.method, pattern, route.handler)
 
 
 class FaultInjector:
@@ -276,7 +294,7 @@ class EmulatorServer:
         self._port = port
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._routes = [(s, r) for s in self.services for r in s.routes()]
+        self._routes = [(s, mounted(r, s.prefix)) for s in self.services for r in s.routes()]
 
     @property
     def port(self) -> int:

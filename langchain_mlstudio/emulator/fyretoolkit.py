@@ -238,6 +238,7 @@ class FyreToolkitService(Service):
         rate_limit: int | None = None,
         rate_window: float = 60.0,
         clock: Callable[[], float] = time.time,
+        terse: bool = False,
     ) -> None:
         self.api_key = api_key
         self.queue_duration = queue_duration
@@ -246,6 +247,11 @@ class FyreToolkitService(Service):
         self.rate_limit = rate_limit
         self.rate_window = rate_window
         self.clock = clock
+        # The reference documents no answer for cancel, delete and create
+        # deployment, nor the shape of metrics: ``terse`` answers them as
+        # sparely as that allows (202 / 204 without a body, a deployment as
+        # {id, status}, errors as counts by kind), to test clients against it.
+        self.terse = terse
         self._lock = threading.RLock()
         self.models = _seed_models()
         self.jobs: dict[str, dict[str, Any]] = {}
@@ -643,6 +649,8 @@ class FyreToolkitService(Service):
                 {"job_id": job_id, "status": status},
             )
         job["canceled_at"] = self.clock()
+        if self.terse:
+            return EmulatedResponse(202)
         return EmulatedResponse(200, self._job_view(job))
 
     # -- models ------------------------------------------------------------
@@ -716,7 +724,10 @@ class FyreToolkitService(Service):
         }
         self.created_deployments += 1
         self._remember("deployments", body, fingerprint, deployment_id)
-        return EmulatedResponse(201, self._deployment_view(self.deployments[deployment_id]))
+        view = self._deployment_view(self.deployments[deployment_id])
+        if self.terse:
+            view = {"id": view["id"], "status": view.get("status")}
+        return EmulatedResponse(201, view)
 
     def list_deployments(self, request: EmulatedRequest) -> EmulatedResponse:
         """``GET /deployments``: active deployments, paginated."""
@@ -737,6 +748,8 @@ class FyreToolkitService(Service):
         """``DELETE /deployments/{deployment_id}``."""
         self._deployment(deployment_id)
         del self.deployments[deployment_id]
+        if self.terse:
+            return EmulatedResponse(204)
         return EmulatedResponse(200, {"id": deployment_id, "object": "deployment", "deleted": True})
 
     def get_metrics(self, request: EmulatedRequest, deployment_id: str) -> EmulatedResponse:
@@ -763,7 +776,9 @@ class FyreToolkitService(Service):
                 "period": period,
                 "metrics": {
                     "requests": requests,
-                    "errors": errors,
+                    "errors": {"4xx": errors // 2, "5xx": errors - errors // 2}
+                    if self.terse
+                    else errors,
                     "error_rate": round(errors / requests, 4) if requests else 0.0,
                     "throughput_rps": round(requests / (hours * 3600), 3),
                     "latency_ms": {

@@ -10,6 +10,7 @@ Example::
 """
 
 from langchain_mlstudio.fyretoolkit._ratelimit import RateLimitGate
+from langchain_mlstudio.fyretoolkit._tooling import FyreToolkitTool
 from langchain_mlstudio.fyretoolkit.client import FyreToolkitClient
 from langchain_mlstudio.fyretoolkit.toolkit import FyreToolkit
 from langchain_mlstudio.fyretoolkit.tools import (
@@ -60,6 +61,7 @@ __all__ = [
     "FyreToolkitModelPredictTool",
     "FyreToolkitPredictInput",
     "FyreToolkitPredictTool",
+    "FyreToolkitTool",
     "JobProgress",
     "LatencyStats",
     "ListPage",

@@ -7,6 +7,14 @@ and real-time inference (``/predict``). :class:`RateLimitGate` remembers the
 latest headers of each category and, once a category's ``Remaining`` reached
 0, makes the next request of that category wait until its ``Reset`` instead
 of spending a request on a 429.
+
+Waiting is bounded per call, not per wait: ``max_wait`` is the most one
+client call (all its attempts) spends waiting for rate limits. A call that
+would need longer raises :class:`~langchain_mlstudio.RateLimitError` at once,
+carrying ``retry_after``, instead of sleeping through most of the window and
+failing anyway. After a 429, the server's ``Retry-After`` wins over a later
+``X-RateLimit-Reset``, and a retry never comes without a delay: the jittered
+backoff of :class:`FyreToolkitRetryPolicy` is the floor.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import asyncio
 import contextvars
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,11 +31,42 @@ from typing import Any
 
 import httpx
 
+from langchain_mlstudio._core._errors import parse_error_body, request_id_of
 from langchain_mlstudio._core._http import RequestGate
+from langchain_mlstudio._core._retry import RetryPolicy, parse_retry_after
+from langchain_mlstudio.errors import RateLimitError
 from langchain_mlstudio.fyretoolkit.types import RateLimitInfo
 
-#: Never wait longer than this for one reset (the documented windows are a minute).
-DEFAULT_MAX_WAIT = 60.0
+__all__ = ["DEFAULT_MAX_WAIT", "FyreToolkitRetryPolicy", "RateLimitGate", "category_of"]
+
+#: The most one call waits for rate limits in total: one documented window (a
+#: minute), with room for the reset's whole-second rounding and a backoff.
+DEFAULT_MAX_WAIT = 75.0
+
+
+class FyreToolkitRetryPolicy(RetryPolicy):
+    """Backoff that never retries at once, leaving rate-limit waits to the gate.
+
+    A 429 is retried after the jittered backoff only; the gate then waits
+    whatever the server asked for beyond it (``Retry-After``, else the
+    ``Reset``), counted against the call's budget. Other retries wait the
+    server's advice or the backoff, whichever is longer, so a ``Retry-After:
+    0`` or a reset already past never makes a zero-delay retry.
+
+    Example:
+        >>> policy = FyreToolkitRetryPolicy()
+        >>> import httpx
+        >>> past = httpx.Response(503, headers={"Retry-After": "0"})
+        >>> policy.delay_for(0, past) > 0
+        True
+    """
+
+    def delay_for(self, attempt: int, response: httpx.Response | None) -> float:
+        """The wait before retry ``attempt + 1``: never zero."""
+        backoff = self.backoff(attempt)
+        if response is not None and response.status_code == 429:
+            return backoff
+        return max(backoff, super().delay_for(attempt, response))
 
 
 def category_of(method: str, path: str) -> str:
@@ -47,6 +87,14 @@ class CallScope:
 
     category: str
     attempts: int = 0
+    waited: float = 0.0
+    """Seconds this call spent waiting for rate limits so far."""
+    retry_at: float | None = None
+    """When the server said this call may try again (after a 429)."""
+    limited_at: float | None = None
+    """When the last 429 of this call arrived (the backoff since counts as waiting)."""
+    refusal: tuple[str | None, str | None, str | None] | None = None
+    """The last 429's code, message and request id, quoted if the call gives up."""
 
 
 _current: contextvars.ContextVar[CallScope | None] = contextvars.ContextVar(
@@ -84,8 +132,8 @@ class RateLimitGate(RequestGate):
     response.
 
     Args:
-        max_wait: Longest single wait in seconds (a reset further away is
-            treated as this far away).
+        max_wait: The most one call waits in total, in seconds; a call that
+            would need longer raises ``RateLimitError`` before sleeping.
 
     Example:
         >>> gate = RateLimitGate()
@@ -106,7 +154,8 @@ class RateLimitGate(RequestGate):
         self._lock = threading.Lock()
         self._by_category: dict[str, RateLimitInfo] = {}
         self.last: RateLimitInfo | None = None
-        self.waits: list[float] = []
+        # The latest waits (bounded, so a long-running process does not grow it).
+        self.waits: deque[float] = deque(maxlen=1000)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"max_wait": self.max_wait}
@@ -130,26 +179,60 @@ class RateLimitGate(RequestGate):
         finally:
             _current.reset(token)
 
+    def _window_delay(self, category: str | None, now: float) -> float:
+        with self._lock:
+            info = self._by_category.get(category) if category is not None else self.last
+        if info is None or not info.exhausted or info.reset is None:
+            return 0.0
+        return max(0.0, info.reset - now)
+
     def delay(self, category: str | None = None) -> float:
         """Seconds the next request of ``category`` must wait (0 if none)."""
         if category is None:
             call = _current.get()
             category = call.category if call is not None else None
-        with self._lock:
-            info = self._by_category.get(category) if category is not None else self.last
-        if info is None or not info.exhausted or info.reset is None:
-            return 0.0
-        return min(self.max_wait, max(0.0, info.reset - self._clock()))
+        return min(self.max_wait, self._window_delay(category, self._clock()))
 
     def _before_attempt(self) -> float:
         call = _current.get()
-        if call is not None:
-            call.attempts += 1
-        delay = self.delay()
+        delay = self.delay() if call is None else self._call_delay(call, self._clock())
         if delay > 0:
             with self._lock:
                 self.waits.append(delay)
         return delay
+
+    def _call_delay(self, call: CallScope, now: float) -> float:
+        """The wait before this attempt of ``call``, within the call's budget."""
+        call.attempts += 1
+        if call.limited_at is not None:
+            call.waited += max(0.0, now - call.limited_at)  # the backoff already slept
+            call.limited_at = None
+        if call.retry_at is not None:
+            # The server's advice for this call wins over the window's Reset.
+            needed, call.retry_at = max(0.0, call.retry_at - now), None
+        else:
+            needed = self._window_delay(call.category, now)
+        if needed <= 0:
+            return 0.0
+        budget = max(0.0, self.max_wait - call.waited)
+        if needed > budget:
+            code, message, request_id = call.refusal or (None, None, None)
+            raise RateLimitError(
+                f"FyreToolkit's {call.category} rate limit is spent for {needed:.0f} s more, "
+                f"longer than this call may still wait ({budget:.0f} s of "
+                f"max_rate_limit_wait={self.max_wait:g} s)",
+                retry_after=needed,
+                status_code=429 if call.refusal else None,
+                code=code,
+                server_message=message,
+                request_id=request_id,
+                hint=(
+                    "Retry after retry_after seconds, or raise max_rate_limit_wait on the "
+                    "client; nothing was sent for this attempt."
+                ),
+            )
+        call.waited += needed
+        return needed
 
     def wait(self) -> None:
         """Block until the current category's window resets, if it is spent."""
@@ -168,9 +251,11 @@ class RateLimitGate(RequestGate):
         limit = _int_header(response, "x-ratelimit-limit")
         remaining = _int_header(response, "x-ratelimit-remaining")
         reset = _float_header(response, "x-ratelimit-reset")
+        call = _current.get()
+        if call is not None and response.status_code == 429:
+            self._note_refusal(call, response, reset)
         if limit is None and remaining is None and reset is None:
             return
-        call = _current.get()
         if call is not None:
             category = call.category
         else:
@@ -180,3 +265,19 @@ class RateLimitGate(RequestGate):
         with self._lock:
             self._by_category[category] = info
             self.last = info
+
+    def _note_refusal(self, call: CallScope, response: httpx.Response, reset: float | None) -> None:
+        """Remember when a refused call may retry: ``Retry-After`` first, else the reset."""
+        now = self._clock()
+        call.limited_at = now
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        code, message, _details = parse_error_body(body)
+        call.refusal = (code, message, request_id_of(response, body))
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if retry_after is not None:
+            call.retry_at = now + retry_after
+        elif reset is not None:
+            call.retry_at = reset

@@ -21,37 +21,52 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, SecretStr
 
 from langchain_mlstudio._core._http import APIResponse, HTTPTransport
 from langchain_mlstudio._core._polling import (
-    PollResult,
     PollSchedule,
-    apoll_job,
-    poll_job,
 )
-from langchain_mlstudio._core._retry import Safety, parse_retry_after
+from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio._core._settings import require
 from langchain_mlstudio.errors import (
     ConfigurationError,
-    ConflictError,
     InvalidInputError,
-    JobFailedError,
-    JobTimeoutError,
     MalformedResponseError,
     MLStudioError,
     NotFoundError,
 )
-from langchain_mlstudio.fyretoolkit._ratelimit import RateLimitGate, category_of
+from langchain_mlstudio.fyretoolkit._jobs import DEFAULT_JOB_TIMEOUT, BatchJobs
+from langchain_mlstudio.fyretoolkit._ratelimit import (
+    DEFAULT_MAX_WAIT,
+    FyreToolkitRetryPolicy,
+    RateLimitGate,
+    category_of,
+)
+from langchain_mlstudio.fyretoolkit._spec import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    SERVICE,
+    STATUS_HINTS,
+    Recovery,
+    Spec,
+    bodiless_success,
+    check_inputs,
+    check_limit,
+    lenient,
+    new_idempotency_key,
+    next_cursor,
+    reader,
+    segment,
+    split_credentials,
+)
 from langchain_mlstudio.fyretoolkit.types import (
-    BatchJob,
     DeletedDeployment,
     Deployment,
     ListPage,
@@ -59,147 +74,25 @@ from langchain_mlstudio.fyretoolkit.types import (
     Model,
     Prediction,
     RateLimitInfo,
-    parse,
 )
 
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "DEFAULT_JOB_TIMEOUT",
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "FyreToolkitClient",
+    "new_idempotency_key",
+]
+
 logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
-
-SERVICE = "FyreToolkit"
-API_KEY_ENV = "FYRETOOLKIT_API_KEY"
-BASE_URL_ENV = "FYRETOOLKIT_BASE_URL"
-
-#: The most records one list request may ask for.
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
-
-#: How long :meth:`FyreToolkitClient.wait_for_job` waits by default.
-DEFAULT_JOB_TIMEOUT = 600.0
-
-STATUS_HINTS = {
-    401: (
-        "FyreToolkit uses HTTP Basic auth with the API key as user name and an "
-        f"empty password; check api_key / {API_KEY_ENV}."
-    ),
-    404: ("Check the id: list_models() and list_deployments() show what your key can use."),
-    409: "Read the resource's current state (get_job / get_model) before retrying.",
-    422: "The request was understood but its values were rejected; see details.",
-}
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
 
 
-def new_idempotency_key() -> str:
-    """A fresh idempotency key for one creating call.
-
-    Example:
-        >>> len(new_idempotency_key())
-        32
-    """
-    return uuid.uuid4().hex
-
-
-def _segment(value: str, name: str) -> str:
-    """``value`` as one URL path segment; an empty id is rejected early."""
-    if not isinstance(value, str) or not value.strip():
-        msg = f"{name} must be a non-empty string, got {value!r}"
-        raise InvalidInputError(msg)
-    try:
-        return quote(value, safe="")
-    except UnicodeEncodeError:
-        msg = f"{name} contains a character that cannot be encoded as UTF-8 (a lone surrogate)"
-        raise InvalidInputError(msg) from None
-
-
-def _check_limit(limit: int) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        msg = f"limit must be an integer from 1 to {MAX_PAGE_SIZE}, got {limit!r}"
-        raise InvalidInputError(msg)
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        msg = f"limit must be from 1 to {MAX_PAGE_SIZE}, got {limit}"
-        raise InvalidInputError(msg, hint="FyreToolkit returns at most 100 records per page.")
-    return limit
-
-
-def _check_inputs(inputs: Sequence[str | Mapping[str, Any]]) -> list[Any]:
-    if isinstance(inputs, str | bytes | Mapping) or not isinstance(inputs, Sequence):
-        msg = f"inputs must be a list of texts or JSON objects, got {type(inputs).__name__}"
-        raise InvalidInputError(msg, hint='Wrap a single input in a list: ["text"].')
-    if not inputs:
-        msg = "inputs must contain at least one input"
-        raise InvalidInputError(msg)
-    checked: list[Any] = []
-    for index, item in enumerate(inputs):
-        if isinstance(item, str):
-            checked.append(item)
-        elif isinstance(item, Mapping):
-            checked.append(dict(item))
-        else:
-            msg = f"inputs[{index}] must be a text or a JSON object, got {type(item).__name__}"
-            raise InvalidInputError(msg)
-    return checked
-
-
-@dataclass
-class _Recovery(Generic[T]):
-    """How a retried call recognises that an earlier attempt already succeeded.
-
-    When an attempt's answer is lost after the server acted, the retry meets an
-    error that only says the work is done: a DELETE meets 404, a cancel 409.
-    After more than one attempt, an ``error`` is read as success when
-    ``outcome`` turns the state (read by the optional follow-up request
-    ``confirm``) into the call's result; when it returns ``None`` the error is
-    raised. On the first attempt the error is always raised.
-    """
-
-    error: type[MLStudioError]
-    outcome: Callable[[Any], T | None]
-    confirm: _Spec[Any] | None = None
-    note: str = "an earlier attempt succeeded"
-
-    def applies(self, error: MLStudioError, attempts: int) -> bool:
-        return attempts > 1 and isinstance(error, self.error)
-
-    def settle(self, error: MLStudioError, state: Any) -> T:
-        result = self.outcome(state)
-        if result is None:
-            raise error
-        logger.info("%s: %s", self.note, error.message)
-        return result
-
-
-@dataclass
-class _Spec(Generic[T]):
-    """One API call: the request, how to read its answer, and its recovery."""
-
-    method: str
-    path: str
-    result: Callable[[APIResponse, str], T]
-    json_body: Any = None
-    params: dict[str, Any] | None = None
-    safety: Safety = Safety.IDEMPOTENT
-    headers: dict[str, str] = field(default_factory=dict)
-    recovery: _Recovery[T] | None = None
-
-    @property
-    def what(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-def _reader(cls: type[R]) -> Callable[[APIResponse, str], R]:
-    def read(response: APIResponse, what: str) -> R:
-        return parse(
-            cls,
-            response.data,
-            what=what,
-            status_code=response.status_code,
-            request_id=response.request_id,
-        )
-
-    return read
-
-
-class FyreToolkitClient:
+class FyreToolkitClient(BatchJobs):
     """A typed client of the FyreToolkit API.
 
     Args:
@@ -213,7 +106,9 @@ class FyreToolkitClient:
         http_client: An ``httpx.Client`` to send through (e.g. for proxies).
         http_async_client: An ``httpx.AsyncClient`` for the async methods.
         poll_schedule: When :meth:`wait_for_job` checks a job's status.
-        max_rate_limit_wait: Longest wait for an exhausted rate-limit window.
+        max_rate_limit_wait: The most one call waits for rate limits in total
+            (all its attempts); a call that would need longer raises
+            :class:`~langchain_mlstudio.RateLimitError` with ``retry_after``.
 
     Raises:
         ConfigurationError: No API key or base URL (naming the variable).
@@ -237,13 +132,13 @@ class FyreToolkitClient:
         http_client: httpx.Client | None = None,
         http_async_client: httpx.AsyncClient | None = None,
         poll_schedule: PollSchedule | None = None,
-        max_rate_limit_wait: float = 60.0,
+        max_rate_limit_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
+        url, url_key = split_credentials(base_url or os.environ.get(BASE_URL_ENV) or None)
         if api_key is None:
-            api_key = os.environ.get(API_KEY_ENV) or None
+            api_key = os.environ.get(API_KEY_ENV) or url_key
         key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key or "")
         require(key, setting="api_key", env_var=API_KEY_ENV, service=SERVICE)
-        url = base_url or os.environ.get(BASE_URL_ENV) or None
         if not url:
             msg = f"No base_url for {SERVICE}"
             raise ConfigurationError(
@@ -254,7 +149,7 @@ class FyreToolkitClient:
                 ),
             )
         if not url.startswith(("http://", "https://")):
-            msg = f"{SERVICE} base_url must start with http:// or https://, got {url!r}"
+            msg = f"{SERVICE} base_url must start with http:// or https://, got {url[:8]!r}..."
             raise ConfigurationError(msg)
         if max_retries < 0:
             msg = f"max_retries must be >= 0, got {max_retries}"
@@ -275,6 +170,7 @@ class FyreToolkitClient:
             http_async_client=http_async_client,
             gate=self._gate,
             status_hints=STATUS_HINTS,
+            retry=FyreToolkitRetryPolicy(max_retries=max_retries),
         )
 
     # -- plumbing ----------------------------------------------------------
@@ -331,7 +227,7 @@ class FyreToolkitClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def _run(self, spec: _Spec[T]) -> T:
+    def _run(self, spec: Spec[T]) -> T:
         with self._gate.scope(category_of(spec.method, spec.path)) as call:
             try:
                 response = self._transport.request(
@@ -342,6 +238,10 @@ class FyreToolkitClient:
                     headers=spec.headers,
                     safety=spec.safety,
                 )
+            except MalformedResponseError as error:
+                if not bodiless_success(spec, error):
+                    raise
+                response = APIResponse(error.status_code or 200, httpx.Headers(), None)
             except MLStudioError as error:
                 recovery = spec.recovery
                 if recovery is None or not recovery.applies(error, call.attempts):
@@ -350,7 +250,7 @@ class FyreToolkitClient:
                 return recovery.settle(error, state)
         return spec.result(response, spec.what)
 
-    async def _arun(self, spec: _Spec[T]) -> T:
+    async def _arun(self, spec: Spec[T]) -> T:
         with self._gate.scope(category_of(spec.method, spec.path)) as call:
             try:
                 response = await self._transport.arequest(
@@ -361,6 +261,10 @@ class FyreToolkitClient:
                     headers=spec.headers,
                     safety=spec.safety,
                 )
+            except MalformedResponseError as error:
+                if not bodiless_success(spec, error):
+                    raise
+                response = APIResponse(error.status_code or 200, httpx.Headers(), None)
             except MLStudioError as error:
                 recovery = spec.recovery
                 if recovery is None or not recovery.applies(error, call.attempts):
@@ -376,14 +280,14 @@ class FyreToolkitClient:
         model_id: str,
         inputs: Sequence[str | Mapping[str, Any]],
         metadata: Mapping[str, Any] | None,
-    ) -> _Spec[Prediction]:
-        body: dict[str, Any] = {"inputs": _check_inputs(inputs)}
+    ) -> Spec[Prediction]:
+        body: dict[str, Any] = {"inputs": check_inputs(inputs)}
         if metadata is not None:
             body["metadata"] = dict(metadata)
-        return _Spec(
+        return Spec(
             "POST",
-            f"/predict/{_segment(model_id, 'model_id')}",
-            _reader(Prediction),
+            f"/predict/{segment(model_id, 'model_id')}",
+            reader(Prediction),
             json_body=body,
             # A prediction changes nothing on the server: safe to repeat.
             safety=Safety.IDEMPOTENT,
@@ -423,301 +327,20 @@ class FyreToolkitClient:
         """Async twin of :meth:`predict`."""
         return await self._arun(self._predict_spec(model_id, inputs, metadata))
 
-    # -- batch jobs --------------------------------------------------------
-
-    def _create_job_spec(
-        self,
-        model_id: str,
-        input_url: str,
-        webhook: str | None,
-        idempotency_key: str | None,
-    ) -> _Spec[BatchJob]:
-        if not isinstance(input_url, str) or not input_url.strip():
-            msg = f"input_url must be a non-empty URL, got {input_url!r}"
-            raise InvalidInputError(msg)
-        body: dict[str, Any] = {
-            "input_url": input_url,
-            # Generated once per call, so every retry of this call carries the
-            # same key and the server creates at most one job.
-            "idempotency_key": idempotency_key or new_idempotency_key(),
-        }
-        if webhook is not None:
-            body["webhook"] = webhook
-        return _Spec(
-            "POST",
-            f"/batch/{_segment(model_id, 'model_id')}",
-            _reader(BatchJob),
-            json_body=body,
-            # The idempotency key makes a repeated POST return the same job.
-            safety=Safety.IDEMPOTENT,
-        )
-
-    def create_batch_job(
-        self,
-        model_id: str,
-        input_url: str,
-        *,
-        webhook: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> BatchJob:
-        """Start a batch job over a CSV or JSONL file.
-
-        The request carries an idempotency key (a fresh one unless given), the
-        same on every retry, so a retried call never creates two jobs. Pass
-        your own key to make a resubmission after a crash idempotent too.
-
-        Args:
-            model_id: The model to run.
-            input_url: URL of the CSV or JSONL input file.
-            webhook: URL FyreToolkit calls when the job completes.
-            idempotency_key: Key that prevents duplicate jobs.
-
-        Returns:
-            The job, normally ``status == "queued"``.
-
-        Example::
-
-            job = client.create_batch_job("sentiment-v1", "s3://bucket/in.jsonl")
-            job = client.wait_for_job(job.id)
-        """
-        return self._run(self._create_job_spec(model_id, input_url, webhook, idempotency_key))
-
-    async def acreate_batch_job(
-        self,
-        model_id: str,
-        input_url: str,
-        *,
-        webhook: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> BatchJob:
-        """Async twin of :meth:`create_batch_job`."""
-        return await self._arun(
-            self._create_job_spec(model_id, input_url, webhook, idempotency_key)
-        )
-
-    def _get_job_spec(self, job_id: str) -> _Spec[tuple[BatchJob, APIResponse]]:
-        read = _reader(BatchJob)
-        return _Spec(
-            "GET",
-            f"/jobs/{_segment(job_id, 'job_id')}",
-            lambda response, what: (read(response, what), response),
-        )
-
-    def get_job(self, job_id: str) -> BatchJob:
-        """A batch job's status, progress and (once completed) ``output_url``.
-
-        Example::
-
-            client.get_job("job_123").status  # 'processing'
-        """
-        return self._run(self._get_job_spec(job_id))[0]
-
-    async def aget_job(self, job_id: str) -> BatchJob:
-        """Async twin of :meth:`get_job`."""
-        return (await self._arun(self._get_job_spec(job_id)))[0]
-
-    def _cancel_spec(self, job_id: str) -> _Spec[BatchJob]:
-        def canceled(state: tuple[BatchJob, APIResponse]) -> BatchJob | None:
-            job = state[0]
-            return job if job.normalized_status == "canceled" else None
-
-        return _Spec(
-            "POST",
-            f"/jobs/{_segment(job_id, 'job_id')}/cancel",
-            _reader(BatchJob),
-            # Cancelling twice cannot do harm; see cancel_job for the 409 case.
-            safety=Safety.IDEMPOTENT,
-            recovery=_Recovery(
-                ConflictError,
-                canceled,
-                confirm=self._get_job_spec(job_id),
-                note=f"Job {job_id} was cancelled by an earlier attempt",
-            ),
-        )
-
-    def cancel_job(self, job_id: str) -> BatchJob:
-        """Cancel a queued or processing batch job.
-
-        A cancel is retried after a dropped connection. If the first attempt
-        had already cancelled the job, the retry meets a 409; the client then
-        reads the job and, when it is ``canceled``, returns it instead of
-        raising. A 409 on the first attempt (the job already finished) is
-        raised as :class:`~langchain_mlstudio.ConflictError`.
-
-        Raises:
-            ConflictError: The job had already completed, failed or been
-                canceled (HTTP 409, ``code="job_not_cancelable"``).
-            NotFoundError: The job does not exist.
-
-        Example::
-
-            client.cancel_job(job.id).status  # 'canceled'
-        """
-        return self._run(self._cancel_spec(job_id))
-
-    async def acancel_job(self, job_id: str) -> BatchJob:
-        """Async twin of :meth:`cancel_job`."""
-        return await self._arun(self._cancel_spec(job_id))
-
-    @staticmethod
-    def _poll_result(result: tuple[BatchJob, APIResponse]) -> PollResult[BatchJob]:
-        job, response = result
-        return PollResult(
-            job,
-            job.is_terminal,
-            parse_retry_after(response.headers.get("retry-after")),
-        )
-
-    @staticmethod
-    def _finished(job: BatchJob) -> BatchJob:
-        status = job.normalized_status
-        if status == "completed":
-            return job
-        error = job.error or {}
-        code = error.get("code") if isinstance(error.get("code"), str) else None
-        message = error.get("message") if isinstance(error.get("message"), str) else None
-        verb = "was canceled" if status == "canceled" else "failed"
-        raise JobFailedError(
-            f"Batch job {job.id} {verb}",
-            job_id=job.id,
-            job_status=status,
-            code=code,
-            server_message=message,
-        )
-
-    def wait_for_job(
-        self,
-        job_id: str,
-        *,
-        timeout: float | None = DEFAULT_JOB_TIMEOUT,
-        cancel_on_timeout: bool = False,
-        poll_schedule: PollSchedule | None = None,
-    ) -> BatchJob:
-        """Poll a batch job until it completes, with adaptive intervals.
-
-        Args:
-            job_id: The job to wait for.
-            timeout: Overall deadline in seconds (``None`` waits forever).
-            cancel_on_timeout: Cancel the job when the deadline passes. By
-                default it keeps running and can be resumed by its id.
-            poll_schedule: When to check (default: the client's).
-
-        Returns:
-            The completed job, with its ``output_url``.
-
-        Raises:
-            JobFailedError: The job failed or was canceled (``job_status``
-                says which).
-            JobTimeoutError: The deadline passed; carries ``job_id``.
-
-        Example::
-
-            job = client.wait_for_job(job.id, timeout=120)
-            print(job.output_url)
-        """
-        spec = self._get_job_spec(job_id)
-        try:
-            job = poll_job(
-                job_id,
-                lambda: self._poll_result(self._run(spec)),
-                schedule=poll_schedule or self.poll_schedule,
-                timeout=timeout,
-                sleep=self._transport._sleep,
-            )
-        except JobTimeoutError as err:
-            if cancel_on_timeout:
-                self._cancel_after_timeout(job_id)
-            raise self._timeout_error(err, canceled=cancel_on_timeout) from err
-        return self._finished(job)
-
-    async def await_for_job(
-        self,
-        job_id: str,
-        *,
-        timeout: float | None = DEFAULT_JOB_TIMEOUT,
-        cancel_on_timeout: bool = False,
-        poll_schedule: PollSchedule | None = None,
-    ) -> BatchJob:
-        """Async twin of :meth:`wait_for_job`."""
-        spec = self._get_job_spec(job_id)
-
-        async def check() -> PollResult[BatchJob]:
-            return self._poll_result(await self._arun(spec))
-
-        try:
-            job = await apoll_job(
-                job_id,
-                check,
-                schedule=poll_schedule or self.poll_schedule,
-                timeout=timeout,
-                sleep=self._transport._asleep,
-            )
-        except JobTimeoutError as err:
-            if cancel_on_timeout:
-                await self._acancel_after_timeout(job_id)
-            raise self._timeout_error(err, canceled=cancel_on_timeout) from err
-        return self._finished(job)
-
-    @staticmethod
-    def _timeout_error(err: JobTimeoutError, *, canceled: bool) -> JobTimeoutError:
-        """The deadline error, with advice that fits this client's arguments."""
-        if canceled:
-            hint = "The job was asked to cancel (cancel_on_timeout=True); submit it again."
-        else:
-            hint = (
-                "The job keeps running: resume with wait_for_job(job_id), pass a "
-                "larger timeout=, or cancel it with cancel_job(job_id)."
-            )
-        return JobTimeoutError(err.message, job_id=err.job_id, waited=err.waited, hint=hint)
-
-    def _cancel_after_timeout(self, job_id: str) -> None:
-        """Ask a job that outlived its deadline to cancel; a failure is only logged."""
-        try:
-            self.cancel_job(job_id)
-        except MLStudioError as error:
-            self._log_cancel_failure(job_id, error)
-
-    async def _acancel_after_timeout(self, job_id: str) -> None:
-        """Async twin of :meth:`_cancel_after_timeout`."""
-        try:
-            await self.acancel_job(job_id)
-        except MLStudioError as error:
-            self._log_cancel_failure(job_id, error)
-
-    @staticmethod
-    def _log_cancel_failure(job_id: str, error: MLStudioError) -> None:
-        # A 409 means the job finished meanwhile; anything else is reported in
-        # the log, and the timeout error is what the caller sees.
-        logger.warning("Could not cancel job %s after its deadline: %s", job_id, error)
-
     # -- models ------------------------------------------------------------
 
     def _page_spec(
         self, path: str, cls: type[R], limit: int, starting_after: str | None
-    ) -> _Spec[ListPage[R]]:
-        params: dict[str, Any] = {"limit": _check_limit(limit)}
+    ) -> Spec[ListPage[R]]:
+        params: dict[str, Any] = {"limit": check_limit(limit)}
         if starting_after is not None:
             params["starting_after"] = starting_after
-        return _Spec("GET", path, _reader(ListPage[cls]), params=params)  # type: ignore[valid-type]
-
-    @staticmethod
-    def _next_cursor(page: ListPage[Any], previous: str | None, what: str) -> str | None:
-        """The cursor of the next page, or ``None`` after the last one."""
-        if not page.has_more:
-            return None
-        if not page.data:
-            msg = f"{SERVICE} answered {what} with has_more=true but no records"
-            raise MalformedResponseError(msg)
-        cursor = getattr(page.data[-1], "id", None)
-        if cursor == previous:
-            msg = f"{SERVICE} answered {what} with the same page twice (cursor {cursor!r})"
-            raise MalformedResponseError(msg)
-        return str(cursor)
+        return Spec("GET", path, reader(ListPage[cls]), params=params)  # type: ignore[valid-type]
 
     def _iterate(
         self, path: str, cls: type[R], limit: int, starting_after: str | None
     ) -> Iterator[R]:
-        _check_limit(limit)
+        check_limit(limit)
 
         def pages() -> Iterator[R]:
             cursor = starting_after
@@ -725,7 +348,7 @@ class FyreToolkitClient:
                 spec = self._page_spec(path, cls, limit, cursor)
                 page = self._run(spec)
                 yield from page.data
-                cursor = self._next_cursor(page, cursor, spec.what)
+                cursor = next_cursor(page, cursor, spec.what)
                 if cursor is None:
                     return
 
@@ -734,7 +357,7 @@ class FyreToolkitClient:
     def _aiterate(
         self, path: str, cls: type[R], limit: int, starting_after: str | None
     ) -> AsyncIterator[R]:
-        _check_limit(limit)
+        check_limit(limit)
 
         async def pages() -> AsyncIterator[R]:
             cursor = starting_after
@@ -743,7 +366,7 @@ class FyreToolkitClient:
                 page = await self._arun(spec)
                 for item in page.data:
                     yield item
-                cursor = self._next_cursor(page, cursor, spec.what)
+                cursor = next_cursor(page, cursor, spec.what)
                 if cursor is None:
                     return
 
@@ -794,8 +417,8 @@ class FyreToolkitClient:
         """Async twin of :meth:`get_models_page`."""
         return await self._arun(self._page_spec("/models", Model, limit, starting_after))
 
-    def _get_model_spec(self, model_id: str) -> _Spec[Model]:
-        return _Spec("GET", f"/models/{_segment(model_id, 'model_id')}", _reader(Model))
+    def _get_model_spec(self, model_id: str) -> Spec[Model]:
+        return Spec("GET", f"/models/{segment(model_id, 'model_id')}", reader(Model))
 
     def get_model(self, model_id: str) -> Model:
         """One model's status and description.
@@ -821,7 +444,7 @@ class FyreToolkitClient:
         region: str,
         replicas: int,
         idempotency_key: str | None,
-    ) -> _Spec[Deployment]:
+    ) -> Spec[Deployment]:
         if isinstance(replicas, bool) or not isinstance(replicas, int):
             msg = f"replicas must be an integer, got {replicas!r}"
             raise InvalidInputError(msg)
@@ -831,10 +454,10 @@ class FyreToolkitClient:
             "replicas": replicas,
             "idempotency_key": idempotency_key or new_idempotency_key(),
         }
-        return _Spec(
+        return Spec(
             "POST",
             "/deployments",
-            _reader(Deployment),
+            reader(Deployment),
             json_body=body,
             # The idempotency key makes a repeated POST return the same deployment.
             safety=Safety.IDEMPOTENT,
@@ -893,13 +516,33 @@ class FyreToolkitClient:
         """Async twin of :meth:`list_deployments`."""
         return self._aiterate("/deployments", Deployment, limit, starting_after)
 
-    def _delete_spec(self, deployment_id: str) -> _Spec[DeletedDeployment]:
-        return _Spec(
+    def get_deployments_page(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None
+    ) -> ListPage[Deployment]:
+        """One page of deployments, with ``has_more`` (for callers that page themselves).
+
+        Example::
+
+            page = client.get_deployments_page(limit=10)
+            page.data[-1].id if page.has_more else None  # the next starting_after
+        """
+        return self._run(self._page_spec("/deployments", Deployment, limit, starting_after))
+
+    async def aget_deployments_page(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None
+    ) -> ListPage[Deployment]:
+        """Async twin of :meth:`get_deployments_page`."""
+        return await self._arun(self._page_spec("/deployments", Deployment, limit, starting_after))
+
+    def _delete_spec(self, deployment_id: str) -> Spec[DeletedDeployment]:
+        return Spec(
             "DELETE",
-            f"/deployments/{_segment(deployment_id, 'deployment_id')}",
-            _reader(DeletedDeployment),
+            f"/deployments/{segment(deployment_id, 'deployment_id')}",
+            # Undocumented answer: 200, 202 or 204, with any body or none.
+            lenient(DeletedDeployment, {"id": deployment_id, "deleted": True}),
+            any_body=True,
             safety=Safety.IDEMPOTENT,
-            recovery=_Recovery(
+            recovery=Recovery(
                 NotFoundError,
                 lambda _state: DeletedDeployment(id=deployment_id, deleted=True),
                 note=f"Deployment {deployment_id} was deleted by an earlier attempt",
@@ -926,12 +569,12 @@ class FyreToolkitClient:
 
     # -- metrics -----------------------------------------------------------
 
-    def _metrics_spec(self, deployment_id: str, period: str | None) -> _Spec[Metrics]:
+    def _metrics_spec(self, deployment_id: str, period: str | None) -> Spec[Metrics]:
         params = {"period": period} if period is not None else None
-        return _Spec(
+        return Spec(
             "GET",
-            f"/metrics/{_segment(deployment_id, 'deployment_id')}",
-            _reader(Metrics),
+            f"/metrics/{segment(deployment_id, 'deployment_id')}",
+            reader(Metrics),
             params=params,
         )
 
@@ -945,7 +588,7 @@ class FyreToolkitClient:
 
         Example::
 
-            client.get_metrics(dep.id).metrics.latency_ms.p95
+            client.get_metrics(dep.id).metrics["latency_ms"]
         """
         return self._run(self._metrics_spec(deployment_id, period))
 

@@ -1,39 +1,45 @@
 """Agent tools over the FyreToolkit API.
 
-:class:`FyreToolkitPredictTool` calls one deployed model; the other tools are
-what :class:`~langchain_mlstudio.fyretoolkit.toolkit.FyreToolkit` hands to an
-agent (predict with any model, browse models, run and watch batch jobs, read
-metrics, and, only when allowed, create or delete deployments).
+Every tool is a declaration on :class:`~langchain_mlstudio.fyretoolkit._tooling.FyreToolkitTool`:
+a name, a short description saying what the call costs or changes, an
+argument schema and the client method it calls. The base class gives each the
+same behaviour:
 
-Every tool answers ``content_and_artifact``: compact JSON an agent can read as
-the content, the whole typed result (as a dict) as the artifact for code. A
-failure raises ``ToolException`` carrying the error's message (status, code,
-request id and what to do), so ``handle_tool_error=True`` turns it into an
-error ``ToolMessage``.
+* failures come back as ``ToolMessage(status="error")`` with JSON content
+  (type, status, code, message, request id, details, what to do);
+* creating tools (batch jobs, deployments) derive the idempotency key from
+  the tool-call id, the arguments and the LangGraph thread: the same tool call
+  twice creates one resource;
+* content is compact JSON of at most ``max_output_chars`` characters (default
+  4,000), long fields cut with ``...[+N chars]``, list tools one page with
+  ``has_more`` and ``starting_after``; the artifact is the whole result.
+
+:class:`FyreToolkitPredictTool` calls one deployed model; the others are what
+:class:`~langchain_mlstudio.fyretoolkit.toolkit.FyreToolkit` hands to an agent.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal
+import re
+from typing import Any
 
-from langchain_core.callbacks import (
-    AsyncCallbackManagerForToolRun,
-    CallbackManagerForToolRun,
+from pydantic import BaseModel, Field
+
+from langchain_mlstudio.errors import InvalidInputError, MalformedResponseError
+from langchain_mlstudio.fyretoolkit._output import OutputBounds
+from langchain_mlstudio.fyretoolkit._tooling import (
+    FyreToolkitTool,
+    Operation,
+    Render,
+    dump,
+    render_object,
 )
-from langchain_core.tools import BaseTool, ToolException
-from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
-
-from langchain_mlstudio.errors import MLStudioError
 from langchain_mlstudio.fyretoolkit.client import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     FyreToolkitClient,
 )
-from langchain_mlstudio.fyretoolkit.types import ListPage, Model, Prediction
+from langchain_mlstudio.fyretoolkit.types import ListPage, Prediction
 
 __all__ = [
     "FyreToolkitCancelJobTool",
@@ -50,96 +56,41 @@ __all__ = [
     "FyreToolkitPredictTool",
 ]
 
-ResponseFormat = Literal["content", "content_and_artifact"]
+C = FyreToolkitClient
+
+# -- how results are shown ------------------------------------------------------
 
 
-def _compact(value: Any) -> str:
-    """Short JSON for an agent's context."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json", exclude_none=True)
-
-
-class _FyreToolkitTool(BaseTool):
-    """Base of the FyreToolkit tools: a client, or the settings to build one."""
-
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
-
-    client: FyreToolkitClient | None = Field(default=None, exclude=True)
-    """A ready client; when ``None``, one is built from the settings below."""
-    fyretoolkit_api_key: SecretStr | None = Field(
-        alias="api_key", default_factory=secret_from_env(API_KEY_ENV, default=None)
+def _render_prediction(prediction: Prediction, bounds: OutputBounds) -> tuple[str, Any]:
+    content = bounds.render_list(
+        "results",
+        prediction.results,
+        extra={"model": prediction.model},
+        note="Only the first results fit; the artifact has all. Send fewer inputs per call.",
     )
-    """FyreToolkit API key (default: ``FYRETOOLKIT_API_KEY``)."""
-    base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
-    """API root (default: ``FYRETOOLKIT_BASE_URL``; there is no public default)."""
-    timeout: float | None = 60.0
-    """Seconds one HTTP request may take."""
-    max_retries: int = 2
-    """Retries of transient failures, where safe."""
-    response_format: ResponseFormat = "content_and_artifact"
-
-    _client: FyreToolkitClient = PrivateAttr()
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # Built outside pydantic validation so a missing setting surfaces as
-        # ConfigurationError (naming the variable), not a ValidationError.
-        if self.client is not None:
-            self._client = self.client
-            self.base_url = self.client.base_url
-        else:
-            self._client = FyreToolkitClient(
-                api_key=self.fyretoolkit_api_key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
-
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        """Where the key comes from when the tool is serialised."""
-        return {"fyretoolkit_api_key": API_KEY_ENV}
-
-    @property
-    def fyretoolkit_client(self) -> FyreToolkitClient:
-        """The client the tool sends through."""
-        return self._client
-
-    # Subclasses implement these two; errors become ToolException below.
-    def _call(self, *args: Any, **kwargs: Any) -> tuple[str, Any]:
-        raise NotImplementedError
-
-    async def _acall(self, *args: Any, **kwargs: Any) -> tuple[str, Any]:
-        raise NotImplementedError
-
-    def _run(
-        self, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any
-    ) -> tuple[str, Any]:
-        try:
-            return self._call(**kwargs)
-        except MLStudioError as exc:
-            raise ToolException(str(exc)) from exc
-
-    async def _arun(
-        self, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
-    ) -> tuple[str, Any]:
-        try:
-            return await self._acall(**kwargs)
-        except MLStudioError as exc:
-            raise ToolException(str(exc)) from exc
+    return content, dump(prediction)
 
 
-# -- predict -----------------------------------------------------------------
+def _page_renderer(key: str, fields: tuple[str, ...]) -> Render:
+    def render(page: ListPage[Any], bounds: OutputBounds) -> tuple[str, Any]:
+        if page.has_more and not page.data:
+            # A cursor cannot come from an empty page: the model would loop.
+            msg = f"FyreToolkit answered a {key} page with has_more=true but no records"
+            raise MalformedResponseError(msg, hint="Retry later, or page with a larger limit.")
+        records = [{f: v for f, v in dump(r).items() if f in fields} for r in page.data]
+        content = bounds.render_page(
+            key, records, has_more=page.has_more, cursor=lambda r: r.get("id")
+        )
+        return content, page.model_dump(mode="json", exclude_none=True)
+
+    return render
 
 
-_INPUTS_DOC = (
-    "The inputs to score, one result each: texts, or JSON objects such as "
-    '{"text": "..."} when the model expects objects.'
-)
-_METADATA_DOC = "Optional metadata for the request (e.g. correlation_id)."
+# -- argument schemas ------------------------------------------------------------
+
+_INPUTS_DOC = 'Inputs to score (texts, or JSON objects such as {"text": "..."}); one result each.'
+_METADATA_DOC = "Optional request metadata, e.g. correlation_id."
+_CURSOR_DOC = "Continue after this id: the starting_after of the previous call."
 
 
 class FyreToolkitPredictInput(BaseModel):
@@ -154,33 +105,84 @@ class FyreToolkitPredictInput(BaseModel):
     metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
 
 
-def _prediction_content(prediction: Prediction) -> str:
-    return _compact({"model": prediction.model, "results": prediction.results})
-
-
 class FyreToolkitModelPredictInput(BaseModel):
     """Arguments of :class:`FyreToolkitModelPredictTool`: a model id, then inputs.
 
     Example:
-        >>> FyreToolkitModelPredictInput(model_id="sentiment-v1", inputs=["ok"]).model_id
-        'sentiment-v1'
+        >>> list(FyreToolkitModelPredictInput.model_fields)
+        ['model_id', 'inputs', 'metadata']
     """
 
-    model_id: str = Field(
-        min_length=1,
-        description="Id of a model whose status is 'ready' (see fyretoolkit_list_models).",
-    )
+    model_id: str = Field(min_length=1, description="Id of a 'ready' model.")
     inputs: list[str | dict[str, Any]] = Field(min_length=1, description=_INPUTS_DOC)
     metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
 
 
-class FyreToolkitModelPredictTool(_FyreToolkitTool):
+class ListInput(BaseModel):
+    """One page of a list: its size and where it starts."""
+
+    limit: int = Field(
+        default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Page size (1-100)."
+    )
+    starting_after: str | None = Field(default=None, description=_CURSOR_DOC)
+
+
+class ModelIdInput(BaseModel):
+    """A model id."""
+
+    model_id: str = Field(min_length=1, description="The model's id, e.g. 'sentiment-v1'.")
+
+
+class JobIdInput(BaseModel):
+    """A batch job id."""
+
+    job_id: str = Field(min_length=1, description="The batch job's id, e.g. 'job_...'.")
+
+
+class DeploymentIdInput(BaseModel):
+    """A deployment id."""
+
+    deployment_id: str = Field(min_length=1, description="The deployment's id, e.g. 'dep_...'.")
+
+
+class GetMetricsInput(DeploymentIdInput):
+    """Arguments of :class:`FyreToolkitGetMetricsTool`."""
+
+    period: str | None = Field(default=None, description="Window such as '1h' or '24h'.")
+
+
+class CreateBatchJobInput(BaseModel):
+    """Arguments of :class:`FyreToolkitCreateBatchJobTool` (no webhook allowed)."""
+
+    model_id: str = Field(min_length=1, description="The model to run.")
+    input_url: str = Field(min_length=1, description="URL of the CSV or JSONL input file.")
+
+
+class CreateBatchJobWithWebhookInput(CreateBatchJobInput):
+    """Arguments of :class:`FyreToolkitCreateBatchJobTool` when webhooks are allowed."""
+
+    webhook: str | None = Field(
+        default=None, description="One of the allowed webhook URLs, called on completion."
+    )
+
+
+class CreateDeploymentInput(BaseModel):
+    """Arguments of :class:`FyreToolkitCreateDeploymentTool`."""
+
+    model_uri: str = Field(min_length=1, description="Model artifact URI, e.g. 's3://...'.")
+    region: str = Field(min_length=1, description="Target region, e.g. 'eu-west-1'.")
+    replicas: int = Field(default=1, ge=1, le=100, description="Initial replica count.")
+
+
+# -- predict ---------------------------------------------------------------------
+
+
+class FyreToolkitModelPredictTool(FyreToolkitTool):
     """Run any FyreToolkit model the agent names; the toolkit's predict tool.
 
-    The one predict implementation: :class:`FyreToolkitPredictTool` is this
-    tool with ``model_id`` bound. The content is compact JSON
-    ``{"model": ..., "results": [...]}``; the artifact the whole
-    :class:`~langchain_mlstudio.fyretoolkit.Prediction` as a dict.
+    The content is ``{"model": ..., "results": [...], "shown": n, "total": n}``
+    (results that do not fit the bound are left out, with a note); the
+    artifact the whole :class:`~langchain_mlstudio.fyretoolkit.Prediction`.
 
     Example:
         >>> tool = FyreToolkitModelPredictTool(api_key="k", base_url="http://127.0.0.1:1")
@@ -190,60 +192,49 @@ class FyreToolkitModelPredictTool(_FyreToolkitTool):
 
     name: str = "fyretoolkit_predict"
     description: str = (
-        "Runs a deployed FyreToolkit machine-learning model on a list of inputs "
-        "(texts or JSON objects) and returns one result per input, in order, e.g. "
-        "a sentiment label and a confidence score. Needs the model's id; find ids "
-        "with fyretoolkit_list_models. Pass all inputs in one call."
+        "Run a deployed FyreToolkit model on a list of inputs; one result per input, in "
+        "order. One inference request per call (pass all inputs at once); changes nothing."
     )
     args_schema: type[BaseModel] = FyreToolkitModelPredictInput
+    operation = Operation(C.predict, C.apredict, _render_prediction)
 
-    def _call(
-        self, model_id: str, inputs: list[Any], metadata: dict[str, Any] | None = None
-    ) -> tuple[str, Any]:
-        prediction = self.fyretoolkit_client.predict(model_id, inputs, metadata)
-        return _prediction_content(prediction), _dump(prediction)
 
-    async def _acall(
-        self, model_id: str, inputs: list[Any], metadata: dict[str, Any] | None = None
-    ) -> tuple[str, Any]:
-        prediction = await self.fyretoolkit_client.apredict(model_id, inputs, metadata)
-        return _prediction_content(prediction), _dump(prediction)
+def _tool_name(model_id: str) -> str:
+    slug = re.sub(r"[^a-zA-Z0-9_-]+", "_", model_id).strip("_") or "model"
+    return f"fyretoolkit_predict_{slug}"[:64]
 
 
 class FyreToolkitPredictTool(FyreToolkitModelPredictTool):
     """Run one deployed FyreToolkit model on a list of inputs.
 
     :class:`FyreToolkitModelPredictTool` with ``model_id`` bound: the agent
-    passes only the inputs (and optional metadata).
-
-    The content is compact JSON ``{"model": ..., "results": [...]}`` with one
-    result per input (for a sentiment model: ``label`` and ``score``); the
-    artifact is the whole :class:`~langchain_mlstudio.fyretoolkit.Prediction`
-    as a dict (id, usage with ``latency_ms``, ...).
+    passes only the inputs (and optional metadata). Its name carries the
+    model (``fyretoolkit_predict_sentiment-v1``), so it never clashes with
+    the toolkit's ``fyretoolkit_predict`` or another bound model's tool.
 
     Args:
         model_id: The deployed model the tool calls.
         client: A ready :class:`FyreToolkitClient`, or the settings:
         api_key: FyreToolkit key (default: ``FYRETOOLKIT_API_KEY``).
         base_url: API root (default: ``FYRETOOLKIT_BASE_URL``).
-        timeout: Seconds one HTTP request may take.
-        max_retries: Retries of transient failures.
+        max_output_chars: Bound of the content (default 4,000).
 
     Example:
         >>> tool = FyreToolkitPredictTool(model_id="sentiment-v1", api_key="k",
         ...                               base_url="http://127.0.0.1:8765")
         >>> tool.name, tool.response_format
-        ('fyretoolkit_predict', 'content_and_artifact')
+        ('fyretoolkit_predict_sentiment-v1', 'content_and_artifact')
 
         Against a server::
 
             msg = tool.invoke({"type": "tool_call", "id": "1",
-                               "name": "fyretoolkit_predict",
+                               "name": tool.name,
                                "args": {"inputs": ["I love it"]}})
-            msg.content   # '{"model":"sentiment-v1","results":[{"label":"positive",...}]}'
+            msg.content   # '{"model":"sentiment-v1","results":[{"label":"positive",...}],...}'
             msg.artifact  # {'id': 'pred_...', 'results': [...], 'usage': {...}}
     """
 
+    name: str = ""
     description: str = ""
     args_schema: type[BaseModel] = FyreToolkitPredictInput
     model_id: str = Field(min_length=1)
@@ -251,48 +242,22 @@ class FyreToolkitPredictTool(FyreToolkitModelPredictTool):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not self.description:
-            self.description = (
-                f"Runs the deployed machine-learning model '{self.model_id}' on a "
-                "list of inputs (texts or JSON objects) and returns one result per "
-                "input, in order, e.g. a label and a confidence score. Pass all "
-                "inputs in one call rather than one call per input."
-            )
+        self.name = self.name or _tool_name(self.model_id)
+        self.description = self.description or (
+            f"Run the deployed model '{self.model_id}' on a list of inputs; one result per "
+            "input, in order. One inference request per call (pass all inputs at once); "
+            "changes nothing."
+        )
 
-    # The agent's arguments are inputs and metadata; the bound id comes first.
-    def _call(self, *args: Any, **kwargs: Any) -> tuple[str, Any]:
-        return super()._call(self.model_id, *args, **kwargs)
-
-    async def _acall(self, *args: Any, **kwargs: Any) -> tuple[str, Any]:
-        return await super()._acall(self.model_id, *args, **kwargs)
+    def _arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"model_id": self.model_id, **super()._arguments(arguments)}
 
 
-# -- models ------------------------------------------------------------------
+# -- models ----------------------------------------------------------------------
 
 
-class ListModelsInput(BaseModel):
-    """Arguments of :class:`FyreToolkitListModelsTool`."""
-
-    limit: int = Field(
-        default=DEFAULT_PAGE_SIZE,
-        ge=1,
-        le=MAX_PAGE_SIZE,
-        description=f"How many models to return (1-{MAX_PAGE_SIZE}).",
-    )
-    starting_after: str | None = Field(
-        default=None,
-        description="Return models after this model id (the next_cursor of a previous call).",
-    )
-
-
-def _models_content(page: ListPage[Model]) -> str:
-    models = [{"id": m.id, "status": m.status, "description": m.description} for m in page.data]
-    nxt = page.data[-1].id if page.has_more and page.data else None
-    return _compact({"models": models, "has_more": page.has_more, "next_cursor": nxt})
-
-
-class FyreToolkitListModelsTool(_FyreToolkitTool):
-    """List the organization's models, one page at a time.
+class FyreToolkitListModelsTool(FyreToolkitTool):
+    """List the organization's models, one bounded page per call.
 
     Example:
         >>> FyreToolkitListModelsTool(api_key="k", base_url="http://127.0.0.1:1").name
@@ -301,35 +266,18 @@ class FyreToolkitListModelsTool(_FyreToolkitTool):
 
     name: str = "fyretoolkit_list_models"
     description: str = (
-        "Lists the FyreToolkit models of the organization with their id, status "
-        "(ready, training or archived) and description. Only 'ready' models can "
-        "make predictions. If has_more is true, call again with starting_after set "
-        "to next_cursor."
+        "List the organization's models (id, status, description), one page per call. "
+        "Read-only. If has_more is true, call again with starting_after as given."
     )
-    args_schema: type[BaseModel] = ListModelsInput
-
-    def _call(
-        self, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None
-    ) -> tuple[str, Any]:
-        page = self.fyretoolkit_client.get_models_page(limit=limit, starting_after=starting_after)
-        return _models_content(page), _dump(page)
-
-    async def _acall(
-        self, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None
-    ) -> tuple[str, Any]:
-        page = await self.fyretoolkit_client.aget_models_page(
-            limit=limit, starting_after=starting_after
-        )
-        return _models_content(page), _dump(page)
+    args_schema: type[BaseModel] = ListInput
+    operation = Operation(
+        C.get_models_page,
+        C.aget_models_page,
+        _page_renderer("models", ("id", "status", "description")),
+    )
 
 
-class ModelIdInput(BaseModel):
-    """A model id."""
-
-    model_id: str = Field(min_length=1, description="The model's id, e.g. 'sentiment-v1'.")
-
-
-class FyreToolkitGetModelTool(_FyreToolkitTool):
+class FyreToolkitGetModelTool(FyreToolkitTool):
     """Read one model's status and description.
 
     Example:
@@ -339,68 +287,59 @@ class FyreToolkitGetModelTool(_FyreToolkitTool):
 
     name: str = "fyretoolkit_get_model"
     description: str = (
-        "Gets one FyreToolkit model by id: its status (ready, training or "
-        "archived), creation time and description."
+        "Get one model's status (ready, training or archived) and description. Read-only."
     )
     args_schema: type[BaseModel] = ModelIdInput
-
-    def _call(self, model_id: str) -> tuple[str, Any]:
-        model = self.fyretoolkit_client.get_model(model_id)
-        return _compact(_dump(model)), _dump(model)
-
-    async def _acall(self, model_id: str) -> tuple[str, Any]:
-        model = await self.fyretoolkit_client.aget_model(model_id)
-        return _compact(_dump(model)), _dump(model)
+    operation = Operation(C.get_model, C.aget_model, render_object)
 
 
-# -- batch jobs --------------------------------------------------------------
+# -- batch jobs ------------------------------------------------------------------
 
 
-class CreateBatchJobInput(BaseModel):
-    """Arguments of :class:`FyreToolkitCreateBatchJobTool`."""
-
-    model_id: str = Field(min_length=1, description="The model to run over the file.")
-    input_url: str = Field(min_length=1, description="URL of a CSV or JSONL file with the inputs.")
-    webhook: str | None = Field(
-        default=None, description="Optional URL to call when the job completes."
-    )
-
-
-class FyreToolkitCreateBatchJobTool(_FyreToolkitTool):
+class FyreToolkitCreateBatchJobTool(FyreToolkitTool):
     """Start a batch job (asynchronous predictions over a file).
 
+    The same tool call made twice starts one job (the idempotency key comes
+    from the tool-call id and the arguments). The model may name a
+    ``webhook`` only when ``allowed_webhooks`` lists URLs, and only one of them.
+
     Example:
-        >>> FyreToolkitCreateBatchJobTool(api_key="k", base_url="http://127.0.0.1:1").name
-        'fyretoolkit_create_batch_job'
+        >>> tool = FyreToolkitCreateBatchJobTool(api_key="k", base_url="http://127.0.0.1:1")
+        >>> tool.name, "webhook" in tool.args
+        ('fyretoolkit_create_batch_job', False)
+        >>> tool = FyreToolkitCreateBatchJobTool(
+        ...     api_key="k", base_url="http://127.0.0.1:1",
+        ...     allowed_webhooks=["https://hooks.example/done"])
+        >>> "webhook" in tool.args
+        True
     """
 
     name: str = "fyretoolkit_create_batch_job"
     description: str = (
-        "Starts a FyreToolkit batch job that runs a model over every record of a "
-        "CSV or JSONL file at input_url. Returns the job id and its status "
-        "('queued'); check progress later with fyretoolkit_get_job. Use it for "
-        "large datasets instead of many predict calls."
+        "Start a batch job running a model over every record of the CSV/JSONL file at "
+        "input_url. Spends compute on the whole file; returns the job id (status 'queued'). "
+        "Follow it with fyretoolkit_get_job."
     )
     args_schema: type[BaseModel] = CreateBatchJobInput
+    allowed_webhooks: tuple[str, ...] = ()
+    """Webhook URLs the model may pass (exact matches); none by default."""
+    operation = Operation(C.create_batch_job, C.acreate_batch_job, render_object, creates=True)
 
-    def _call(self, model_id: str, input_url: str, webhook: str | None = None) -> tuple[str, Any]:
-        job = self.fyretoolkit_client.create_batch_job(model_id, input_url, webhook=webhook)
-        return _compact(_dump(job)), _dump(job)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.allowed_webhooks and self.args_schema is CreateBatchJobInput:
+            self.args_schema = CreateBatchJobWithWebhookInput
 
-    async def _acall(
-        self, model_id: str, input_url: str, webhook: str | None = None
-    ) -> tuple[str, Any]:
-        job = await self.fyretoolkit_client.acreate_batch_job(model_id, input_url, webhook=webhook)
-        return _compact(_dump(job)), _dump(job)
-
-
-class JobIdInput(BaseModel):
-    """A batch job id."""
-
-    job_id: str = Field(min_length=1, description="The batch job's id, e.g. 'job_...'.")
+    def _arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        webhook = arguments.get("webhook")
+        if webhook is not None and webhook not in self.allowed_webhooks:
+            msg = "webhook is not one of the URLs the caller allowed"
+            allowed = ", ".join(self.allowed_webhooks) or "none"
+            raise InvalidInputError(msg, hint=f"Allowed webhooks: {allowed}; or leave it out.")
+        return super()._arguments(arguments)
 
 
-class FyreToolkitGetJobTool(_FyreToolkitTool):
+class FyreToolkitGetJobTool(FyreToolkitTool):
     """Read a batch job's status and progress.
 
     Example:
@@ -410,23 +349,15 @@ class FyreToolkitGetJobTool(_FyreToolkitTool):
 
     name: str = "fyretoolkit_get_job"
     description: str = (
-        "Gets a FyreToolkit batch job's status (queued, processing, completed, "
-        "failed or canceled), its progress (processed/total records) and, once "
-        "completed, the output_url of its results."
+        "Get a batch job's status (queued, processing, completed, failed, canceled), "
+        "progress and, once completed, output_url. Read-only."
     )
     args_schema: type[BaseModel] = JobIdInput
-
-    def _call(self, job_id: str) -> tuple[str, Any]:
-        job = self.fyretoolkit_client.get_job(job_id)
-        return _compact(_dump(job)), _dump(job)
-
-    async def _acall(self, job_id: str) -> tuple[str, Any]:
-        job = await self.fyretoolkit_client.aget_job(job_id)
-        return _compact(_dump(job)), _dump(job)
+    operation = Operation(C.get_job, C.aget_job, render_object)
 
 
-class FyreToolkitCancelJobTool(_FyreToolkitTool):
-    """Cancel a queued or processing batch job.
+class FyreToolkitCancelJobTool(FyreToolkitTool):
+    """Cancel a queued or processing batch job (cannot be undone).
 
     Example:
         >>> FyreToolkitCancelJobTool(api_key="k", base_url="http://127.0.0.1:1").name
@@ -435,37 +366,18 @@ class FyreToolkitCancelJobTool(_FyreToolkitTool):
 
     name: str = "fyretoolkit_cancel_job"
     description: str = (
-        "Cancels a FyreToolkit batch job that is still queued or processing. "
-        "Completed, failed or already canceled jobs cannot be canceled (the tool "
-        "then reports a 409 conflict)."
+        "Cancel a queued or processing batch job. Cannot be undone; the work done is lost. "
+        "A finished job answers a 409 error."
     )
     args_schema: type[BaseModel] = JobIdInput
-
-    def _call(self, job_id: str) -> tuple[str, Any]:
-        job = self.fyretoolkit_client.cancel_job(job_id)
-        return _compact(_dump(job)), _dump(job)
-
-    async def _acall(self, job_id: str) -> tuple[str, Any]:
-        job = await self.fyretoolkit_client.acancel_job(job_id)
-        return _compact(_dump(job)), _dump(job)
+    operation = Operation(C.cancel_job, C.acancel_job, render_object)
 
 
-# -- deployments and metrics -------------------------------------------------
+# -- deployments and metrics -----------------------------------------------------
 
 
-class ListDeploymentsInput(BaseModel):
-    """Arguments of :class:`FyreToolkitListDeploymentsTool`."""
-
-    limit: int = Field(
-        default=DEFAULT_PAGE_SIZE,
-        ge=1,
-        le=MAX_PAGE_SIZE,
-        description=f"The most deployments to return (1-{MAX_PAGE_SIZE}).",
-    )
-
-
-class FyreToolkitListDeploymentsTool(_FyreToolkitTool):
-    """List active deployments (read-only: ids for the metrics tool).
+class FyreToolkitListDeploymentsTool(FyreToolkitTool):
+    """List active deployments, one bounded page per call.
 
     Example:
         >>> FyreToolkitListDeploymentsTool(api_key="k", base_url="http://127.0.0.1:1").name
@@ -474,38 +386,18 @@ class FyreToolkitListDeploymentsTool(_FyreToolkitTool):
 
     name: str = "fyretoolkit_list_deployments"
     description: str = (
-        "Lists the active FyreToolkit deployments with their id, model_uri, region, "
-        "replicas and status. Use a deployment id with fyretoolkit_get_metrics."
+        "List active deployments (id, model_uri, region, replicas, status), one page per "
+        "call. Read-only. If has_more is true, call again with starting_after as given."
     )
-    args_schema: type[BaseModel] = ListDeploymentsInput
-
-    def _call(self, limit: int = DEFAULT_PAGE_SIZE) -> tuple[str, Any]:
-        deployments = []
-        for deployment in self.fyretoolkit_client.list_deployments(limit=limit):
-            deployments.append(_dump(deployment))
-            if len(deployments) >= limit:
-                break
-        return _compact({"deployments": deployments}), deployments
-
-    async def _acall(self, limit: int = DEFAULT_PAGE_SIZE) -> tuple[str, Any]:
-        deployments = []
-        async for deployment in self.fyretoolkit_client.alist_deployments(limit=limit):
-            deployments.append(_dump(deployment))
-            if len(deployments) >= limit:
-                break
-        return _compact({"deployments": deployments}), deployments
-
-
-class GetMetricsInput(BaseModel):
-    """Arguments of :class:`FyreToolkitGetMetricsTool`."""
-
-    deployment_id: str = Field(min_length=1, description="The deployment's id, e.g. 'dep_...'.")
-    period: str | None = Field(
-        default=None, description="Time window such as '1h' or '24h' (default: the server's)."
+    args_schema: type[BaseModel] = ListInput
+    operation = Operation(
+        C.get_deployments_page,
+        C.aget_deployments_page,
+        _page_renderer("deployments", ("id", "model_uri", "region", "replicas", "status")),
     )
 
 
-class FyreToolkitGetMetricsTool(_FyreToolkitTool):
+class FyreToolkitGetMetricsTool(FyreToolkitTool):
     """Read a deployment's requests, errors and latency.
 
     Example:
@@ -515,33 +407,15 @@ class FyreToolkitGetMetricsTool(_FyreToolkitTool):
 
     name: str = "fyretoolkit_get_metrics"
     description: str = (
-        "Gets performance metrics of a FyreToolkit deployment over a time window: "
-        "request count, errors, error rate, throughput and latency percentiles "
-        "(p50/p95/p99 in milliseconds)."
+        "Get a deployment's request count, errors and latency percentiles (ms) over a "
+        "period such as '1h'. Read-only."
     )
     args_schema: type[BaseModel] = GetMetricsInput
-
-    def _call(self, deployment_id: str, period: str | None = None) -> tuple[str, Any]:
-        metrics = self.fyretoolkit_client.get_metrics(deployment_id, period=period)
-        return _compact(_dump(metrics)), _dump(metrics)
-
-    async def _acall(self, deployment_id: str, period: str | None = None) -> tuple[str, Any]:
-        metrics = await self.fyretoolkit_client.aget_metrics(deployment_id, period=period)
-        return _compact(_dump(metrics)), _dump(metrics)
+    operation = Operation(C.get_metrics, C.aget_metrics, render_object)
 
 
-class CreateDeploymentInput(BaseModel):
-    """Arguments of :class:`FyreToolkitCreateDeploymentTool`."""
-
-    model_uri: str = Field(
-        min_length=1, description="Model artifact URI, e.g. 's3://bucket/models/sentiment'."
-    )
-    region: str = Field(min_length=1, description="Target region, e.g. 'us-east-1', 'eu-west-1'.")
-    replicas: int = Field(default=1, ge=1, description="Initial number of replicas.")
-
-
-class FyreToolkitCreateDeploymentTool(_FyreToolkitTool):
-    """Deploy a model artifact (changes infrastructure; opt-in in the toolkit).
+class FyreToolkitCreateDeploymentTool(FyreToolkitTool):
+    """Deploy a model artifact (provisions paid infrastructure; opt-in in the toolkit).
 
     Example:
         >>> FyreToolkitCreateDeploymentTool(api_key="k", base_url="http://127.0.0.1:1").name
@@ -550,29 +424,15 @@ class FyreToolkitCreateDeploymentTool(_FyreToolkitTool):
 
     name: str = "fyretoolkit_create_deployment"
     description: str = (
-        "Deploys a model artifact to production infrastructure in a region, with "
-        "the given number of replicas. This provisions paid resources: only use it "
-        "when the user explicitly asked for a deployment."
+        "Deploy a model artifact to a region with a replica count. Provisions paid "
+        "infrastructure: only when the user asked for a deployment."
     )
     args_schema: type[BaseModel] = CreateDeploymentInput
-
-    def _call(self, model_uri: str, region: str, replicas: int = 1) -> tuple[str, Any]:
-        deployment = self.fyretoolkit_client.create_deployment(model_uri, region, replicas)
-        return _compact(_dump(deployment)), _dump(deployment)
-
-    async def _acall(self, model_uri: str, region: str, replicas: int = 1) -> tuple[str, Any]:
-        deployment = await self.fyretoolkit_client.acreate_deployment(model_uri, region, replicas)
-        return _compact(_dump(deployment)), _dump(deployment)
+    operation = Operation(C.create_deployment, C.acreate_deployment, render_object, creates=True)
 
 
-class DeploymentIdInput(BaseModel):
-    """A deployment id."""
-
-    deployment_id: str = Field(min_length=1, description="The deployment's id, e.g. 'dep_...'.")
-
-
-class FyreToolkitDeleteDeploymentTool(_FyreToolkitTool):
-    """Delete a deployment (changes infrastructure; opt-in in the toolkit).
+class FyreToolkitDeleteDeploymentTool(FyreToolkitTool):
+    """Delete a deployment (stops serving at once; opt-in in the toolkit).
 
     Example:
         >>> FyreToolkitDeleteDeploymentTool(api_key="k", base_url="http://127.0.0.1:1").name
@@ -581,15 +441,8 @@ class FyreToolkitDeleteDeploymentTool(_FyreToolkitTool):
 
     name: str = "fyretoolkit_delete_deployment"
     description: str = (
-        "Deletes a FyreToolkit deployment: it stops serving traffic immediately "
-        "(model artifacts are kept). Only use it when the user explicitly asked."
+        "Delete a deployment: it stops serving traffic at once (artifacts are kept). "
+        "Cannot be undone: only when the user asked."
     )
     args_schema: type[BaseModel] = DeploymentIdInput
-
-    def _call(self, deployment_id: str) -> tuple[str, Any]:
-        deleted = self.fyretoolkit_client.delete_deployment(deployment_id)
-        return _compact(_dump(deleted)), _dump(deleted)
-
-    async def _acall(self, deployment_id: str) -> tuple[str, Any]:
-        deleted = await self.fyretoolkit_client.adelete_deployment(deployment_id)
-        return _compact(_dump(deleted)), _dump(deleted)
+    operation = Operation(C.delete_deployment, C.adelete_deployment, render_object)

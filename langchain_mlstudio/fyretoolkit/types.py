@@ -4,7 +4,9 @@ Every response the client reads is parsed into one of these pydantic models;
 a response of the wrong shape raises
 :class:`~langchain_mlstudio.MalformedResponseError` instead of a ``KeyError``
 or a pydantic ``ValidationError``. Fields the API adds later are kept
-(``extra="allow"``), so a newer server does not break an older client.
+(``extra="allow"``), so a newer server does not break an older client, and
+only fields the reference documents are required: an answer it does not
+document (create deployment, cancel, delete) requires nothing beyond an id.
 """
 
 from __future__ import annotations
@@ -83,10 +85,10 @@ class Prediction(_Resource):
         'positive'
     """
 
-    id: str
+    id: str | None = None
     object: str = "prediction"
-    created: int
-    model: str
+    created: int | None = None
+    model: str | None = None
     results: list[Any]
     """Model outputs, in the order of the inputs."""
     usage: PredictionUsage = Field(default_factory=PredictionUsage)
@@ -171,15 +173,17 @@ class Deployment(_Resource):
     """A model deployment (``POST /deployments``, ``GET /deployments``).
 
     Example:
-        >>> Deployment(id="dep_1", model_uri="s3://b/m", region="eu-west-1").replicas
-        1
+        >>> Deployment(id="dep_1", model_uri="s3://b/m", region="eu-west-1").region
+        'eu-west-1'
+        >>> Deployment(id="dep_2", status="provisioning").model_uri is None
+        True
     """
 
     id: str
     object: str = "deployment"
-    model_uri: str
-    region: str
-    replicas: int = 1
+    model_uri: str | None = None
+    region: str | None = None
+    replicas: int | None = None
     status: str | None = None
     created: int | None = None
 
@@ -211,7 +215,7 @@ class LatencyStats(_Resource):
 
 
 class DeploymentMetrics(_Resource):
-    """Requests, errors and latency of a deployment over a period.
+    """A typed view of a deployment's metrics (see :attr:`Metrics.typed`).
 
     Example:
         >>> DeploymentMetrics(requests=10, errors=1).errors
@@ -228,16 +232,32 @@ class DeploymentMetrics(_Resource):
 class Metrics(_Resource):
     """The answer of ``GET /metrics/{deployment_id}``.
 
+    The reference names the figures (requests, latency, errors) but not their
+    shape, so :attr:`metrics` is a loose mapping: ``errors`` may be a count
+    or an object of counts by kind. :attr:`typed` reads the common shape.
+
     Example:
-        >>> m = Metrics(deployment_id="dep_1", period="1h", metrics={"requests": 3})
-        >>> m.metrics.requests
-        3
+        >>> m = Metrics(deployment_id="dep_1", period="1h",
+        ...             metrics={"requests": 3, "errors": {"5xx": 1}})
+        >>> m.metrics["errors"]
+        {'5xx': 1}
+        >>> Metrics(metrics={"latency_ms": {"p95": 9}}).typed.latency_ms.p95
+        9.0
     """
 
-    deployment_id: str
+    deployment_id: str | None = None
     period: str | None = None
     """The time window, e.g. ``"1h"`` or ``"24h"``."""
-    metrics: DeploymentMetrics
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    """The figures as the server sent them."""
+
+    @property
+    def typed(self) -> DeploymentMetrics | None:
+        """The figures as :class:`DeploymentMetrics`, or ``None`` if they do not fit."""
+        try:
+            return DeploymentMetrics.model_validate(self.metrics)
+        except ValidationError:
+            return None
 
 
 class RateLimitInfo(_Resource):

@@ -7,18 +7,22 @@
   the configuration page and the README.
 - Every ```python block on the site and in the README runs against the emulators
   (the blocks of one page share a namespace, in order); when a ```text block follows
-  a python block, the python block must print exactly that.
+  a python block, the python block must print exactly that (a ``...`` in it stands
+  for any text, as in doctest).
 """
 
 from __future__ import annotations
 
 import contextlib
+import html as html_lib
 import importlib
 import importlib.util
 import inspect
 import io
+import json
 import os
 import re
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,6 +36,7 @@ from langchain_core.tools import BaseTool, BaseToolkit
 
 import langchain_mlstudio
 from langchain_mlstudio.emulator import Emulator
+from tests.integration_tests.shown_output import prints_as_shown
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -41,7 +46,7 @@ PACKAGE = ROOT / "langchain_mlstudio"
 KEY, ORG, MODEL = "demo-key", "demo-org", "my-fine-tuned-model"
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 ENV_VAR = re.compile(
-    r"\b(?:MODELSTUDIO|IONOS_MODEL_STUDIO|FASTINO|FYRETOOLKIT)_[A-Z0-9_]*[A-Z0-9]\b"
+    r"\b(?:MODELSTUDIO|IONOS_MODEL_STUDIO|FASTINO|FYRETOOLKIT|LANGCHAIN_MLSTUDIO)_[A-Z0-9_]*[A-Z0-9]\b"
 )
 
 
@@ -194,29 +199,93 @@ def test_errors_page_covers_every_exception() -> None:
     assert not missing, f"errors.md does not mention {missing}"
 
 
-def test_performance_page_includes_the_benchmarks_and_a_chart(site: Path) -> None:
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def load_chart() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("benchmark_chart", DOCS / "benchmark_chart.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_performance_page_shows_the_benchmarks_and_a_chart_image_at_least_800_px_wide(
+    site: Path,
+) -> None:
     html = page_html(site, "performance")
-    assert "<svg" in html
+    image = re.search(r'<img[^>]*src="([^"]+\.png)"', html)
+    assert image is not None, "the performance page has no chart image"
+    chart = (site / "performance" / image.group(1)).resolve()
+    width, height = png_size(chart.read_bytes())
+    assert width >= 800
     benchmarks = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+    # One panel per measure, each at least ~100 px tall: labels stay readable.
+    assert height >= 100 * len(load_chart().benchmark_measures(benchmarks))
     first_table_row = next(line for line in benchmarks.splitlines() if line.startswith("| "))
     first_cell = first_table_row.strip("| ").split("|")[0].strip().strip("`*")
     assert first_cell in html
 
 
-def test_benchmark_chart_reads_every_recorded_ratio() -> None:
-    hook = load_hook()
+def test_benchmark_chart_has_one_panel_per_measure_with_every_recorded_ratio() -> None:
+    chart = load_chart()
     text = (
-        "## Chat models (polling)\n\n**(a) Latency** (median):\n\n| 0.3 s | 8 ms | 202.9× lower |\n"
+        "## Chat models (polling)\n\n**(a) Latency** (median):\n\n| job time | ratio |\n|---|---|\n"
+        "| 0.3 s | 202.9× lower |\n| 1 s | 9.7× lower |\n"
         "\n**(b) 64 prompts**: x\n\n| ratio | **35× faster** |\n\n## Fastino\n| ratio | 12.5× faster |\n"
     )
-    assert hook.benchmark_speedups(text) == [
-        ("Chat models · (a) Latency · 0.3 s", 202.9),
-        ("Chat models · (b) 64 prompts", 35.0),
-        ("Fastino", 12.5),
+    measures = chart.benchmark_measures(text)
+    assert [(m.title, m.bars) for m in measures] == [
+        ("Chat models · (a) Latency", [("job time 0.3 s", 202.9), ("job time 1 s", 9.7)]),
+        ("Chat models · (b) 64 prompts", [("langchain-mlstudio", 35.0)]),
+        ("Fastino", [("langchain-mlstudio", 12.5)]),
     ]
-    svg = hook.speedup_svg(hook.benchmark_speedups(text))
-    assert svg.count("<rect") == 3
-    assert "35×" in svg
+    width, height = png_size(chart.render_png(text))
+    assert width >= 800
+    assert height > 3 * 100
+    with pytest.raises(ValueError, match="no"):
+        chart.render_png("# Benchmarks\n\nNothing measured yet.\n")
+
+
+def test_tables_and_code_blocks_wrap_to_the_column(site: Path) -> None:
+    css = (DOCS / "pages" / "stylesheets" / "extra.css").read_text(encoding="utf-8")
+    assert "stylesheets/extra.css" in page_html(site, "performance")
+    rules = re.sub(r"\s+", " ", css)
+    assert re.search(r"pre > code \{[^}]*white-space: pre-wrap", rules)
+    assert re.search(r"table:not\(\[class\]\) td \{[^}]*overflow-wrap: anywhere", rules)
+    assert re.search(r"md-typeset__scrollwrap \{[^}]*overflow-x: visible", rules)
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_is_a_page_with_its_outputs_linked_from_readme_and_notebook_page(
+    site: Path, notebook: Path
+) -> None:
+    page = site / "notebooks" / notebook.stem / "index.html"
+    assert page.exists(), f"{notebook.name} is not rendered as a page"
+    html = page.read_text(encoding="utf-8")
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    outputs = [
+        "".join(output.get("text", ""))
+        for cell in cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+    ]
+    assert outputs, f"{notebook.name} has no committed outputs"
+    # Every committed text output is on the page (first line, as HTML-escaped text).
+    for text in outputs:
+        line = next(line for line in text.splitlines() if line.strip())
+        assert html_lib.escape(line.strip(), quote=False) in html, line
+    assert f'href="{notebook.stem}/"' in page_html(site, "notebooks")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"(notebooks/{notebook.name})" in readme
 
 
 # -- the examples -----------------------------------------------------------------
@@ -284,7 +353,9 @@ def test_code_examples_run_and_print_what_the_page_shows(page: Path) -> None:
             except Exception as exc:
                 pytest.fail(f"{page.name}, python block {number} raised {exc!r}:\n{code}")
         if expected is not None:
-            assert out.getvalue().strip() == expected.strip(), f"{page.name}, python block {number}"
+            assert prints_as_shown(out.getvalue(), expected), (
+                f"{page.name}, python block {number} printed:\n{out.getvalue()}"
+            )
 
 
 def test_every_page_with_code_has_examples_that_the_runner_finds() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -343,8 +344,9 @@ async def test_deployment_lifecycle(
     metrics = await call(mode, client, "get_metrics", dep.id, period="24h")
     assert metrics.deployment_id == dep.id
     assert metrics.period == "24h"
-    assert metrics.metrics.requests is not None
-    assert metrics.metrics.latency_ms is not None
+    assert metrics.metrics["requests"] is not None
+    assert metrics.typed is not None
+    assert metrics.typed.latency_ms is not None
     deleted = await call(mode, client, "delete_deployment", dep.id)
     assert deleted.deleted is True
     assert await collect(mode, client, "list_deployments") == []
@@ -502,9 +504,13 @@ async def test_sync_and_async_paths_see_the_same_data(client: FyreToolkitClient)
     assert client.get_model("sentiment-v2") == await client.aget_model("sentiment-v2")
 
 
+def _tool_call(tool: Any, args: dict[str, Any], call_id: str) -> dict[str, Any]:
+    return {"type": "tool_call", "id": call_id, "name": tool.name, "args": args}
+
+
 def test_toolkit_tools_work_against_the_emulator(emu: Emulator) -> None:
     client = make_client(emu)
-    tools = {t.name: t for t in FyreToolkit(client=client).get_tools()}
+    tools = {t.name: t for t in FyreToolkit(client=client, allow_batch_jobs=True).get_tools()}
     listed = tools["fyretoolkit_list_models"].invoke({"limit": 5})
     assert "sentiment-v1" in listed
     predicted = tools["fyretoolkit_predict"].invoke(
@@ -515,3 +521,85 @@ def test_toolkit_tools_work_against_the_emulator(emu: Emulator) -> None:
         {"model_id": "sentiment-v1", "input_url": "s3://b/in.jsonl"}
     )
     assert "queued" in job
+
+
+def test_the_same_tool_call_twice_makes_one_job_on_the_emulator(
+    emu: Emulator, service: FyreToolkitService
+) -> None:
+    client = make_client(emu)
+    tools = {t.name: t for t in FyreToolkit(client=client, allow_batch_jobs=True).get_tools()}
+    create = tools["fyretoolkit_create_batch_job"]
+    args = {"model_id": "sentiment-v1", "input_url": "s3://b/in.jsonl"}
+    first = create.invoke(_tool_call(create, args, "call_1"))
+    again = create.invoke(_tool_call(create, args, "call_1"))
+    other = create.invoke(_tool_call(create, args, "call_2"))
+    assert first.artifact["id"] == again.artifact["id"] != other.artifact["id"]
+    assert service.created_jobs == 2
+
+
+def test_a_404_from_the_emulator_comes_back_as_an_error_message(emu: Emulator) -> None:
+    client = make_client(emu)
+    tools = {t.name: t for t in FyreToolkit(client=client).get_tools()}
+    get_model = tools["fyretoolkit_get_model"]
+    message = get_model.invoke(_tool_call(get_model, {"model_id": "no-such-model"}, "c1"))
+    assert message.status == "error"
+    error = json.loads(message.content)["error"]
+    assert (error["status"], error["code"]) == (404, "model_not_found")
+    assert error["request_id"]
+
+
+async def test_list_models_tool_pages_through_every_emulated_model(emu: Emulator) -> None:
+    client = make_client(emu)
+    tool = FyreToolkit(client=client).get_tools()[1]
+    expected = [m.id for m in client.list_models(limit=100)]
+    seen: list[str] = []
+    args: dict[str, Any] = {"limit": 3}
+    for n in range(100):
+        page = json.loads((await tool.ainvoke(_tool_call(tool, args, f"c{n}"))).content)
+        seen += [m["id"] for m in page["models"]]
+        if not page["has_more"]:
+            break
+        args = {"limit": 3, "starting_after": page["starting_after"]}
+    assert seen == expected
+
+
+@modes
+async def test_a_server_answering_undocumented_calls_tersely_is_understood(
+    mode: str, emu: Emulator, service: FyreToolkitService
+) -> None:
+    service.terse = True
+    client = make_client(emu)
+    dep = await call(mode, client, "create_deployment", "s3://bucket/models/sentiment", "eu-west-1")
+    assert (dep.id.startswith("dep_"), dep.model_uri) == (True, None)
+    metrics = await call(mode, client, "get_metrics", dep.id)
+    assert set(metrics.metrics["errors"]) == {"4xx", "5xx"}
+    deleted = await call(mode, client, "delete_deployment", dep.id)
+    assert deleted.deleted is True
+    job = await call(mode, client, "create_batch_job", "sentiment-v1", "s3://bucket/in.jsonl")
+    canceled = await call(mode, client, "cancel_job", job.id)
+    assert (canceled.id, canceled.status) == (job.id, "canceling")
+    assert (await call(mode, client, "get_job", job.id)).status == "canceled"
+    # One creating request each: no success was mistaken for a failure and retried.
+    assert service.created_deployments == 1
+    assert [e.status for e in emu.log.matching("DELETE")] == [204]
+
+
+def test_the_tools_report_terse_successes_as_successes(
+    emu: Emulator, service: FyreToolkitService
+) -> None:
+    service.terse = True
+    client = make_client(emu)
+    tools = {
+        t.name: t
+        for t in FyreToolkit(
+            client=client, allow_batch_jobs=True, allow_deployments=True
+        ).get_tools()
+    }
+    create = tools["fyretoolkit_create_deployment"]
+    args = {"model_uri": "s3://bucket/models/sentiment", "region": "eu-west-1"}
+    made = create.invoke(_tool_call(create, args, "c1"))
+    assert made.status == "success"
+    delete = tools["fyretoolkit_delete_deployment"]
+    gone = delete.invoke(_tool_call(delete, {"deployment_id": made.artifact["id"]}, "c2"))
+    assert (gone.status, json.loads(gone.content)["deleted"]) == ("success", True)
+    assert service.created_deployments == 1

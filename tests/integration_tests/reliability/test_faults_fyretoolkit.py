@@ -11,6 +11,7 @@ server had already acted on.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 from langchain_mlstudio import (
     ConflictError,
+    FyreToolkit,
     FyreToolkitClient,
     JobFailedError,
     JobTimeoutError,
@@ -301,3 +303,44 @@ def test_prediction_gives_one_result_per_input_or_one_typed_error(
         assert [r["label"] for r in outcome.results] == ["positive", "negative", "neutral"]
     else:
         assert isinstance(outcome, error)
+
+
+# -- the agent tools under the same faults ------------------------------------------
+
+CREATE_CASES = [
+    c for c in CASES if c.input_url == INPUT_URL and any(f.path == CREATE for f in c.faults)
+]
+
+
+def create_tool(emu: Emulator, timeout: float = 5.0) -> Any:
+    tools = FyreToolkit(client=client_for(emu, timeout), allow_batch_jobs=True).get_tools()
+    return {t.name: t for t in tools}["fyretoolkit_create_batch_job"]
+
+
+def tool_call(tool: Any, call_id: str) -> dict[str, Any]:
+    args = {"model_id": MODEL_ID, "input_url": INPUT_URL}
+    return {"type": "tool_call", "id": call_id, "name": tool.name, "args": args}
+
+
+@pytest.mark.parametrize("case", CREATE_CASES, ids=[c.id for c in CREATE_CASES])
+def test_the_create_tool_under_a_fault_answers_with_a_message_and_makes_at_most_one_job(
+    emu: Emulator, case: Case
+) -> None:
+    for fault in case.faults:
+        emu.faults.add(dataclasses.replace(fault))
+    tool = create_tool(emu, case.timeout)
+    message = tool.invoke(tool_call(tool, "call_1"))
+    if case.error is None:
+        assert message.status == "success", message.content
+        assert message.artifact["id"]
+    else:
+        assert message.status == "error"
+        assert json.loads(message.content)["error"]["type"] == case.error.__name__
+    # A replay of the same tool call (a resumed graph step) makes nothing new.
+    emu.faults.clear()
+    again = tool.invoke(tool_call(tool, "call_1"))
+    assert again.status == "success"
+    if case.error is None:
+        assert again.artifact["id"] == message.artifact["id"]
+    settle(lambda: emu.fyretoolkit.created_jobs >= 1)
+    assert emu.fyretoolkit.created_jobs == 1

@@ -58,7 +58,7 @@ def test_results_are_typed_and_in_input_order_across_batches(
 
 def test_batching_respects_batch_size(fake: FakeFastino) -> None:
     fake.make_client(batch_size=2).run("fastino-pii", TEXTS)
-    assert fake.batch_sizes == [2, 2, 1]
+    assert sorted(fake.batch_sizes) == [1, 2, 2]  # batches may be sent from several threads
 
 
 def test_default_batch_size_sends_one_input_per_request(fake: FakeFastino) -> None:

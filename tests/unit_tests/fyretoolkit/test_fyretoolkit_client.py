@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from langchain_mlstudio import (
     MalformedResponseError,
     MLStudioError,
     NotFoundError,
+    RateLimitError,
     UnprocessableEntityError,
 )
 from langchain_mlstudio.fyretoolkit import FyreToolkitClient
@@ -277,7 +277,7 @@ async def test_bad_deployment_is_a_422_with_details(mode: str) -> None:
         ("predict", ("m", ["x"]), {"id": "p", "results": "not-a-list", "created": 1, "model": "m"}),
         ("get_model", ("m",), {"id": "m"}),
         ("get_job", ("j",), ["not", "an", "object"]),
-        ("get_metrics", ("d",), {"deployment_id": "d", "metrics": {"requests": "many"}}),
+        ("get_metrics", ("d",), {"deployment_id": "d", "metrics": "many"}),
         ("create_batch_job", ("m", "s3://b/in.jsonl"), {"status": "queued"}),
     ],
 )
@@ -336,15 +336,30 @@ async def test_bad_inputs_are_rejected_before_any_request(mode: str, inputs: Any
 @modes
 async def test_ids_are_quoted_into_a_single_path_segment(mode: str) -> None:
     client, rec = make_client(lambda r: httpx.Response(200, json={"id": "x", "status": "ready"}))
-    await call(mode, client, "get_model", "../deployments")
-    assert rec.requests[0].url.raw_path == b"/models/..%2Fdeployments"
+    await call(mode, client, "get_model", "sentiment v1?x=1#f")
+    assert rec.requests[0].url.raw_path == b"/models/sentiment%20v1%3Fx%3D1%23f"
 
 
 @modes
-async def test_empty_id_is_rejected_before_any_request(mode: str) -> None:
+@pytest.mark.parametrize("bad", ["", "  ", ".", "..", " .. ", "a/b", "../deployments", "a\\b"])
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [
+        ("get_job", ()),
+        ("cancel_job", ()),
+        ("get_model", ()),
+        ("delete_deployment", ()),
+        ("get_metrics", ()),
+        ("predict", (["x"],)),
+        ("create_batch_job", ("s3://b/in.jsonl",)),
+    ],
+)
+async def test_ids_that_are_not_one_path_segment_are_rejected_before_any_request(
+    mode: str, bad: str, method: str, extra: tuple[Any, ...]
+) -> None:
     client, rec = make_client(lambda r: httpx.Response(200, json={}))
     with pytest.raises(InvalidInputError):
-        await call(mode, client, "get_job", "  ")
+        await call(mode, client, method, bad, *extra)
     assert rec.requests == []
 
 
@@ -465,8 +480,9 @@ async def test_metrics_period_is_sent_as_a_query_parameter(mode: str) -> None:
     client, rec = make_client(lambda r: httpx.Response(200, json=body))
     metrics = await call(mode, client, "get_metrics", "dep_1", period="24h")
     assert rec.requests[0].url.params["period"] == "24h"
-    assert metrics.metrics.latency_ms is not None
-    assert metrics.metrics.latency_ms.p95 == 9
+    assert metrics.typed is not None
+    assert metrics.typed.latency_ms is not None
+    assert metrics.typed.latency_ms.p95 == 9
 
 
 # -- waiting for jobs --------------------------------------------------------
@@ -710,41 +726,223 @@ async def test_an_exhausted_read_budget_does_not_delay_predictions(mode: str) ->
     assert clock.sleeps == []
 
 
+def _clocked(
+    clock: FakeClock, handler: Handler, **kwargs: Any
+) -> tuple[FyreToolkitClient, Recorder]:
+    """A client whose transport and gate both sleep on ``clock``."""
+    client, rec = make_client(handler, **kwargs)
+    _fake_gate(client, clock)
+    client._transport._sleep = clock.sleep
+    client._transport._asleep = clock.asleep
+    return client, rec
+
+
+def _refusals(clock: FakeClock, n: int, **headers: Any) -> Handler:
+    """``n`` 429s whose headers are computed from the clock, then a model."""
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] > n:
+            return httpx.Response(200, json={"id": "m", "status": "ready"})
+        values = {k.replace("_", "-"): str(v(clock.now)) for k, v in headers.items()}
+        return error(429, "rate_limit_exceeded", headers=values)
+
+    return handler
+
+
 @modes
 async def test_a_429_waits_until_reset_before_its_retry(mode: str) -> None:
-    reset = int(time.time()) + 5
-    client, rec = make_client(
-        _flaky(
-            lambda r: error(
-                429,
-                "rate_limit_exceeded",
-                headers={
-                    "X-RateLimit-Limit": "5",
-                    "X-RateLimit-Remaining": "0",
-                    "X-RateLimit-Reset": str(reset),
-                },
-            ),
-            httpx.Response(200, json={"id": "m", "status": "ready"}),
-        )
+    clock = FakeClock()
+    start = clock.now
+    reset = start + 5
+    client, rec = _clocked(
+        clock,
+        _refusals(clock, 1, X_RateLimit_Remaining=lambda _: 0, X_RateLimit_Reset=lambda _: reset),
     )
-    delays: list[float] = []
-    client._transport._sleep = delays.append
-
-    async def record(delay: float) -> None:
-        delays.append(delay)
-
-    client._transport._asleep = record
-    # The gate would also wait; let it record nothing by keeping real clocks
-    # but a fake sleep.
-    gate_sleeps: list[float] = []
-    client._gate._sleep = gate_sleeps.append
-
-    async def gate_record(delay: float) -> None:
-        gate_sleeps.append(delay)
-
-    client._gate._asleep = gate_record
     model = await call(mode, client, "get_model", "m")
     assert model.id == "m"
     assert len(rec.requests) == 2
-    # The transport's wait before the retry is the time left until Reset.
-    assert delays == [pytest.approx(reset - time.time(), abs=1.5)]
+    # Backoff, then the gate waits out the rest: the retry goes at the reset.
+    assert clock.now == pytest.approx(reset)
+
+
+@modes
+async def test_retry_after_wins_over_a_later_reset(mode: str) -> None:
+    clock = FakeClock()
+    start = clock.now
+    client, rec = _clocked(
+        clock,
+        _refusals(
+            clock,
+            1,
+            Retry_After=lambda _: 1,
+            X_RateLimit_Remaining=lambda _: 0,
+            X_RateLimit_Reset=lambda now: int(now + 300),
+        ),
+    )
+    await call(mode, client, "get_model", "m")
+    assert len(rec.requests) == 2
+    assert clock.now - start == pytest.approx(1.0)
+
+
+@modes
+async def test_a_reset_already_past_never_gives_a_zero_delay_retry(mode: str) -> None:
+    clock = FakeClock()
+    client, rec = _clocked(
+        clock,
+        _refusals(
+            clock, 2, X_RateLimit_Remaining=lambda _: 0, X_RateLimit_Reset=lambda now: int(now - 10)
+        ),
+    )
+    await call(mode, client, "get_model", "m")
+    assert len(rec.requests) == 3
+    assert len(clock.sleeps) == 2
+    assert all(delay >= 0.25 for delay in clock.sleeps)
+
+
+@modes
+async def test_a_retry_after_of_zero_still_backs_off(mode: str) -> None:
+    clock = FakeClock()
+    client, rec = _clocked(clock, _refusals(clock, 1, Retry_After=lambda _: 0))
+    await call(mode, client, "get_model", "m")
+    assert len(rec.requests) == 2
+    assert clock.sleeps
+    assert min(clock.sleeps) >= 0.25
+
+
+@modes
+async def test_a_reset_beyond_max_rate_limit_wait_fails_at_once_with_retry_after(
+    mode: str,
+) -> None:
+    clock = FakeClock()
+    client, rec = _clocked(clock, _limited(clock, [0], reset_in=300), max_rate_limit_wait=60)
+    await call(mode, client, "get_model", "m")
+    with pytest.raises(RateLimitError) as info:
+        await call(mode, client, "get_model", "m")
+    assert info.value.retry_after == pytest.approx(300, abs=1)
+    assert "max_rate_limit_wait" in str(info.value)
+    assert clock.sleeps == []
+    assert len(rec.requests) == 1
+
+
+@modes
+async def test_max_rate_limit_wait_bounds_the_total_of_every_attempt(mode: str) -> None:
+    clock = FakeClock()
+    start = clock.now
+    client, rec = _clocked(
+        clock, _refusals(clock, 10, Retry_After=lambda _: 25), max_retries=5, max_rate_limit_wait=60
+    )
+    with pytest.raises(RateLimitError) as info:
+        await call(mode, client, "get_model", "m")
+    # The server's own words come along.
+    assert (info.value.status_code, info.value.code) == (429, "rate_limit_exceeded")
+    assert info.value.request_id == "req_abc"
+    # Two waits of 25 s fit into 60 s; a third would not, so the call stops.
+    assert clock.now - start <= 60
+    assert len(rec.requests) == 3
+
+
+# -- answers the reference does not document -----------------------------------
+
+
+@modes
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status_code": 204},
+        {"status_code": 202},
+        {"status_code": 200, "json": {}},
+        {"status_code": 200, "json": {"ok": True}},
+        {"status_code": 200, "json": ["unexpected"]},
+        {"status_code": 200, "text": "deleted"},
+    ],
+    ids=["204", "202-empty", "200-empty-object", "200-other-fields", "200-list", "200-text"],
+)
+async def test_delete_succeeds_on_any_2xx_with_any_or_no_body(
+    mode: str, answer: dict[str, Any]
+) -> None:
+    client, rec = make_client(lambda r: httpx.Response(**answer))
+    deleted = await call(mode, client, "delete_deployment", "dep_1")
+    assert (deleted.id, deleted.deleted) == ("dep_1", True)
+    assert len(rec.requests) == 1
+
+
+@modes
+@pytest.mark.parametrize(
+    ("status", "expected"), [(200, "canceled"), (202, "canceling"), (204, "canceled")]
+)
+async def test_cancel_succeeds_on_200_202_or_204_without_a_body(
+    mode: str, status: int, expected: str
+) -> None:
+    client, rec = make_client(lambda r: httpx.Response(status))
+    job = await call(mode, client, "cancel_job", "job_1")
+    assert (job.id, job.status) == ("job_1", expected)
+    assert len(rec.requests) == 1
+
+
+@modes
+async def test_create_deployment_answered_with_only_id_and_status_is_a_success(mode: str) -> None:
+    client, rec = make_client(
+        lambda r: httpx.Response(200, json={"id": "dep_9", "status": "provisioning", "extra": 1})
+    )
+    dep = await call(mode, client, "create_deployment", "s3://b/m", "eu-west-1")
+    assert (dep.id, dep.status, dep.model_extra) == ("dep_9", "provisioning", {"extra": 1})
+    assert len(rec.requests) == 1
+
+
+@modes
+async def test_metrics_with_errors_as_an_object_are_kept_as_sent(mode: str) -> None:
+    body = {"deployment_id": "d", "period": "1h", "metrics": {"errors": {"5xx": 2}, "requests": 9}}
+    client, _ = make_client(lambda r: httpx.Response(200, json=body))
+    metrics = await call(mode, client, "get_metrics", "d")
+    assert metrics.metrics == {"errors": {"5xx": 2}, "requests": 9}
+    assert metrics.typed is None
+
+
+# -- credentials in base_url ---------------------------------------------------
+
+
+@modes
+async def test_credentials_in_base_url_never_reach_errors_repr_or_logs(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "sk_live_secret_in_url"
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    transport = httpx.MockTransport(refuse)
+    client = FyreToolkitClient(
+        base_url=f"https://{secret}:pw@fyre.test/v1",
+        http_client=httpx.Client(transport=transport),
+        http_async_client=httpx.AsyncClient(transport=transport),
+        max_retries=1,
+    )
+    client._transport._sleep = lambda _d: None
+
+    async def no_sleep(_d: float) -> None:
+        return None
+
+    client._transport._asleep = no_sleep
+    caplog.set_level("DEBUG")
+    with pytest.raises(MLStudioError) as info:
+        await call(mode, client, "get_model", "m")
+    assert client.base_url == "https://fyre.test/v1"
+    for text in (str(info.value), repr(client), caplog.text):
+        assert secret not in text
+        assert "pw" not in text.replace("pwd", "")
+
+
+@modes
+async def test_a_key_written_into_base_url_is_used_as_the_api_key(mode: str) -> None:
+    rec = Recorder(lambda r: httpx.Response(200, json={"id": "m", "status": "ready"}))
+    transport = httpx.MockTransport(rec)
+    client = FyreToolkitClient(
+        base_url=f"https://{KEY}:@fyre.test",
+        http_client=httpx.Client(transport=transport),
+        http_async_client=httpx.AsyncClient(transport=transport),
+    )
+    await call(mode, client, "get_model", "m")
+    assert rec.requests[0].headers["authorization"] == DEMO_HEADER
+    assert rec.requests[0].url.userinfo == b""
