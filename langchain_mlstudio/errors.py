@@ -282,15 +282,26 @@ class JobTimeoutError(MLStudioError, TimeoutError):
     Attributes:
         job_id: The job's id, to resume with ``wait_for_job(job_id)``.
         waited: Seconds waited before giving up.
+        task_index: The caller's own conversation in the job, when a chat
+            model packed several into it (``None`` from the raw client).
     """
 
     default_hint = (
         "The job may still finish: resume with wait_for_job(job_id), or raise job_timeout."
     )
 
-    def __init__(self, message: str, *, job_id: str, waited: float, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        waited: float,
+        task_index: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.job_id = job_id
         self.waited = waited
+        self.task_index = task_index
         super().__init__(message, **kwargs)
 
 

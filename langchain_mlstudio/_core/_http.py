@@ -477,17 +477,28 @@ class HTTPTransport:
 
     def _transport_error(self, req: _Request, exc: httpx.TransportError) -> APIConnectionError:
         where = f"{req.method} {self.base_url}{req.path}"
+        cls: type[APIConnectionError] = APIConnectionError
+        message = f"Could not complete {where}: {type(exc).__name__}"
         if isinstance(exc, httpx.TimeoutException):
             timeout = self.timeout if req.timeout is None else req.timeout
-            err: APIConnectionError = APITimeoutError(
-                f"{self.service} did not answer {where} within {timeout} s",
-                hint=f"{APITimeoutError.default_hint} {troubleshooting('proxies-and-timeouts')}",
-            )
+            cls = APITimeoutError
+            message = f"{self.service} did not answer {where} within {timeout} s"
+            hint = f"{APITimeoutError.default_hint} {troubleshooting('proxies-and-timeouts')}"
         else:
-            err = APIConnectionError(
-                f"Could not complete {where}: {type(exc).__name__}",
-                hint=f"{APIConnectionError.default_hint} {troubleshooting('base-url')}",
+            hint = f"{APIConnectionError.default_hint} {troubleshooting('base-url')}"
+        if req.safety is Safety.CREATES and not isinstance(
+            exc, httpx.ConnectError | httpx.ConnectTimeout
+        ):
+            # The request may have reached the server: say so, never repeat it.
+            message += (
+                "; the connection was lost after the request was sent, so it may have "
+                "been received and created what it asked for (e.g. a job)"
             )
+            hint = (
+                "It was not sent again, so nothing was created twice; check for it "
+                "(or wait) before sending it again."
+            )
+        err = cls(message, hint=hint)
         err.__cause__ = exc
         return err
 

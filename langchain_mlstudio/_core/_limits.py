@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import os
 import threading
 import time
+import weakref
 from collections import deque
+from collections.abc import Hashable
 from types import TracebackType
 from typing import Any
 
@@ -92,24 +97,36 @@ class RequestsPerSecond(RequestGate):
 
 
 class _AsyncWaiter:
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self.loop = asyncio.get_running_loop()
         self.future: asyncio.Future[None] = self.loop.create_future()
+        self.limit = limit
         self.handed = False  # set (under the lock) when release() gives it a slot
+
+
+class _ThreadWaiter:
+    def __init__(self, limit: int) -> None:
+        self.event = threading.Event()
+        self.limit = limit
 
 
 class Slots:
     """A counting semaphore usable from threads and event loops at once.
 
     ``max_concurrent_jobs`` is held from a job's submission until it reaches a
-    final state, across every sync and async call on an instance. Waiters are
-    served first come, first served.
+    final state, across every sync and async call that shares the slots.
+    Waiters are served first come, first served. A caller may bring a
+    stricter ``limit`` of its own (two models sharing one credential but set
+    to different caps): it waits until fewer than ``limit`` slots are held.
 
     Example:
         >>> slots = Slots(3)
         >>> with slots:
         ...     slots.in_use
         1
+        >>> slots.acquire(limit=1); slots.in_use
+        1
+        >>> slots.release()
     """
 
     def __init__(self, size: int) -> None:
@@ -123,7 +140,7 @@ class Slots:
         self._lock = threading.Lock()
         self._in_use = 0
         self.peak = 0
-        self._waiters: deque[threading.Event | _AsyncWaiter] = deque()
+        self._waiters: deque[_ThreadWaiter | _AsyncWaiter] = deque()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"size": self.size}
@@ -137,27 +154,43 @@ class Slots:
         """Slots held right now."""
         return self._in_use
 
+    def _limit(self, limit: int | None) -> int:
+        return self.size if limit is None else max(1, min(limit, self.size))
+
     def _take(self) -> None:
         self._in_use += 1
         self.peak = max(self.peak, self._in_use)
 
-    def acquire(self) -> None:
-        """Take a slot, blocking the thread until one is free."""
+    def acquire(self, limit: int | None = None, *, cancel: threading.Event | None = None) -> None:
+        """Take a slot, blocking the thread until one is free.
+
+        Args:
+            limit: This caller's own cap (at most ``size``).
+            cancel: When set while waiting, stop waiting and raise
+                :class:`InterruptedError` (no slot is taken).
+        """
         with self._lock:
-            if self._in_use < self.size and not self._waiters:
+            if self._in_use < self._limit(limit) and not self._waiters:
                 self._take()
                 return
-            event = threading.Event()
-            self._waiters.append(event)
-        event.wait()  # release() hands its slot over before setting the event
+            waiter = _ThreadWaiter(self._limit(limit))
+            self._waiters.append(waiter)
+        # release() hands its slot over before setting the event
+        while not waiter.event.wait(0.05 if cancel is not None else None):
+            if cancel is not None and cancel.is_set():
+                with self._lock:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+                        raise InterruptedError("stopped waiting for a slot")
+                break  # handed over while we looked: keep it
 
-    async def aacquire(self) -> None:
+    async def aacquire(self, limit: int | None = None) -> None:
         """Take a slot, suspending the task until one is free."""
         with self._lock:
-            if self._in_use < self.size and not self._waiters:
+            if self._in_use < self._limit(limit) and not self._waiters:
                 self._take()
                 return
-            waiter = _AsyncWaiter()
+            waiter = _AsyncWaiter(self._limit(limit))
             self._waiters.append(waiter)
         try:
             await waiter.future
@@ -171,18 +204,23 @@ class Slots:
             raise
 
     def release(self) -> None:
-        """Give a slot back, handing it straight to the oldest waiter."""
+        """Give a slot back, handing it to the oldest waiter it fits."""
         with self._lock:
-            while self._waiters:
-                waiter = self._waiters.popleft()
-                if isinstance(waiter, threading.Event):
-                    waiter.set()
-                    return
-                if not waiter.loop.is_closed() and not waiter.future.done():
+            self._in_use -= 1
+            for waiter in list(self._waiters):
+                if self._in_use >= waiter.limit:
+                    continue
+                if isinstance(waiter, _AsyncWaiter):
+                    if waiter.loop.is_closed() or waiter.future.done():
+                        self._waiters.remove(waiter)
+                        continue
                     waiter.handed = True
                     waiter.loop.call_soon_threadsafe(_wake, waiter.future)
-                    return
-            self._in_use -= 1
+                else:
+                    waiter.event.set()
+                self._waiters.remove(waiter)
+                self._take()
+                return
 
     def __enter__(self) -> Slots:
         self.acquire()
@@ -207,6 +245,43 @@ class Slots:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+_SHARED_LOCK = threading.Lock()
+_SHARED: weakref.WeakValueDictionary[Hashable, Slots] = weakref.WeakValueDictionary()
+_SALT = os.urandom(16)
+_UNBOUNDED = 1_000_000
+
+
+def secret_fingerprint(secret: str) -> str:
+    """A salted, process-local digest of a secret, safe to use as a dict key.
+
+    Example:
+        >>> secret_fingerprint("k") == secret_fingerprint("k") != secret_fingerprint("j")
+        True
+    """
+    return hmac.new(_SALT, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def shared_slots(key: Hashable) -> Slots:
+    """The process-wide :class:`Slots` for one credential, created on first use.
+
+    Every caller that passes the same ``key`` (e.g. provider, base URL,
+    organization and :func:`secret_fingerprint` of the key) shares one count of
+    jobs in flight, however many model instances or copies it comes from. The
+    slots themselves are unbounded: each caller passes its own cap as
+    ``limit`` to :meth:`Slots.acquire`.
+
+    Example:
+        >>> shared_slots(("doc", "k")) is shared_slots(("doc", "k"))
+        True
+    """
+    with _SHARED_LOCK:
+        slots = _SHARED.get(key)
+        if slots is None:
+            slots = Slots(_UNBOUNDED)
+            _SHARED[key] = slots
+        return slots
 
 
 def _wake(future: asyncio.Future[None]) -> None:

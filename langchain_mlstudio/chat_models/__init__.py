@@ -19,10 +19,11 @@ from langchain_mlstudio.chat_models._jobs import (
     TaskResult,
     parse_state,
 )
-from langchain_mlstudio.chat_models._progress import PROGRESS_EVENT
+from langchain_mlstudio.chat_models._progress import CANCELLED_EVENT, PROGRESS_EVENT
 from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
 
 __all__ = [
+    "CANCELLED_EVENT",
     "PROGRESS_EVENT",
     "BaseChatGenerationJob",
     "ChatIonosModelStudio",
@@ -39,7 +40,8 @@ class ChatModelStudio(BaseChatGenerationJob):
     """A fine-tuned model on manufactAI ModelStudio as a LangChain chat model.
 
     Each request becomes a generation job at ``https://api.modelstudio.app``
-    that is polled until done; ``batch`` packs many inputs into one job.
+    that is polled until done; ``batch`` and concurrent calls pack many
+    conversations into one job.
 
     Setup:
         Set ``MODELSTUDIO_API_KEY`` and ``MODELSTUDIO_ORGANIZATION_ID`` (and
@@ -64,8 +66,8 @@ class ChatIonosModelStudio(BaseChatGenerationJob):
 
     Same API as :class:`ChatModelStudio` at ``https://studio.ionos.de``. IONOS
     allows three parallel queries per user, so ``max_concurrent_jobs``
-    defaults to 3 and holds across every call on the instance; the leading
-    space IONOS puts before each result is removed.
+    defaults to 3 and holds across every model of the process using the same
+    key; the single leading space IONOS puts before each result is removed.
 
     Setup:
         Set ``IONOS_MODEL_STUDIO_API_KEY`` and

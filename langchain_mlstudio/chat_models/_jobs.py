@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal, cast
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -27,72 +27,34 @@ from langchain_mlstudio._core._errors import describe_validation_error
 from langchain_mlstudio._core._http import APIResponse, HTTPTransport
 from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_job, poll_job
 from langchain_mlstudio._core._retry import Safety, parse_retry_after
-from langchain_mlstudio._core._settings import require
+from langchain_mlstudio.chat_models._providers import (
+    API_PATH,
+    PROVIDERS,
+    Provider,
+    ProviderInfo,
+    status_hints,
+)
 from langchain_mlstudio.errors import (
     InvalidInputError,
     JobFailedError,
     MalformedResponseError,
+    RateLimitError,
     TaskFailedError,
 )
 
 logger = logging.getLogger("langchain_mlstudio.jobs")
 
-Provider = Literal["modelstudio", "ionos"]
-
-
-@dataclass(frozen=True)
-class ProviderInfo:
-    """Where a front door of the generate-job API lives and how it is configured."""
-
-    name: Provider
-    display_name: str
-    default_base_url: str
-    api_key_env: str
-    organization_env: str
-    base_url_env: str
-
-    def resolve(
-        self,
-        api_key: str | SecretStr | None,
-        organization_id: str | None,
-        base_url: str | None,
-    ) -> tuple[SecretStr, str, str]:
-        """Arguments, else environment variables, else defaults; checked.
-
-        Raises:
-            ConfigurationError: No key or organization, naming the variable.
-        """
-        key = api_key if api_key is not None else os.environ.get(self.api_key_env)
-        secret = SecretStr(key) if isinstance(key, str) else key
-        require(secret, setting="api_key", env_var=self.api_key_env, service=self.display_name)
-        organization = require(
-            organization_id or os.environ.get(self.organization_env),
-            setting="organization_id",
-            env_var=self.organization_env,
-            service=self.display_name,
-        )
-        url = base_url or os.environ.get(self.base_url_env) or self.default_base_url
-        return cast("SecretStr", secret), organization, url
-
-
-PROVIDERS: dict[Provider, ProviderInfo] = {
-    "modelstudio": ProviderInfo(
-        "modelstudio",
-        "ModelStudio",
-        "https://api.modelstudio.app",
-        "MODELSTUDIO_API_KEY",
-        "MODELSTUDIO_ORGANIZATION_ID",
-        "MODELSTUDIO_BASE_URL",
-    ),
-    "ionos": ProviderInfo(
-        "ionos",
-        "IONOS AI Model Studio",
-        "https://studio.ionos.de",
-        "IONOS_MODEL_STUDIO_API_KEY",
-        "IONOS_MODEL_STUDIO_ORGANIZATION_ID",
-        "IONOS_MODEL_STUDIO_BASE_URL",
-    ),
-}
+__all__ = [
+    "API_PATH",
+    "PROVIDERS",
+    "GenerationJob",
+    "JobState",
+    "ModelStudioClient",
+    "Provider",
+    "ProviderInfo",
+    "TaskResult",
+    "parse_state",
+]
 
 
 class JobState(str, Enum):
@@ -283,6 +245,7 @@ class ModelStudioClient:
             default_headers=default_headers,
             http_client=http_client,
             http_async_client=http_async_client,
+            status_hints=status_hints(info),
         )
 
     def __repr__(self) -> str:
@@ -356,7 +319,7 @@ class ModelStudioClient:
         if isinstance(data, dict) and "job_id" not in data:
             data = {**data, "job_id": job_id}
         try:
-            return GenerationJob.model_validate(data)
+            job = GenerationJob.model_validate(data)
         except ValidationError as exc:
             raise MalformedResponseError(
                 f"{self.provider.display_name} sent a job status for {job_id} "
@@ -364,6 +327,13 @@ class ModelStudioClient:
                 status_code=response.status_code,
                 request_id=response.request_id,
             ) from None
+        if self.provider.name == "ionos":
+            # IONOS's model continues the prompt: its results start with one
+            # space. Remove exactly that one, so indentation survives.
+            for item in job.results:
+                if item.result is not None and item.result.startswith(" "):
+                    item.result = item.result[1:]
+        return job
 
     def _poll_result(self, response: APIResponse, job_id: str) -> PollResult[GenerationJob]:
         job = self._job_from(response, job_id)
@@ -398,21 +368,65 @@ class ModelStudioClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        wait_for_capacity: float | None = None,
+        stop: threading.Event | None = None,
     ) -> str:
         """Submit a job of one or more conversations and return its ``job_id``.
 
         The request is repeated only when it provably created no job (a failed
         connect, a 429 or a 503), so a retry never creates a second job.
+
+        Args:
+            conversations: One conversation (a list of messages) per task.
+            model: The fine-tuned model's id.
+            temperature: Sampling temperature, 0.0 to 1.0.
+            max_tokens: Maximum length of each response.
+            wait_for_capacity: Seconds to keep trying while the server refuses
+                the job with 429 (its parallel-job limit is reached); the
+                default gives up once the transport's retries are spent.
+            stop: When set, stop waiting for capacity (raises
+                :class:`InterruptedError`; nothing is submitted).
         """
         payload = self.build_payload(
             conversations, model=model, temperature=temperature, max_tokens=max_tokens
         )
-        response = self.transport.request(
-            "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
-        )
+        deadline = None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+        attempt = 0
+        while True:
+            if stop is not None and stop.is_set():
+                raise InterruptedError("stopped before submitting")
+            try:
+                response = self.transport.request(
+                    "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
+                )
+                break
+            except RateLimitError as exc:
+                delay = self._capacity_delay(exc, deadline, attempt)
+                if delay is None:
+                    raise
+            (stop.wait if stop is not None else self.transport._sleep)(delay)
+            attempt += 1
         job_id = self._job_id_from(response)
         logger.info("Submitted job %s with %d conversation(s)", job_id, len(conversations))
         return job_id
+
+    def _capacity_delay(
+        self, exc: RateLimitError, deadline: float | None, attempt: int
+    ) -> float | None:
+        """The wait before submitting again after a 429, or ``None`` to give up."""
+        if deadline is None:
+            return None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        # The server's Retry-After, but never a busy loop: at least a growing backoff.
+        delay = max(exc.retry_after or 0.0, min(2.0, 0.25 * 2**attempt))
+        logger.info(
+            "%s refused a job (429, parallel-job limit); submitting again in %.2f s",
+            self.provider.display_name,
+            delay,
+        )
+        return min(delay, left)
 
     def get_job(self, job_id: str) -> GenerationJob:
         """A job's current status and any results so far."""
@@ -466,14 +480,26 @@ class ModelStudioClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        wait_for_capacity: float | None = None,
     ) -> str:
         """Async twin of :meth:`submit`."""
         payload = self.build_payload(
             conversations, model=model, temperature=temperature, max_tokens=max_tokens
         )
-        response = await self.transport.arequest(
-            "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
-        )
+        deadline = None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+        attempt = 0
+        while True:
+            try:
+                response = await self.transport.arequest(
+                    "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
+                )
+                break
+            except RateLimitError as exc:
+                delay = self._capacity_delay(exc, deadline, attempt)
+                if delay is None:
+                    raise
+            await self.transport._asleep(delay)
+            attempt += 1
         job_id = self._job_id_from(response)
         logger.info("Submitted job %s with %d conversation(s)", job_id, len(conversations))
         return job_id

@@ -114,10 +114,32 @@ def convert_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """A LangChain message history as one API conversation, order kept.
 
     Raises:
-        InvalidInputError: The list is empty or holds a message the API cannot
-            carry.
+        InvalidInputError: The list is empty, no message has any content
+            (an empty string, ``content=[]``), or a message is one the API
+            cannot carry.
+
+    Example:
+        >>> from langchain_core.messages import HumanMessage
+        >>> try:
+        ...     convert_messages([HumanMessage(content=[])])
+        ... except InvalidInputError as err:
+        ...     err.message
+        'The conversation has no content (1 message(s), all empty)'
+
     """
     if not messages:
         msg = "Cannot generate from an empty list of messages"
         raise InvalidInputError(msg)
-    return [convert_message(message) for message in messages]
+    conversation = [convert_message(message) for message in messages]
+    if not any(_has_content(message["content"]) for message in conversation):
+        raise InvalidInputError(
+            f"The conversation has no content ({len(conversation)} message(s), all empty)",
+            hint="Send at least one message with text or an image; nothing was sent.",
+        )
+    return conversation
+
+
+def _has_content(content: str | list[dict[str, Any]]) -> bool:
+    if isinstance(content, str):
+        return bool(content.strip())
+    return any(part["type"] != "text" or part["text"].strip() for part in content)

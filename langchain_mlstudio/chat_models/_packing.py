@@ -1,69 +1,174 @@
-"""Pack the inputs of one ``batch`` call into as few generation jobs as possible.
+"""Pack conversations from concurrent calls into shared generation jobs.
 
-``batch`` runs every input as its own LangChain run (so callbacks, tracing
-and ``return_exceptions`` behave as usual), but the runs do not each submit a
-job: they join *groups*. The first run to join a group leads it; once the
-group is full (``max_batch_size``), every input of the batch has arrived, or
-no one joined for a short window, the leader submits one job with all the
-group's conversations and hands each member its own task's outcome.
+Every call of a chat model becomes a :class:`Member` of a :class:`Group`; a
+group's conversations go to the server as one job. Two ways to form groups:
+
+* the process-wide :data:`PACKER` collects concurrent ``invoke`` / ``ainvoke``
+  calls (threads, ``asyncio.gather``, a LangGraph fan-out, copies of a model)
+  that share a credential and job parameters: a group is sent once it is full
+  (``max_batch_size``) or no call joined it for a short window;
+* a :class:`BatchPlan` gives ``batch`` input ``i`` the place ``i % size`` of
+  group ``i // size``, so inputs keep their order and ``n`` inputs make
+  ``ceil(n / size)`` jobs; a group is sent as soon as all its inputs arrived.
+
+Each group is run by one runner (a daemon thread for sync calls, a task for
+async ones) that is independent of the callers: a caller that is cancelled
+only stops waiting, the job keeps its slot until it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import threading
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-R = TypeVar("R")
+from langchain_mlstudio.chat_models._jobs import GenerationJob
+from langchain_mlstudio.chat_models._progress import ProgressReporter
+
+_ORDER = itertools.count()
 
 
-@dataclass
+@dataclass(eq=False)
 class Member:
-    """One conversation waiting for its task's outcome."""
+    """One conversation of one call, waiting for its task's outcome.
+
+    Attributes:
+        conversation: The API conversation.
+        reporter: Where the call's progress events go.
+        order: Position among the group's members (the input index in a batch).
+        task_index: The conversation's index in the job it was submitted in.
+        job_id: That job's id, once submitted.
+        outcome: The finished job (read the text at ``task_index``).
+        error: What failed for this conversation.
+        cancelled: The caller stopped waiting.
+    """
 
     conversation: list[dict[str, Any]]
-    task_index: int
-    progress: list[Callable[[Any], Any]] = field(default_factory=list)
+    reporter: ProgressReporter
+    order: int = field(default_factory=lambda: next(_ORDER))
+    task_index: int = 0
+    job_id: str | None = None
+    outcome: GenerationJob | None = None
+    error: BaseException | None = None
+    cancelled: bool = False
+    cancel_reported: bool = False
 
-    def alone(self) -> Member:
-        """This member as the only task of a job of its own."""
-        self.task_index = 0
-        return self
 
-
-@dataclass
-class Group(Generic[R]):
-    """Conversations that will share one job."""
+@dataclass(eq=False)
+class Group:
+    """Conversations that will share one job (or, if refused, its halves)."""
 
     key: Hashable
+    max_size: int
+    window: float
+    expected: int | None = None
     members: list[Member] = field(default_factory=list)
-    closed: bool = False
-    last_join: float = field(default_factory=time.monotonic)
-    outcome: R | None = None
-    error: BaseException | None = None
+    arrived: int = 0
+    sealed: bool = False
+    started: bool = False
+    created: float = field(default_factory=time.monotonic)
+    last_event: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Condition = field(default_factory=threading.Condition)
     _waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
+    # -- forming ------------------------------------------------------------
+
+    def add(self, member: Member) -> None:
+        """Join (the caller holds ``lock``)."""
+        self.members.append(member)
+        self.arrived += 1
+        self.last_event = time.monotonic()
+        self.lock.notify_all()
+
+    def enter(self, member: Member) -> tuple[bool, bool]:
+        """Join unless sealed or full: ``(joined, caller_must_start_the_runner)``."""
+        with self.lock:
+            if self.sealed or len(self.members) >= self.max_size:
+                return False, False
+            self.add(member)
+            first, self.started = not self.started, True
+            return True, first
+
+    def skip(self) -> None:
+        """Count an expected member that will never join (bad input, cache hit)."""
+        with self.lock:
+            self.arrived += 1
+            self.last_event = time.monotonic()
+            self.lock.notify_all()
+
+    def full(self) -> bool:
+        """Whether no one else may join."""
+        return len(self.members) >= self.max_size or (
+            self.expected is not None and self.arrived >= self.expected
+        )
+
+    def ready_in(self, stop: threading.Event | None = None) -> float:
+        """0 when the group should be sent now, else seconds until it should."""
+        if self.full() or (stop is not None and stop.is_set()):
+            return 0.0
+        now = time.monotonic()
+        until = self.last_event + self.window
+        if self.expected is None:  # concurrent calls: never more than 4 windows in all
+            until = min(until, self.created + 4 * self.window)
+        return max(0.0, until - now)
+
+    def seal(self, stop: threading.Event | None = None) -> list[Member]:
+        """Block until the group is ready, close it, and return its members in order."""
+        with self.lock:
+            while (wait := self.ready_in(stop)) > 0:
+                self.lock.wait(min(wait, 0.05) if stop is not None else wait)
+            return self._close()
+
+    async def aseal(self) -> list[Member]:
+        """Async twin of :meth:`seal` (members join from the same event loop)."""
+        while True:
+            with self.lock:
+                wait = self.ready_in()
+                if wait <= 0:
+                    return self._close()
+            await asyncio.sleep(min(wait, 0.005))
+
+    def _close(self) -> list[Member]:
+        self.sealed = True
+        self.members.sort(key=lambda m: m.order)
+        return list(self.members)
+
+    def withdraw(self, member: Member) -> bool:
+        """Take a cancelled caller's conversation out; False once it was sealed."""
+        with self.lock:
+            member.cancelled = True
+            if not self.sealed and member in self.members:
+                self.members.remove(member)
+                self.lock.notify_all()
+                return True
+            return False
+
+    # -- finishing ----------------------------------------------------------
+
     def finish(self) -> None:
-        """Mark the job's outcome known and wake every waiting member."""
-        self.done.set()
-        for future in self._waiters:
+        """Mark every outcome known and wake every waiting member."""
+        with self.lock:
+            self.done.set()
+            waiters, self._waiters = self._waiters, []
+        for future in waiters:
             loop = future.get_loop()
             if not loop.is_closed():
                 loop.call_soon_threadsafe(_wake, future)
 
     async def wait(self) -> None:
-        """Wait, without blocking the loop, for the leader to finish."""
-        if self.done.is_set():
-            return
-        future = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        if not self.done.is_set():
-            await future
+        """Wait, without blocking the loop, until :meth:`finish`."""
+        with self.lock:
+            if self.done.is_set():
+                return
+            future = asyncio.get_running_loop().create_future()
+            self._waiters.append(future)
+        await future
 
 
 def _wake(future: asyncio.Future[None]) -> None:
@@ -71,101 +176,120 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-class PackTicket(Generic[R]):
-    """Shared by the inputs of one ``batch`` / ``abatch`` call.
+Starter = Callable[[Group], None]
+
+
+class Packer:
+    """Open groups of concurrent calls, by what they must share to be packed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[Hashable, Group] = {}
+
+    def join(
+        self, key: Hashable, member: Member, *, max_size: int, window: float, start: Starter
+    ) -> Group:
+        """Add ``member`` to the open group for ``key``; ``start`` runs a new group."""
+        with self._lock:
+            group = self._open.get(key)
+            if group is not None:
+                joined, _ = group.enter(member)
+                if group.full() or not joined:
+                    del self._open[key]
+                if joined:
+                    return group
+            group = Group(key, max_size, window)
+            group.enter(member)
+            if not group.full():
+                self._open[key] = group
+        start(group)
+        return group
+
+    def forget(self, group: Group) -> None:
+        """Stop offering a group that was sealed by its runner."""
+        with self._lock:
+            if self._open.get(group.key) is group:
+                del self._open[group.key]
+
+
+#: Concurrent calls of the whole process.
+PACKER = Packer()
+
+
+class BatchPlan:
+    """The groups of one ``batch`` call: input ``i`` is place ``i % size`` of group ``i // size``.
 
     Args:
-        owner: The model instance whose ``batch`` made the ticket; only its own
-            calls join (another model invoked inside the batch, e.g. from a
-            callback, runs on its own).
-        expected: How many inputs the batch has.
-        max_size: The most conversations one job may hold.
-        window: Seconds a group waits for another member before it is sent.
+        owner: The model whose ``batch`` made the plan; only its own calls use it.
+        count: How many inputs the batch has.
+        size: The most conversations per job (``max_batch_size``).
+        window: Seconds a group waits after its last arrival before it is sent
+            without the inputs still missing. Inputs that never reach the model
+            (a cache hit, an early error) are counted by :meth:`skip`, so this
+            is only a safety net.
+        job_slots: The batch's own cap on jobs in flight (``max_concurrency``).
     """
 
-    def __init__(self, owner: object, expected: int, max_size: int, window: float = 0.05) -> None:
+    def __init__(
+        self,
+        owner: object,
+        count: int,
+        size: int,
+        window: float,
+        job_slots: Any = None,
+    ) -> None:
         self.owner = owner
-        self.expected = expected
-        self.max_size = max_size
+        self.count = count
+        self.size = size
         self.window = window
-        self.arrived = 0
-        self._open: dict[Hashable, Group[R]] = {}
-        self._cond = threading.Condition()
+        self.job_slots = job_slots
+        self.stop = threading.Event()
+        self.key: Hashable | None = None
+        self.job_ids: list[str] = []
+        self._lock = threading.Lock()
+        self._groups: dict[int, Group] = {}
 
-    def join(self, key: Hashable, member: Member) -> tuple[Group[R], bool]:
-        """Add a conversation to the open group for ``key``; True if it leads."""
-        with self._cond:
-            self.arrived += 1
-            group = self._open.get(key)
-            leader = group is None
-            if group is None:
-                group = Group(key)
-                self._open[key] = group
-            member.task_index = len(group.members)
-            group.members.append(member)
-            group.last_join = time.monotonic()
-            if len(group.members) >= self.max_size:
-                self._close(group)
-            self._cond.notify_all()
-            return group, leader
+    def group_for(self, index: int, key: Hashable) -> Group | None:
+        """The group of input ``index`` (``None`` if ``key`` is not the plan's)."""
+        with self._lock:
+            if self.key is None:
+                self.key = key
+            if key != self.key:
+                return None
+            return self._group(index)
 
-    def skip(self) -> None:
-        """Count an input that failed before it could join (it will never join)."""
-        with self._cond:
-            self.arrived += 1
-            self._cond.notify_all()
+    def _group(self, index: int) -> Group:
+        """The group holding input ``index``, created on first use (the caller holds the lock)."""
+        number = index // self.size
+        group = self._groups.get(number)
+        if group is None:
+            expected = min(self.size, self.count - number * self.size)
+            group = Group(("batch", id(self), number), self.size, self.window, expected)
+            self._groups[number] = group
+        return group
 
-    def _close(self, group: Group[R]) -> None:
-        group.closed = True
-        if self._open.get(group.key) is group:
-            del self._open[group.key]
+    def skip(self, index: int) -> None:
+        """Input ``index`` will never join (it failed early or came from the cache)."""
+        with self._lock:
+            group = self._group(index)
+        group.skip()
 
-    def _ready(self, group: Group[R]) -> float:
-        """0 when the group should be sent now, else seconds until it should."""
-        if group.closed or self.arrived >= self.expected:
-            return 0.0
-        return max(0.0, group.last_join + self.window - time.monotonic())
-
-    def seal(self, group: Group[R]) -> None:
-        """Block until the group is ready, then close it to newcomers."""
-        with self._cond:
-            while (wait := self._ready(group)) > 0:
-                self._cond.wait(wait)
-            self._close(group)
-
-    async def aseal(self, group: Group[R]) -> None:
-        """Async twin of :meth:`seal` (all members run on one event loop)."""
-        while True:
-            with self._cond:
-                wait = self._ready(group)
-                if wait <= 0:
-                    self._close(group)
-                    return
-            await asyncio.sleep(min(wait, 0.005))
+    def submitted(self, job_id: str) -> None:
+        """Remember a job of this batch (logged if the batch is interrupted)."""
+        with self._lock:
+            self.job_ids.append(job_id)
 
 
-def lead(group: Group[R], run: Callable[[Group[R]], R]) -> None:
-    """Run the group's job and wake every member, success or not."""
-    try:
-        group.outcome = run(group)
-    except BaseException as exc:
-        group.error = exc
-    finally:
-        group.finish()
+@dataclass
+class BatchSlot:
+    """The plan and input index of the call running in this context."""
+
+    plan: BatchPlan
+    index: int
+    used: bool = False
 
 
-async def alead(group: Group[R], run: Callable[[Group[R]], Awaitable[R]]) -> None:
-    """Async twin of :func:`lead`."""
-    try:
-        group.outcome = await run(group)
-    except BaseException as exc:
-        group.error = exc
-        if isinstance(exc, asyncio.CancelledError):
-            raise
-    finally:
-        group.finish()
-
-
-ACTIVE_TICKET: contextvars.ContextVar[PackTicket[Any] | None] = contextvars.ContextVar(
-    "langchain_mlstudio_pack_ticket", default=None
+#: Set by ``batch`` around each input's call.
+BATCH_SLOT: contextvars.ContextVar[BatchSlot | None] = contextvars.ContextVar(
+    "langchain_mlstudio_batch_slot", default=None
 )

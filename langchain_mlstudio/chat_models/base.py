@@ -2,58 +2,55 @@
 
 from __future__ import annotations
 
-import inspect
-import threading
+import asyncio
+import contextvars
+import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, Literal
+from uuid import uuid4
 
 from langchain_core.callbacks import (
+    AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
+    CallbackManager,
     CallbackManagerForLLMRun,
 )
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.runnables.config import get_config_list
+from langchain_core.runnables.config import ensure_config
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_mlstudio._core._limits import Slots
-from langchain_mlstudio._core._polling import PollSchedule
+from langchain_mlstudio.chat_models import _batching
 from langchain_mlstudio.chat_models._capabilities import declared_profile
+from langchain_mlstudio.chat_models._checks import check_call_kwargs, check_settings
 from langchain_mlstudio.chat_models._jobs import (
     PROVIDERS,
-    GenerationJob,
     ModelStudioClient,
     Provider,
     ProviderInfo,
 )
 from langchain_mlstudio.chat_models._messages import convert_messages
-from langchain_mlstudio.chat_models._packing import (
-    ACTIVE_TICKET,
-    Group,
-    Member,
-    PackTicket,
-    alead,
-    lead,
-)
-from langchain_mlstudio.chat_models._progress import (
-    AsyncProgressReporter,
-    ProgressReporter,
-)
+from langchain_mlstudio.chat_models._packing import BATCH_SLOT, PACKER, Group, Member
+from langchain_mlstudio.chat_models._progress import ProgressReporter, langgraph_writer
 from langchain_mlstudio.chat_models._prompted_tools import (
     PromptedTools,
     agenerate_with_tools,
     generate_with_tools,
     prepare_tools,
 )
+from langchain_mlstudio.chat_models._runner import JobSpec, start_task, start_thread
+from langchain_mlstudio.chat_models._runtime import Runtime, current_runtime
 from langchain_mlstudio.chat_models._structured import structured_output
-from langchain_mlstudio.errors import BadRequestError
 
-#: What conversations must share to be packed into one job.
-JobKey = tuple[str, float | None, int | None]
-#: Threads a sync ``batch`` uses at most (each mostly waits on a job).
-_MAX_BATCH_THREADS = 256
+logger = logging.getLogger("langchain_mlstudio.chat_models")
+
+#: The run manager of the call in progress (LangChain hands ``_stream`` none).
+_RUN_MANAGER: contextvars.ContextVar[
+    CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | ProgressReporter | None
+] = contextvars.ContextVar("langchain_mlstudio_run_manager", default=None)
 
 
 def apply_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
@@ -110,15 +107,25 @@ class BaseChatGenerationJob(BaseChatModel):
     poll_multiplier: float = Field(default=1.1, ge=1.0)
     """Growth of the check times: each wait is ``(multiplier - 1)`` x time waited."""
     max_batch_size: int = Field(default=32, ge=1)
-    """The most conversations ``batch`` packs into one job."""
+    """The most conversations packed into one job (by ``batch`` or concurrent calls)."""
     max_concurrent_jobs: int | None = Field(default=4, ge=1)
-    """Jobs in flight at once across every call on this instance.
+    """Jobs in flight at once for this credential, across the whole process.
 
-    A job holds its slot from submission until its final state; one that
-    outlives ``job_timeout`` gives its slot back with the
-    :class:`~langchain_mlstudio.JobTimeoutError` (it may still run on the
-    server, so a caller who resumes it should count it).
+    Every instance, copy, ``bind``, ``with_config`` and ``configurable_fields``
+    instance with the same provider, base URL, organization and key shares
+    one count; each waits while its own ``max_concurrent_jobs`` are in flight.
+    A job holds its slot from submission until its final state, also when its
+    caller was cancelled; one that outlives ``job_timeout`` gives its slot back
+    with the :class:`~langchain_mlstudio.JobTimeoutError` (it may still run on
+    the server, so a caller who resumes it should count it).
     """
+    pack_concurrent_calls: bool = True
+    """Pack concurrent ``invoke``/``ainvoke`` calls that share a credential and
+    job parameters into shared jobs; ``False`` sends each call's job alone
+    (``batch`` still packs: set ``max_batch_size=1`` for one job per input)."""
+    pack_window: float = Field(default=0.05, gt=0)
+    """Seconds a job waits after the last call joined it before it is sent
+    (at most four windows in all)."""
     default_headers: dict[str, str] | None = None
     """Headers added to every request."""
     http_client: Any = Field(default=None, exclude=True)
@@ -138,9 +145,7 @@ class BaseChatGenerationJob(BaseChatModel):
     structured_output_retries: int = Field(default=2, ge=0)
     """Re-asks of an answer that fails to parse or validate (structured output, tool calls)."""
 
-    _client: ModelStudioClient | None = PrivateAttr(default=None)
-    _slots: Slots | None = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _runtime: Runtime | None = PrivateAttr(default=None)
 
     @classmethod
     def _info(cls) -> ProviderInfo:
@@ -152,6 +157,7 @@ class BaseChatGenerationJob(BaseChatModel):
         """Fill credentials from the environment, failing fast naming the variable."""
         if not isinstance(values, dict):
             return values
+        check_settings(cls.__name__, cls.model_fields, values)
         api_key, organization_id, base_url = cls._info().resolve(
             values.get("api_key"), values.get("organization_id"), values.get("base_url")
         )
@@ -202,58 +208,79 @@ class BaseChatGenerationJob(BaseChatModel):
             params["ls_stop"] = stop or self.stop
         return params
 
+    # -- serialisation ----------------------------------------------------------
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """``langchain_core.load.dumps`` writes the settings, never the key."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """Where ``loads`` finds the class."""
+        return ["langchain_mlstudio", "chat_models"]
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Runtime state (clients, limiter) is rebuilt on the other side; injected
+        # HTTP clients hold sockets and cannot cross processes.
+        state = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "http_client": None, "http_async_client": None}
+        state["__pydantic_private__"] = {**(state["__pydantic_private__"] or {}), "_runtime": None}
+        return state
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> BaseChatGenerationJob:
+        memo = {} if memo is None else memo
+        for shared in (self.http_client, self.http_async_client):
+            if shared is not None:
+                memo[id(shared)] = shared  # a copy may use the caller's own clients
+        if self._runtime is not None:
+            memo[id(self._runtime)] = None
+        return super().__deepcopy__(memo)
+
     # -- shared machinery -----------------------------------------------------
+
+    def _current(self) -> Runtime:
+        """The runtime for the instance's settings as they are now."""
+        runtime = current_runtime(self, self._runtime)
+        self._runtime = runtime
+        return runtime
 
     @property
     def client(self) -> ModelStudioClient:
-        """The job client, created on first use and reused.
+        """The job client for the instance's current settings.
 
-        Use it to submit, inspect or resume jobs by id directly.
+        Use it to submit, inspect or resume jobs by id directly; it gives the
+        same text as ``invoke`` for the same task.
         """
-        with self._lock:
-            if self._client is None:
-                self._client = ModelStudioClient(
-                    api_key=self.api_key,
-                    organization_id=self.organization_id,
-                    base_url=self.base_url,
-                    provider=self.provider,
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
-                    job_timeout=self.job_timeout,
-                    poll_schedule=PollSchedule(
-                        self.poll_initial_interval, self.poll_max_interval, self.poll_multiplier
-                    ),
-                    default_headers=self.default_headers,
-                    http_client=self.http_client,
-                    http_async_client=self.http_async_client,
-                )
-            return self._client
+        return self._current().client
 
     @property
     def slots(self) -> Slots:
-        """The cap on jobs in flight, shared by every call on this instance."""
-        with self._lock:
-            if self._slots is None:
-                self._slots = Slots(self.max_concurrent_jobs or 1_000_000)
-            return self._slots
+        """The count of jobs in flight shared by every model using this credential."""
+        return self._current().slots
 
-    def _job_params(self, kwargs: dict[str, Any]) -> JobKey:
-        return (
-            kwargs.get("model") or self.model,
-            kwargs.get("temperature", self.temperature),
-            kwargs.get("max_tokens", self.max_tokens),
-        )
+    def _job_params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The job parameters of one call; an unknown keyword fails before any request."""
+        check_call_kwargs(type(self).__name__, kwargs)
+        return {
+            "model": kwargs.get("model") or self.model,
+            "temperature": kwargs.get("temperature", self.temperature),
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+        }
 
-    def _result(
-        self, job: GenerationJob, task_index: int, stop: list[str] | None, model: str
-    ) -> ChatResult:
-        text, stopped = apply_stop(job.text_for(task_index).lstrip(), stop or self.stop)
+    def _result(self, member: Member, stop: list[str] | None, model: str) -> ChatResult:
+        if member.error is not None:
+            raise member.error
+        assert member.outcome is not None  # noqa: S101
+        job = member.outcome
+        text, stopped = apply_stop(job.text_for(member.task_index), stop or self.stop)
         message = AIMessage(
             content=text,
             response_metadata={
                 "model_name": model,
                 "model_provider": self.provider,
                 "job_id": job.job_id,
+                "task_index": member.task_index,
                 "finish_reason": "stop_sequence" if stopped else "stop",
             },
         )
@@ -261,67 +288,93 @@ class BaseChatGenerationJob(BaseChatModel):
 
     # -- running jobs -----------------------------------------------------------
 
-    def _run_job(self, group: Group[GenerationJob]) -> GenerationJob:
-        model, temperature, max_tokens = cast("JobKey", group.key)
-        conversations = [m.conversation for m in group.members]
-        client = self.client
-        # Validate before taking a slot: a bad input never waits for capacity.
-        client.build_payload(
-            conversations, model=model, temperature=temperature, max_tokens=max_tokens
-        )
+    def _enter(
+        self,
+        messages: list[BaseMessage],
+        reporter: ProgressReporter,
+        kwargs: dict[str, Any],
+        mode: Any,
+    ) -> tuple[Member, Group, dict[str, Any]]:
+        """Check the call, then put its conversation in a group that will be run.
 
-        log = ProgressReporter(None, log=True)
-
-        def on_progress(job: GenerationJob) -> None:
-            log(job)
-            for member in group.members:
-                for hook in member.progress:
-                    hook(job)
-
-        with self.slots:
-            job_id = client.submit(
-                conversations, model=model, temperature=temperature, max_tokens=max_tokens
-            )
-            return client.wait_for_job(job_id, on_progress=on_progress)
-
-    async def _arun_job(self, group: Group[GenerationJob]) -> GenerationJob:
-        model, temperature, max_tokens = cast("JobKey", group.key)
-        conversations = [m.conversation for m in group.members]
-        client = self.client
-        client.build_payload(
-            conversations, model=model, temperature=temperature, max_tokens=max_tokens
-        )
-
-        log = ProgressReporter(None, log=True)
-
-        async def on_progress(job: GenerationJob) -> None:
-            log(job)
-            for member in group.members:
-                for hook in member.progress:
-                    outcome = hook(job)
-                    if inspect.isawaitable(outcome):
-                        await outcome
-
-        async with self.slots:
-            job_id = await client.asubmit(
-                conversations, model=model, temperature=temperature, max_tokens=max_tokens
-            )
-            return await client.await_for_job(job_id, on_progress=on_progress)
-
-    def _ticket(self) -> PackTicket[GenerationJob] | None:
-        """The packing ticket of this instance's running ``batch``, if any."""
-        ticket = ACTIVE_TICKET.get()
-        return ticket if ticket is not None and ticket.owner is self else None
-
-    def _member(self, messages: list[BaseMessage], reporter: ProgressReporter) -> Member:
-        """The conversation to submit; a bad input still counts as arrived."""
+        ``batch`` inputs go to their place in the batch's plan; other calls
+        join concurrent calls that share the same settings (unless
+        ``pack_concurrent_calls`` is off); a bad input never waits.
+        """
+        slot = BATCH_SLOT.get()
+        if slot is not None and (slot.plan.owner is not self or slot.used):
+            slot = None  # another model, or a nested call of this one
+        if slot is not None:
+            slot.used = True
         try:
-            return Member(convert_messages(messages), 0, [reporter])
-        except Exception:
-            ticket = self._ticket()
-            if ticket is not None:
-                ticket.skip()
+            params = self._job_params(kwargs)
+            runtime = self._current()
+            member = Member(convert_messages(messages), reporter)
+            runtime.client.build_payload([member.conversation], **params)
+        except BaseException:
+            if slot is not None:
+                slot.plan.skip(slot.index)
             raise
+        spec = JobSpec(
+            runtime.client,
+            runtime.slots,
+            self.max_concurrent_jobs,
+            job_timeout=self.job_timeout,
+            plan=slot.plan if slot is not None else None,
+            **params,
+        )
+        start = start_thread if mode == "sync" else start_task
+        key = (runtime.key, tuple(params.values()), self.max_concurrent_jobs, mode)
+        if slot is not None:
+            group = slot.plan.group_for(slot.index, key)
+            if group is not None:
+                member.order = slot.index
+                joined, first = group.enter(member)
+                if first:
+                    start(spec, group)
+                if joined:
+                    return member, group, params
+            slot.plan.skip(slot.index)
+            spec.plan = None
+        if self.pack_concurrent_calls:
+            group = PACKER.join(
+                ("calls", *key, self.max_batch_size),
+                member,
+                max_size=self.max_batch_size,
+                window=self.pack_window,
+                start=lambda g: start(spec, g),
+            )
+        else:
+            group = Group(None, 1, self.pack_window)
+            group.enter(member)
+            start(spec, group)
+        return member, group, params
+
+    @staticmethod
+    def _left_behind(group: Group, member: Member) -> str | None:
+        """A cancelled caller's job id, if its conversation was already submitted."""
+        if group.withdraw(member):
+            return None
+        with group.lock:
+            if member.job_id is None or member.cancel_reported:
+                return None  # the runner reports it once submitted
+            member.cancel_reported = True
+        logger.warning(
+            "Call cancelled; its job %s (task %d) keeps running and holds its slot until it "
+            "ends. Resume with client.wait_for_job(%r).",
+            member.job_id,
+            member.task_index,
+            member.job_id,
+        )
+        return member.job_id
+
+    def _reporter(
+        self, run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None
+    ) -> ProgressReporter:
+        found = run_manager if run_manager is not None else _RUN_MANAGER.get()
+        if isinstance(found, ProgressReporter):
+            return found
+        return ProgressReporter.for_run(found)
 
     def _generate(
         self,
@@ -341,36 +394,15 @@ class BaseChatGenerationJob(BaseChatModel):
                 run_manager=run_manager,
                 **kwargs,
             )
-        member = self._member(messages, ProgressReporter(run_manager))
-        key = self._job_params(kwargs)
-        ticket = self._ticket()
-        if ticket is None:
-            group: Group[GenerationJob] = Group(key, [member], closed=True)
-            lead(group, self._run_job)
-        else:
-            group, leader = ticket.join(key, member)
-            if leader:
-                ticket.seal(group)
-                lead(group, self._run_job)
-            else:
-                group.done.wait()
-            if self._rejected_together(group):
-                group = Group(key, [member.alone()], closed=True)
-                lead(group, self._run_job)
-        if group.error is not None:
-            raise group.error
-        assert group.outcome is not None  # noqa: S101
-        return self._result(group.outcome, member.task_index, stop, key[0])
-
-    @staticmethod
-    def _rejected_together(group: Group[GenerationJob]) -> bool:
-        """Whether the server refused a packed job as a whole (so none was created).
-
-        One conversation it cannot take (say, an image for a text-only model)
-        must not fail the others: each is then sent on its own, and only the
-        culprit gets the error.
-        """
-        return isinstance(group.error, BadRequestError) and len(group.members) > 1
+        member, group, params = self._enter(messages, self._reporter(run_manager), kwargs, "sync")
+        try:
+            group.done.wait()
+        except BaseException:  # Ctrl-C: stop waiting, the job is followed in the background
+            job_id = self._left_behind(group, member)
+            if job_id is not None:
+                member.reporter.cancelled(job_id, member.task_index)
+            raise
+        return self._result(member, stop, params["model"])
 
     async def _agenerate(
         self,
@@ -390,26 +422,106 @@ class BaseChatGenerationJob(BaseChatModel):
                 run_manager=run_manager,
                 **kwargs,
             )
-        member = self._member(messages, AsyncProgressReporter(run_manager))
-        key = self._job_params(kwargs)
-        ticket = self._ticket()
-        if ticket is None:
-            group: Group[GenerationJob] = Group(key, [member], closed=True)
-            await alead(group, self._arun_job)
-        else:
-            group, leader = ticket.join(key, member)
-            if leader:
-                await ticket.aseal(group)
-                await alead(group, self._arun_job)
-            else:
-                await group.wait()
-            if self._rejected_together(group):
-                group = Group(key, [member.alone()], closed=True)
-                await alead(group, self._arun_job)
-        if group.error is not None:
-            raise group.error
-        assert group.outcome is not None  # noqa: S101
-        return self._result(group.outcome, member.task_index, stop, key[0])
+        loop = asyncio.get_running_loop()
+        member, group, params = self._enter(
+            messages, self._reporter(run_manager), kwargs, ("async", id(loop))
+        )
+        try:
+            await group.wait()
+        except asyncio.CancelledError:
+            job_id = self._left_behind(group, member)
+            if job_id is not None:
+                outcome = member.reporter.cancelled(job_id, member.task_index)
+                if outcome is not None:
+                    await outcome
+            raise
+        return self._result(member, stop, params["model"])
+
+    # LangChain calls ``_stream`` without the run manager it made; these keep it
+    # in a context variable so job progress reaches the run on every path.
+
+    def _generate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        token = _RUN_MANAGER.set(run_manager)
+        try:
+            return super()._generate_with_cache(messages, stop, run_manager, **kwargs)
+        finally:
+            _RUN_MANAGER.reset(token)
+
+    async def _agenerate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        token = _RUN_MANAGER.set(run_manager)
+        try:
+            return await super()._agenerate_with_cache(messages, stop, run_manager, **kwargs)
+        finally:
+            _RUN_MANAGER.reset(token)
+
+    def _stream_reporter(self, config: RunnableConfig, asynchronous: bool) -> ProgressReporter:
+        """The reporter of a ``stream`` run, whose id we choose up front."""
+        manager_cls = AsyncCallbackManager if asynchronous else CallbackManager
+        manager = manager_cls.configure(
+            config.get("callbacks"),
+            self.callbacks,
+            self.verbose,
+            config.get("tags"),
+            self.tags,
+            config.get("metadata"),
+            self.metadata,
+        )
+        return ProgressReporter(manager, config.get("run_id"), langgraph_writer())
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """Stream (one chunk once the job is done), with progress sent to the run."""
+        config = {**ensure_config(config)}
+        config["run_id"] = config.get("run_id") or uuid4()
+        token = _RUN_MANAGER.set(self._stream_reporter(config, asynchronous=False))
+        chunks = super().stream(input, config, stop=stop, **kwargs)
+        try:
+            first = next(chunks, None)  # the job runs here
+        finally:
+            _RUN_MANAGER.reset(token)
+        if first is not None:
+            yield first
+            yield from chunks
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Async twin of :meth:`stream`."""
+        config = {**ensure_config(config)}
+        config["run_id"] = config.get("run_id") or uuid4()
+        token = _RUN_MANAGER.set(self._stream_reporter(config, asynchronous=True))
+        chunks = super().astream(input, config, stop=stop, **kwargs)
+        try:
+            first = await anext(chunks, None)
+        finally:
+            _RUN_MANAGER.reset(token)
+        if first is not None:
+            yield first
+            async for chunk in chunks:
+                yield chunk
 
     def _stream(
         self,
@@ -560,15 +672,6 @@ class BaseChatGenerationJob(BaseChatModel):
 
     # -- batching ---------------------------------------------------------------
 
-    def _batch_configs(
-        self, inputs: list[LanguageModelInput], config: RunnableConfig | list[RunnableConfig] | None
-    ) -> list[RunnableConfig]:
-        configs = get_config_list(config, len(inputs))
-        for cfg in configs:
-            if cfg.get("max_concurrency") is None:
-                cfg["max_concurrency"] = min(len(inputs), _MAX_BATCH_THREADS)
-        return configs
-
     def batch(
         self,
         inputs: list[LanguageModelInput],
@@ -577,24 +680,16 @@ class BaseChatGenerationJob(BaseChatModel):
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[AIMessage]:
-        """Run many inputs, packed into as few jobs as ``max_batch_size`` allows.
+        """Run many inputs, packed in input order into as few jobs as ``max_batch_size`` allows.
 
         Each input is still its own run for callbacks and tracing; results come
         back in input order, and with ``return_exceptions=True`` a failed task
         becomes an exception in its own slot while the others still return.
+        ``max_concurrency`` bounds the batch's jobs in flight, not the pack size.
         """
-        if len(inputs) < 2 or self.cache:
-            return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
-        configs = self._batch_configs(inputs, config)
-        concurrency = configs[0].get("max_concurrency") or len(inputs)
-        ticket: PackTicket[GenerationJob] = PackTicket(
-            self, len(inputs), min(self.max_batch_size, concurrency)
-        )
-        token = ACTIVE_TICKET.set(ticket)
-        try:
-            return super().batch(inputs, configs, return_exceptions=return_exceptions, **kwargs)
-        finally:
-            ACTIVE_TICKET.reset(token)
+        if not inputs:
+            return []
+        return _batching.run_batch(self, inputs, config, return_exceptions, kwargs)
 
     async def abatch(
         self,
@@ -605,19 +700,35 @@ class BaseChatGenerationJob(BaseChatModel):
         **kwargs: Any,
     ) -> list[AIMessage]:
         """Async twin of :meth:`batch`."""
-        if len(inputs) < 2 or self.cache:
-            return await super().abatch(
-                inputs, config, return_exceptions=return_exceptions, **kwargs
-            )
-        configs = get_config_list(config, len(inputs))
-        concurrency = configs[0].get("max_concurrency") or len(inputs)
-        ticket: PackTicket[GenerationJob] = PackTicket(
-            self, len(inputs), min(self.max_batch_size, concurrency)
-        )
-        token = ACTIVE_TICKET.set(ticket)
-        try:
-            return await super().abatch(
-                inputs, configs, return_exceptions=return_exceptions, **kwargs
-            )
-        finally:
-            ACTIVE_TICKET.reset(token)
+        if not inputs:
+            return []
+        return await _batching.arun_batch(self, inputs, config, return_exceptions, kwargs)
+
+    def batch_as_completed(  # type: ignore[override]
+        self,
+        inputs: Sequence[LanguageModelInput],
+        config: RunnableConfig | Sequence[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[tuple[int, AIMessage | Exception]]:
+        """Like :meth:`batch`, yielding ``(index, result)`` as each input finishes."""
+        if not inputs:
+            return iter(())
+        return _batching.run_batch_as_completed(self, inputs, config, return_exceptions, kwargs)
+
+    async def abatch_as_completed(  # type: ignore[override]
+        self,
+        inputs: Sequence[LanguageModelInput],
+        config: RunnableConfig | Sequence[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> AsyncIterator[tuple[int, AIMessage | Exception]]:
+        """Async twin of :meth:`batch_as_completed`."""
+        if not inputs:
+            return
+        async for pair in _batching.arun_batch_as_completed(
+            self, inputs, config, return_exceptions, kwargs
+        ):
+            yield pair

@@ -154,6 +154,8 @@ class GenerateJobService(Service):
         max_parallel_jobs: Unfinished jobs allowed at once; one more answers
             429 with ``Retry-After: 1`` (``None``: no limit).
         max_tasks_per_job: Conversations allowed in one job (``None``: no limit).
+        max_body_bytes: The largest create request accepted; a bigger one
+            answers 413 and creates nothing (``None``: no limit).
         shuffle_results: Return ``results`` in reverse order, to prove that
             clients map results by ``task_index``.
         fail_next_jobs: How many of the next jobs end failed as a whole.
@@ -190,6 +192,7 @@ class GenerateJobService(Service):
         job_duration: float = 0.0,
         max_parallel_jobs: int | None = None,
         max_tasks_per_job: int | None = None,
+        max_body_bytes: int | None = None,
         shuffle_results: bool = False,
         fail_next_jobs: int = 0,
         responder: Callable[[list[dict[str, Any]]], str | None] | None = None,
@@ -204,6 +207,7 @@ class GenerateJobService(Service):
         self.job_duration = job_duration
         self.max_parallel_jobs = max_parallel_jobs
         self.max_tasks_per_job = max_tasks_per_job
+        self.max_body_bytes = max_body_bytes
         self.shuffle_results = shuffle_results
         self.fail_next_jobs = fail_next_jobs
         self.responder = responder
@@ -293,6 +297,10 @@ class GenerateJobService(Service):
         forbidden = self._forbidden(match["org"])
         if forbidden is not None:
             return forbidden
+        if self.max_body_bytes is not None and len(request.body) > self.max_body_bytes:
+            return _detail(
+                413, f"Request body too large: at most {self.max_body_bytes} bytes per job"
+            )
         problem = self._validate(request)
         if problem is not None:
             return _detail(400, problem)

@@ -1,10 +1,13 @@
 """Trust nothing a batch answer says about an input it does not echo.
 
-Two jobs, both about the ``input`` text travelling back in an answer:
+Three jobs, all about the ``input`` text travelling back in an answer:
 
 - :func:`match_echoes` pairs every answer with the input it echoes, so a batch
   answered in another order is re-matched instead of applying one document's
   entities to another, and an input no answer echoes fails closed;
+- :func:`disagreeing` finds texts answered more than once (a duplicated
+  answer, identical documents) whose answers say different things, so the
+  answer that found less never wins;
 - :func:`withhold_echo` and :func:`scrub_error` keep a server message (or an
   error chain, such as a JSON decode error holding the whole body) that quotes
   an input's text out of the errors this package raises.
@@ -12,16 +15,28 @@ Two jobs, both about the ``input`` text travelling back in an answer:
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from langchain_mlstudio.errors import MLStudioError
+from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
 
-__all__ = ["WITHHELD", "echoes", "match_echoes", "scrub_error", "withhold_echo"]
+__all__ = [
+    "WITHHELD",
+    "contradicted_in_batch",
+    "disagreeing",
+    "disagreement",
+    "echoes",
+    "fail_disagreeing",
+    "match_echoes",
+    "request_key",
+    "scrub_error",
+    "withhold_echo",
+]
 
 #: What an error says instead of a server message that quotes the input.
 WITHHELD = "(withheld: it quotes the input text)"
@@ -67,18 +82,146 @@ def match_echoes(texts: Sequence[str], answers: Sequence[Any]) -> list[int | Non
     return [slot if slot is not None or not failures else failures.popleft() for slot in matched]
 
 
-def echoes(said: str, texts: Sequence[str]) -> bool:
-    """Whether ``said`` quotes any of ``texts``: whole, any 8-character run, or whole words of 6+.
+def _claim(output: Any) -> Any:
+    """What an answer's ``output`` says is personal data (scores aside)."""
+    if not isinstance(output, dict):
+        return repr(output)
+    entities = output.get("entities")
+    found = (
+        sorted(
+            repr(tuple(e.get(k) for k in ("start", "end", "label", "text")))
+            if isinstance(e, dict)
+            else repr(e)
+            for e in entities
+        )
+        if isinstance(entities, list)
+        else repr(entities)
+    )
+    return repr((found, output.get("redacted_text")))
 
+
+def disagreeing(answers: Sequence[tuple[str, Any]]) -> set[str]:
+    """The texts among ``(text, output)`` pairs whose successful outputs disagree.
+
+    An input answered twice (a duplicated answer in a batch, or identical
+    documents) must be answered the same way each time; when it is not, the
+    less complete answer must not win, so every copy of it fails closed.
+
+    Example:
+        >>> named = {"entities": [{"start": 0, "end": 3, "label": "n", "text": "Ann"}]}
+        >>> sorted(disagreeing([("Ann", named), ("Ann", {"entities": []}), ("x", {})]))
+        ['Ann']
+    """
+    claims: dict[str, set[Any]] = defaultdict(set)
+    for text, output in answers:
+        claims[text].add(_claim(output))
+    return {text for text, said in claims.items() if len(said) > 1}
+
+
+def request_key(item: Mapping[str, Any]) -> str:
+    """One input object (its text and parameters) as a key.
+
+    Example:
+        >>> request_key({"text": "a", "parameters": {"threshold": 0.3}})
+        '{"parameters": {"threshold": 0.3}, "text": "a"}'
+    """
+    return json.dumps(item, sort_keys=True, default=repr)
+
+
+def contradicted_in_batch(items: Sequence[Mapping[str, Any]], answers: Sequence[Any]) -> set[str]:
+    """Texts of one batch that several successes echo, used or surplus, and disagree about.
+
+    A text sent more than once with different parameters may be answered
+    differently, so it is not checked.
+
+    Example:
+        >>> named = {"entities": [{"start": 0, "end": 3, "label": "n", "text": "Ann"}]}
+        >>> answers = [{"input": "Ann", "status": "success", "output": o}
+        ...            for o in ({"entities": []}, named)]
+        >>> contradicted_in_batch([{"text": "Ann"}, {"text": "Bo"}], answers)
+        {'Ann'}
+    """
+    texts = [item["text"] for item in items]
+    alike = {t for t in texts if len({request_key(i) for i in items if i["text"] == t}) == 1}
+    return disagreeing(
+        [
+            (a["input"], a.get("output"))
+            for a in answers
+            if isinstance(a, dict) and isinstance(a.get("input"), str) and a["input"] in alike
+            if _succeeded(a)
+        ]
+    )
+
+
+def disagreement(
+    index: int, status_code: int | None, request_id: str | None
+) -> MalformedResponseError:
+    """The error of an input whose answers disagree with each other."""
+    return MalformedResponseError(
+        f"Fastino's answers for input {index} disagree with its answers for the same text "
+        "(a duplicated answer or identical inputs found different entities), so none "
+        "of them can be trusted",
+        status_code=status_code,
+        request_id=request_id,
+    )
+
+
+def fail_disagreeing(keys: Sequence[str], outcomes: list[Any]) -> None:
+    """Replace, in place, every result whose input (by ``keys``) was answered otherwise too.
+
+    Example:
+        >>> from langchain_mlstudio.fastino.client import FastinoResult
+        >>> a = FastinoResult(input="x", status="success", output={"entities": []})
+        >>> b = FastinoResult(input="x", status="success", output={"redacted_text": "<A>"})
+        >>> outcomes = [a, b]
+        >>> fail_disagreeing(["k", "k"], outcomes)
+        >>> [type(o).__name__ for o in outcomes]
+        ['MalformedResponseError', 'MalformedResponseError']
+    """
+    results = [(i, o) for i, o in enumerate(outcomes) if hasattr(o, "output")]
+    contradicted = disagreeing([(keys[i], o.output) for i, o in results])
+    for i, _ in results:
+        if keys[i] in contradicted:
+            outcomes[i] = disagreement(i, None, None)
+
+
+_QUOTED = re.compile(
+    r"['\"`\u2018\u201c\u00ab]([^'\"`\u2019\u201d\u00bb\n]{2,80})['\"`\u2019\u201d\u00bb]"
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".-+") for w in _WORD.findall(text)}
+
+
+def _telling(word: str) -> bool:
+    """A word that names something: capitalised, or with a digit or ``@`` (``Wu``, ``5551``)."""
+    return len(word) >= 2 and (word[0].isupper() or any(c.isdigit() or c == "@" for c in word))
+
+
+def echoes(said: str, texts: Sequence[str]) -> bool:
+    """Whether ``said`` quotes any of ``texts``.
+
+    It does when it holds a text whole, any 8-character run of one, whole
+    words of 6+ characters of one, a quoted fragment (``'bo'``) of one, or one
+    of its words that names something (capitalised, with a digit or ``@``:
+    ``Wu``, ``5551``): short names and numbers are personal data too.
     Deliberately eager: a harmless message that happens to share a run with an
     input is withheld too, which costs a hint, never personal data.
 
     Example:
         >>> echoes("input 'Call Jamie Derran' too long", ["Call Jamie Derran at 9"])
         True
+        >>> echoes("bad token: Wu", ["Call Li Wu"])
+        True
         >>> echoes("Unauthorized", ["Call Jamie Derran at 9"])
         False
     """
+    telling = {w for w in _words(said) if _telling(w)}
+    quoted = [q.strip() for q in _QUOTED.findall(said)]
+    for text in texts:
+        if telling & _words(text) or any(len(q) >= 2 and q in text for q in quoted):
+            return True
     words = [m.span() for m in _WORD.finditer(said)]
     # Runs of whole words of at least _SHORT_RUN characters ("Ann Lee", "a@b.co").
     runs = [

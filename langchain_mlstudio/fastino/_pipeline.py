@@ -22,6 +22,7 @@ from langchain_mlstudio.errors import (
     RateLimitError,
     ServerError,
 )
+from langchain_mlstudio.fastino._metadata import MetaPath
 from langchain_mlstudio.fastino.chunking import Chunk, chunk_text
 from langchain_mlstudio.fastino.client import FastinoResult
 from langchain_mlstudio.fastino.placeholders import neutralise
@@ -43,7 +44,7 @@ __all__ = [
     "spans_of_document",
 ]
 
-Path = tuple[str | int, ...]
+Path = MetaPath
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,11 @@ class ChunkBounds:
 
 @dataclass
 class FieldJob:
-    """One field of one document: its neutralised text and its chunks' inputs."""
+    """One field of one document: its neutralised text and its chunks' inputs.
+
+    A field that is not ``sent`` has no inputs: it is only searched for the
+    values found in the document's other fields.
+    """
 
     document: int
     path: Path  # () for the text itself
@@ -78,12 +83,18 @@ class FieldJob:
     chunks: list[Chunk]
     first_input: int
     spans: list[Span] = field(default_factory=list)
+    sent: bool = True
 
 
 def plan(
-    fields: Sequence[tuple[int, Path, str]], bounds: ChunkBounds
+    fields: Sequence[tuple[int, Path, str]],
+    bounds: ChunkBounds,
+    searched: Sequence[tuple[int, Path, str]] = (),
 ) -> tuple[list[FieldJob], list[str]]:
-    """Neutralise and chunk each ``(document, path, text)``; the flat list of inputs."""
+    """Neutralise and chunk each ``(document, path, text)``; the flat list of inputs.
+
+    ``searched`` fields are neutralised but not sent (see :class:`FieldJob`).
+    """
     jobs: list[FieldJob] = []
     inputs: list[str] = []
     for document, path, raw in fields:
@@ -91,6 +102,8 @@ def plan(
         chunks = bounds.chunks(text)
         jobs.append(FieldJob(document, path, text, chunks, len(inputs)))
         inputs.extend(c.text for c in chunks)
+    for document, path, raw in searched:
+        jobs.append(FieldJob(document, path, neutralise(raw), [], len(inputs), sent=False))
     return jobs, inputs
 
 

@@ -70,10 +70,12 @@ def chunk_text(
 ) -> list[Chunk]:
     """Split ``text`` at whitespace into chunks within both bounds.
 
-    Consecutive chunks share about ``chunk_overlap`` characters (and at most
-    ``chunk_overlap_words`` words), so a value cut by one chunk's end appears
-    whole at the start of the next one; each chunk starts at a word, also
-    after a short chunk.
+    Consecutive chunks share about ``chunk_overlap`` characters (and about
+    ``chunk_overlap_words`` words; at least one whitespace-separated run
+    however long, until either bound is reached), so a value cut by one
+    chunk's end appears whole at the start of the next one, also in dense
+    text whose runs are longer than the overlap; each chunk starts at a
+    word, also after a short chunk.
 
     Args:
         text: The text to split.
@@ -119,14 +121,19 @@ def chunk_text(
         if last + 1 >= len(units):
             break
         # The next chunk starts at the earliest unit of this one's tail that
-        # fits the overlap, and always at a unit after this chunk's first.
+        # fits the overlap; while the tail is still short of either overlap
+        # bound it takes one more unit even if that unit is longer (a run of
+        # dense JSON holding the start of a value); always after this
+        # chunk's first unit.
         nxt, tail_words = last + 1, 0
-        while (
-            nxt - 1 > first
-            and end - units[nxt - 1][0] <= chunk_overlap
-            and tail_words + units[nxt - 1][2] <= overlap_words
-        ):
+        while nxt - 1 > first:
+            unit_start, _, unit_words = units[nxt - 1]
+            tail_chars = end - units[nxt][0] if nxt <= last else 0
+            fits = end - unit_start <= chunk_overlap and tail_words + unit_words <= overlap_words
+            short = tail_chars < chunk_overlap and tail_words < overlap_words
+            if not (fits or short):
+                break
             nxt -= 1
-            tail_words += units[nxt][2]
+            tail_words += unit_words
         first = nxt
     return chunks

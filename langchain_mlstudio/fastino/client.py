@@ -47,7 +47,7 @@ from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio._core._settings import require
 from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
-from langchain_mlstudio.fastino._echo import match_echoes, scrub_error, withhold_echo
+from langchain_mlstudio.fastino import _echo
 
 DEFAULT_BASE_URL = "https://api.fastino.com"
 SERVICE = "Fastino"
@@ -343,8 +343,10 @@ class FastinoClient(BaseModel):
         ]
 
     def _parse(
-        self, response: APIResponse, offset: int, texts: Sequence[str]
+        self, response: APIResponse, offset: int, inputs: Sequence[str | Mapping[str, Any]]
     ) -> list[FastinoResult | MLStudioError]:
+        items = [{"text": item} if isinstance(item, str) else item for item in inputs]
+        texts = [item["text"] for item in items]
         data = response.data
         sent = len(texts)
         if not isinstance(data, list) or len(data) != sent:
@@ -353,8 +355,12 @@ class FastinoClient(BaseModel):
             raise MalformedResponseError(
                 msg, status_code=response.status_code, request_id=response.request_id
             )
+        slots = _echo.match_echoes(texts, data)
+        contradicted = _echo.contradicted_in_batch(items, data)
         return [
-            self._parse_one(response, offset + i, texts[i], data[slot])
+            _echo.disagreement(offset + i, response.status_code, response.request_id)
+            if texts[i] in contradicted
+            else self._parse_one(response, offset + i, texts[i], data[slot])
             if slot is not None
             else MalformedResponseError(
                 f"No answer of Fastino's batch echoes input {offset + i} (each answer's "
@@ -362,7 +368,7 @@ class FastinoClient(BaseModel):
                 status_code=response.status_code,
                 request_id=response.request_id,
             )
-            for i, slot in enumerate(match_echoes(texts, data))
+            for i, slot in enumerate(slots)
         ]
 
     @staticmethod
@@ -394,11 +400,12 @@ class FastinoClient(BaseModel):
                 request_id=response.request_id,
             )
         if result.status.lower() != "success":
+            status = _echo.withhold_echo(result.status, [text])
             return FastinoInputError(
-                f"Fastino could not process input {index} (status {result.status!r})",
+                f"Fastino could not process input {index} (status {status!r})",
                 index=index,
-                input_status=result.status,
-                server_message=withhold_echo(result.message, [text]),
+                input_status=status,
+                server_message=_echo.withhold_echo(result.message, [text]),
                 request_id=response.request_id,
             )
         return result
@@ -412,8 +419,8 @@ class FastinoClient(BaseModel):
                 "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
             )
         except MLStudioError as exc:
-            raise scrub_error(exc, texts) from None
-        return self._parse(response, offset, texts)
+            raise _echo.scrub_error(exc, texts) from None
+        return self._parse(response, offset, payload["input"])
 
     async def _asend_batch(
         self, offset: int, payload: dict[str, Any]
@@ -424,16 +431,19 @@ class FastinoClient(BaseModel):
                 "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
             )
         except MLStudioError as exc:
-            raise scrub_error(exc, texts) from None
-        return self._parse(response, offset, texts)
+            raise _echo.scrub_error(exc, texts) from None
+        return self._parse(response, offset, payload["input"])
 
     @staticmethod
     def _finish(
+        payloads: list[tuple[int, dict[str, Any]]],
         outcomes: list[list[FastinoResult | MLStudioError]],
         *,
         return_exceptions: bool,
     ) -> list[Any]:
         flat = [item for batch in outcomes for item in batch]
+        keys = [_echo.request_key(item) for _, payload in payloads for item in payload["input"]]
+        _echo.fail_disagreeing(keys, flat)  # one input answered differently in two requests
         if not return_exceptions:
             for item in flat:
                 if isinstance(item, MLStudioError):
@@ -531,7 +541,7 @@ class FastinoClient(BaseModel):
                 thread_name_prefix="fastino",
             ) as pool:
                 outcomes = list(pool.map(send, payloads))
-        return self._finish(outcomes, return_exceptions=return_exceptions)
+        return self._finish(payloads, outcomes, return_exceptions=return_exceptions)
 
     @overload
     async def arun(
@@ -596,4 +606,4 @@ class FastinoClient(BaseModel):
             return results
 
         outcomes = await asyncio.gather(*(send(job) for job in payloads))
-        return self._finish(list(outcomes), return_exceptions=return_exceptions)
+        return self._finish(payloads, list(outcomes), return_exceptions=return_exceptions)

@@ -120,18 +120,26 @@ def locate_answer(text: str, entities: Sequence[FastinoEntity]) -> list[Reading]
     return best
 
 
-# ``<LABEL>`` in upper case; free-text labels may keep spaces or hyphens (``<EMAIL ADDRESS>``).
-_SERVER_PLACEHOLDER = re.compile(r"<([A-Z0-9]+(?:[_ \-][A-Z0-9]+)*)>")
+# ``<LABEL>`` in upper case. Labels are free text (zero-shot), so a label may be
+# written in any script and with any punctuation (``<PRÉNOM>``, ``<DATE OF BIRTH (DOB)>``).
+_BRACKETED = re.compile(r"<([^<>\n]{1,100})>")
+
+
+def _is_server_placeholder(body: str) -> bool:
+    return body == body.upper() and any(c.isalnum() for c in body)
 
 
 def redacted_readings(text: str, redacted_text: str | None) -> list[Reading]:
     """The spans ``redacted_text`` claims to have replaced, read as widely as it allows.
 
-    ``redacted_text`` is the input with each entity replaced by ``<LABEL>``.
-    Its literal pieces are placed in the input as early and as late as they fit;
-    each placeholder covers everything between its neighbours in either
-    placement, so no reading of the answer redacts less. (Inputs are sent
-    neutralised, so every ``<LABEL>`` in the answer is the server's.)
+    ``redacted_text`` is the input with each entity replaced by ``<LABEL>``
+    (the label upper case, in any script). Its literal pieces are placed in
+    the input as early and as late as they fit; each placeholder covers
+    everything between its neighbours in either placement, so no reading of
+    the answer redacts less. (Inputs are sent neutralised, so every
+    ``<LABEL>`` in the answer is the server's.) A ``redacted_text`` that
+    differs from the input without any placeholder says something was
+    removed but not what: nothing of it can be trusted.
 
     Raises:
         SpanError: The pieces around the placeholders are not the input's.
@@ -140,13 +148,20 @@ def redacted_readings(text: str, redacted_text: str | None) -> list[Reading]:
         >>> [(r.start, r.end, r.label) for r in redacted_readings("Hi Ann!", "Hi <FULL_NAME>!")]
         [(3, 6, 'full_name')]
     """
-    if not redacted_text:
+    if redacted_text is None or redacted_text == text:
         return []
-    parts = _SERVER_PLACEHOLDER.split(redacted_text)
-    pieces = parts[0::2]
-    labels = [re.sub(r"[ \-]", "_", label).lower() for label in parts[1::2]]
+    pieces: list[str] = []
+    labels: list[str] = []
+    pos = 0
+    for match in _BRACKETED.finditer(redacted_text):
+        if _is_server_placeholder(match.group(1)):
+            pieces.append(redacted_text[pos : match.start()])
+            labels.append(re.sub(r"\W+", "_", match.group(1)).strip("_").lower())
+            pos = match.end()
+    pieces.append(redacted_text[pos:])
     if not labels:
-        return []
+        msg = "the answer's redacted_text differs from the input but has no <LABEL> placeholder"
+        raise SpanError(msg)
     backwards = [p[::-1] for p in reversed(pieces)]
     early = _place(text, pieces)
     late = _place(text[::-1], backwards)

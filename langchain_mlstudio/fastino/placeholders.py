@@ -8,8 +8,8 @@ Two directions, one notion of "looks like a placeholder":
   attacker planted in a document can never equal a token the mapping issues;
 - on the way back, :func:`candidates` finds the placeholders an LLM quoted,
   also in the common mangled forms (another case, spaces inside the brackets
-  or instead of ``_``, full-width brackets, doubled ``<<...>>``), each as one
-  whole match, so a token is restored whole or not at all.
+  or instead of ``_``, full-width brackets, doubled ``<<...>>``, invisible
+  characters inside), each as one whole match, so a token is restored whole or not at all.
 
 Example:
     >>> neutralise("Ask <FULL_NAME_1> about <div>")
@@ -39,14 +39,21 @@ _LABEL_LIKE = re.compile(r"[A-Z0-9]+(?:_[A-Z0-9]+)*")
 ISSUED = re.compile(r"<[A-Z0-9]+(?:_[A-Z0-9]+)*>")
 
 
+def _visible(text: str) -> str:
+    """``text`` without invisible format characters (zero-width space, joiner, BOM...)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def canonical(body: str) -> str:
-    """A placeholder's body as its mapping keys it: NFKC, upper case, ``_`` separators.
+    """A placeholder's body as its mapping keys it: NFKC, visible, upper case, ``_`` separators.
 
     Example:
         >>> canonical(" Full-Name 1 ")
         'FULL_NAME_1'
+        >>> canonical("FULL\u200b_NAME_1")
+        'FULL_NAME_1'
     """
-    folded = unicodedata.normalize("NFKC", body).strip()
+    folded = _visible(unicodedata.normalize("NFKC", body)).strip()
     return _SEPARATORS.sub("_", folded).strip("_").upper()
 
 
@@ -66,7 +73,7 @@ def looks_like_placeholder(body: str) -> bool:
         >>> [looks_like_placeholder(b) for b in ["EMAIL", "email 2", "div", "h1"]]
         [True, True, False, False]
     """
-    folded = unicodedata.normalize("NFKC", body).strip()
+    folded = _visible(unicodedata.normalize("NFKC", body)).strip()
     if not _LABEL_LIKE.fullmatch(canonical(folded)):
         return False
     if any(c.isalpha() for c in folded) and folded == folded.upper():

@@ -18,7 +18,14 @@ from typing_extensions import Self
 
 from langchain_mlstudio._core._http import RequestGate
 from langchain_mlstudio.errors import MLStudioError, PIIDetectionError
-from langchain_mlstudio.fastino._metadata import path_name, rebuild, string_leaves
+from langchain_mlstudio.fastino._metadata import (
+    MetaKey,
+    MetaPath,
+    path_name,
+    rebuild,
+    searched_leaves,
+    string_leaves,
+)
 from langchain_mlstudio.fastino._pipeline import (
     FieldJob,
     config_failure,
@@ -28,6 +35,7 @@ from langchain_mlstudio.fastino._pipeline import (
     spans_of_document,
 )
 from langchain_mlstudio.fastino.client import FastinoClient, FastinoResult
+from langchain_mlstudio.fastino.placeholders import neutralise
 from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES, FastinoSettings
 from langchain_mlstudio.fastino.spans import Span, SpanError
 from langchain_mlstudio.fastino.strategies import (
@@ -97,16 +105,18 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     characters.
 
     The output documents come in input order with the same ``id`` and the
-    caller's metadata (its strings redacted too, except the keys in
-    ``keep_metadata_keys``) plus ``pii_entities`` (label, start, end and score,
+    caller's metadata (its strings and dict keys redacted too, except the keys
+    in ``keep_metadata_keys``) plus ``pii_entities`` (label, start, end and score,
     with offsets into the text; the values only with ``include_values=True``),
-    ``pii_metadata_entities`` (the same, per metadata path such as ``to.0``),
+    ``pii_metadata_entities`` (the same, per metadata path such as ``to.0``,
+    named by redacted keys; a key's own entities under ``rsvp.<EMAIL>(key)``),
     ``pii_strategy`` and ``pii_model_id``.
 
     **Unforgeable placeholders.** Placeholder-like text already in an input
     (``<FULL_NAME_1>``, ``<<EMAIL>>``) is neutralised to ``‹FULL_NAME_1›`` on
-    the way in (same length, so offsets hold), so it can never be restored
-    to a value.
+    the way in (same length, so offsets hold), also in metadata that is not
+    redacted (kept keys, ``redact_metadata=False``), so it can never be
+    restored to a value.
 
     **Fail closed.** A document whose detection failed (a request or an input
     failed, an answer does not echo its input, or its entities fit no reading
@@ -213,9 +223,12 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     replace_all_occurrences: bool = True
     """Also replace other whole-word occurrences of a detected value."""
     redact_metadata: bool = True
-    """Redact every string in ``Document.metadata`` (also inside lists and dicts)."""
+    """Redact every string in ``Document.metadata`` (also inside lists, sets and dicts,
+    and the keys of nested dicts); top-level keys and integers are searched for the
+    values found in the document and replaced where they hold one."""
     keep_metadata_keys: tuple[str, ...] = DEFAULT_KEEP_METADATA_KEYS
-    """Top-level metadata keys left as they are (ids, sources, offsets)."""
+    """Top-level metadata keys left unredacted (ids, sources, offsets); placeholder-like
+    text in them is still neutralised, like everywhere else in the output."""
     progress: bool = False
     """Show a progress line on stderr."""
     progress_callback: Callable[[int, int], None] | None = Field(
@@ -374,14 +387,16 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     def _plan(self, documents: Sequence[Document]) -> tuple[list[FieldJob], list[str]]:
         self._warn_if_split(documents)
-        fields: list[tuple[int, tuple[str | int, ...], str]] = []
+        fields: list[tuple[int, MetaPath, str]] = []
+        searched: list[tuple[int, MetaPath, str]] = []
         for i, doc in enumerate(documents):
             fields.append((i, (), doc.page_content))
             if self.redact_metadata:
                 meta = {k: v for k, v in doc.metadata.items() if k not in _OWN_KEYS}
-                leaves = string_leaves(meta, set(self.keep_metadata_keys))
-                fields.extend((i, path, value) for path, value in leaves)
-        return plan(fields, self.chunk_bounds)
+                keep = set(self.keep_metadata_keys)
+                fields.extend((i, path, value) for path, value in string_leaves(meta, keep))
+                searched.extend((i, path, value) for path, value in searched_leaves(meta, keep))
+        return plan(fields, self.chunk_bounds, searched)
 
     def _finish(
         self,
@@ -411,13 +426,27 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     def _document(self, doc: Document, jobs: list[FieldJob]) -> Document:
         text_job, meta_jobs = jobs[0], jobs[1:]
-        replaced = {job.path: self._apply(job) for job in meta_jobs}
-        metadata = rebuild(doc.metadata, replaced.get)
+        # Strings and keys always come out neutralised; a number only when found.
+        replaced = {
+            job.path: self._apply(job)
+            for job in meta_jobs
+            if job.sent or job.spans or isinstance(job.path[-1], MetaKey)
+        }
+        renamed: dict[MetaPath, str] = {}
+
+        def replace(path: MetaPath, value: Any) -> Any:
+            # What is not redacted (kept keys, redact_metadata=False) is still
+            # neutralised: a planted token must never count as one the model saw.
+            if path in replaced:
+                return replaced[path]
+            return neutralise(value) if isinstance(value, str) else value
+
+        metadata = rebuild(doc.metadata, replace, renamed)
         metadata.update(
             {
                 "pii_entities": self._entities(text_job.text, text_job.spans),
                 "pii_metadata_entities": {
-                    path_name(job.path): self._entities(job.text, job.spans)
+                    path_name(job.path, renamed): self._entities(job.text, job.spans)
                     for job in meta_jobs
                     if job.spans
                 },

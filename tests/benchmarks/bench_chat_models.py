@@ -12,21 +12,32 @@ Run it (it is a script, not a test; nothing here is timed in CI)::
     same client's ``invoke``, so the baseline already polls adaptively): wall
     time and HTTP requests.
 
-``--write`` replaces the chat-model section of ``docs/benchmarks.md``.
+(c) ``--applications`` (issue 11), against the emulator in its IONOS flavour (3
+    parallel jobs, 0.5 s jobs), each case also run with packing off in the same
+    run (``pack_concurrent_calls=False``, and ``max_batch_size=1`` for ``batch``):
+    100 concurrent ``ainvoke``, ``batch`` of 300 with ``max_concurrency=3``, a
+    LangGraph ``Send`` fan-out of 20, and the peak of jobs in flight across two
+    instances sharing a key.
+
+``--write`` replaces the benchmarked section(s) of ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import operator
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Annotated, Any, TypedDict
 
 import httpx
 
-from langchain_mlstudio import ChatModelStudio
+from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
 from langchain_mlstudio.emulator import Emulator
 
 KEY, ORG, MODEL = "bench-key", "bench-org", "bench-model"
@@ -36,6 +47,9 @@ BATCH_PROMPTS = 64
 BATCH_JOB_SECONDS = 0.3
 DOC = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
 START, END = "<!-- bench:chat-models:start -->", "<!-- bench:chat-models:end -->"
+APPS_START = "<!-- bench:chat-applications:start -->"
+APPS_END = "<!-- bench:chat-applications:end -->"
+APP_JOB_SECONDS = 0.5
 
 
 def docs_loop(emu: Emulator, prompt: str) -> str:
@@ -128,10 +142,157 @@ def batch_table(emu: Emulator) -> list[str]:
     ]
 
 
+class FanOut(TypedDict):
+    topics: list[str]
+    answers: Annotated[list[str], operator.add]
+
+
+def _ionos(emu: Emulator, packing: bool, **settings: Any) -> ChatIonosModelStudio:
+    off: dict[str, Any] = {} if packing else {"pack_concurrent_calls": False}
+    return ChatIonosModelStudio(
+        model=MODEL,
+        api_key=KEY,
+        organization_id=ORG,
+        base_url=emu.base_url,
+        **off,
+        **settings,
+    )
+
+
+def _measure(emu: Emulator, run: Callable[[], object]) -> tuple[float, int, int, int]:
+    """Seconds, jobs created, peak jobs in flight and 429s of one run."""
+    emu.log.clear()
+    emu.generate.created_jobs = 0
+    emu.generate.peak_running_jobs = 0
+    start = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - start
+    refusals = sum(1 for e in emu.log.entries if e.status == 429)
+    return seconds, emu.generate.created_jobs, emu.generate.peak_running_jobs, refusals
+
+
+def _gather(emu: Emulator, packing: bool) -> None:
+    llm = _ionos(emu, packing)
+
+    async def go() -> None:
+        results = await asyncio.gather(*(llm.ainvoke(f"q{i}") for i in range(100)))
+        assert [r.content for r in results] == [f"Echo: q{i}" for i in range(100)]
+
+    asyncio.run(go())
+
+
+def _batch(emu: Emulator, packing: bool) -> None:
+    llm = _ionos(emu, packing, **({} if packing else {"max_batch_size": 1}))
+    results = llm.batch([f"q{i}" for i in range(300)], config={"max_concurrency": 3})
+    assert [r.content for r in results] == [f"Echo: q{i}" for i in range(300)]
+
+
+def _fan_out(emu: Emulator, packing: bool) -> None:
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import Send
+
+    llm = _ionos(emu, packing)
+
+    async def answer(state: dict[str, str]) -> dict[str, list[str]]:
+        return {"answers": [str((await llm.ainvoke(state["topic"])).content)]}
+
+    graph = StateGraph(FanOut)
+    graph.add_node("answer", answer)
+    graph.add_conditional_edges(
+        START, lambda s: [Send("answer", {"topic": t}) for t in s["topics"]], ["answer"]
+    )
+    graph.add_edge("answer", END)
+    topics = [f"t{i}" for i in range(20)]
+    out = asyncio.run(graph.compile().ainvoke({"topics": topics, "answers": []}))
+    assert sorted(out["answers"]) == sorted(f"Echo: {t}" for t in topics)
+
+
+def _two_instances(emu: Emulator, packing: bool) -> None:
+    first, second = _ionos(emu, packing), _ionos(emu, packing, temperature=0.2)
+
+    async def go() -> None:
+        await asyncio.gather(*(m.ainvoke(f"q{i}") for m in (first, second) for i in range(6)))
+
+    asyncio.run(go())
+
+
+def applications_table(emu: Emulator) -> list[str]:
+    emu.generate.job_duration = APP_JOB_SECONDS
+    cases = [
+        ("100 concurrent `ainvoke` (`asyncio.gather`)", _gather, "≥ 10× faster, ≤ 4 jobs"),
+        ("`batch` of 300, `max_concurrency=3`", _batch, "≥ 10× faster, ≤ 10 jobs"),
+        ("LangGraph `Send` fan-out of 20", _fan_out, "≤ 1 job"),
+        ("12 calls on two instances sharing a key", _two_instances, "peak ≤ 3 jobs in flight"),
+    ]
+    rows = [
+        "| case | packing on | packing off (baseline) | speed-up | jobs on / off | "
+        "peak in flight on / off | 429s on / off | target |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, run, target in cases:
+        on = _measure(emu, lambda run=run: run(emu, True))
+        off = _measure(emu, lambda run=run: run(emu, False))
+        rows.append(
+            f"| {name} | {on[0]:.2f} s | {off[0]:.2f} s | **{off[0] / on[0]:.1f}× faster** | "
+            f"{on[1]} / {off[1]} | {on[2]} / {off[2]} | {on[3]} / {off[3]} | {target} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _write_section(start: str, end: str, lines: list[str]) -> None:
+    section = "\n".join([start, *lines, end])
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    if start in text:
+        before, rest = text.split(start, 1)
+        text = before + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    DOC.write_text(text)
+
+
+def _applications(write: bool) -> None:
+    with Emulator(api_key=KEY, organization_id=ORG, model=MODEL, flavour="ionos") as emu:
+        print(
+            f"(c) Chat models in applications: IONOS flavour, 3 parallel jobs, "
+            f"{APP_JOB_SECONDS} s jobs\n"
+        )
+        rows = applications_table(emu)
+    if write:
+        _write_section(
+            APPS_START,
+            APPS_END,
+            [
+                "## Chat models in applications (packing, shared limits)",
+                "",
+                "Measured with `tests/benchmarks/bench_chat_models.py --applications` against "
+                "the emulator in its IONOS flavour (at most 3 unfinished jobs per key, else "
+                f"429; jobs of {APP_JOB_SECONDS} s), on the project's 2-core machine "
+                f"({time.strftime('%Y-%m-%d')}). Each case runs twice in the same process: "
+                "with the defaults, and with packing off (`pack_concurrent_calls=False`, "
+                "plus `max_batch_size=1` for `batch`: one job per input, what every path "
+                "but `batch` did before). Peak in flight is counted by the emulator.",
+                "",
+                *rows,
+                "",
+                "Before this change, two instances sharing a key had 6 jobs in flight "
+                "(the limit counted per instance); it now holds across every instance, "
+                "copy and `configurable_fields` instance of the process.",
+            ],
+        )
+        print(f"\nWrote {DOC}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument(
+        "--applications", action="store_true", help="run only (c), the issue-11 cases"
+    )
     args = parser.parse_args()
+    if args.applications:
+        _applications(args.write)
+        return 0
     with Emulator(api_key=KEY, organization_id=ORG, model=MODEL, job_duration=0.3) as emu:
         print(f"(a) Extra latency after a job finishes, median of {REPEATS} jobs each\n")
         latency = latency_table(emu)

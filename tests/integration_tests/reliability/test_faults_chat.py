@@ -83,12 +83,14 @@ def _status(status: int, path: str, times: int | None = 1, **headers: str) -> Fa
 CASES: list[Case] = [
     # -- rate limits and 5xx on the creating call --------------------------------
     Case(
-        "429-burst-longer-than-max-retries-on-submit",
+        # A refused submit is tried again until job_timeout; this one is spent at once.
+        "429-burst-longer-than-the-deadline-on-submit",
         (_status(429, SUBMIT, times=None, **{"Retry-After": "0"}),),
         RateLimitError,
         _msg(429, "submit"),
         posts=3,
         jobs=0,
+        settings={"job_timeout": 0.001},
     ),
     Case("503-burst-within-retries-on-submit", (_status(503, SUBMIT, times=2),), posts=3),
     Case(
@@ -209,8 +211,8 @@ CASES: list[Case] = [
                 body={
                     "job_status": "FINISHED",
                     "results": [
-                        {"task_index": 2, "status": "completed", "result": " Echo: p2"},
-                        {"task_index": 0, "status": "completed", "result": " Echo: p0"},
+                        {"task_index": 2, "status": "completed", "result": "Echo: p2"},
+                        {"task_index": 0, "status": "completed", "result": "Echo: p0"},
                     ],
                 },
             ),

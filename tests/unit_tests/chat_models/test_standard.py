@@ -8,6 +8,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_tests.unit_tests import ChatModelUnitTests
 from langchain_tests.unit_tests.chat_models import TEST_PYDANTIC_MODELS
+from syrupy.assertion import SnapshotAssertion
 
 from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
 from langchain_mlstudio.chat_models import BaseChatGenerationJob
@@ -46,6 +47,18 @@ class _Suite(ChatModelUnitTests):
                 "base_url": "https://studio.example",
             },
         )
+
+    @pytest.mark.xfail(
+        reason=(
+            "The serialised form matches the snapshot, but the suite reloads it with "
+            "allowed_objects='all', which in langchain-core 1.x admits only classes in "
+            "langchain-core's own mapping; loads(..., allowed_objects=[cls]) round-trips "
+            "(test_dumps_loads_round_trip_takes_the_key_from_the_environment)."
+        ),
+        strict=True,
+    )
+    def test_serdes(self, model: BaseChatModel, snapshot: SnapshotAssertion) -> None:
+        super().test_serdes(model, snapshot)
 
 
 class _PlainSuite(_Suite):

@@ -224,7 +224,8 @@ def test_tool_sends_exactly_the_chunks_the_transformer_sends(fake: FakeFastino) 
     fake.requests.clear()
     tool = FastinoPIITool(client=fake.make_client())
     tool.invoke({"text": text})
-    assert fake.texts() == sent_by_transformer
+    # The same chunks (batches may reach the server from several threads in any order).
+    assert sorted(fake.texts()) == sorted(sent_by_transformer)
     assert len(sent_by_transformer) > 1
 
 

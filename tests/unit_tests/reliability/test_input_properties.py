@@ -83,7 +83,7 @@ def chat(server: EchoStudio) -> ChatModelStudio:
 @given(text=hostile_text)
 def test_chat_prompt_is_answered_or_refused_before_any_request(text: str) -> None:
     server = EchoStudio()
-    if has_surrogate(text):
+    if has_surrogate(text) or not text.strip():  # an empty prompt is no paid job
         with pytest.raises(InvalidInputError):
             chat(server).invoke(text)
         assert server.requests == []
