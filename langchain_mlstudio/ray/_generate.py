@@ -165,7 +165,11 @@ class Generator:
                 return [(None, error, None)] * len(members)
             if job_id is None:
                 try:
-                    job_id = self.client.submit(conversations, **self.params)
+                    # A 429 (the provider's parallel-job limit, e.g. jobs of this
+                    # key outside the run) is waited out, creating nothing.
+                    job_id = self.client.submit(
+                        conversations, **self.params, wait_for_capacity=self.llm.job_timeout
+                    )
                 except MLStudioError as exc:
                     if no_job_created(exc):
                         call(run.abandon.remote(key), "the job ledger")
