@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from langchain_mlstudio._core._errors import describe_validation_error
-from langchain_mlstudio._core._http import APIResponse, HTTPTransport
+from langchain_mlstudio._core._http import APIResponse, HTTPTransport, RequestGate
 from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio._core._settings import require
@@ -219,6 +219,11 @@ class FastinoClient(BaseModel):
         default_headers: Headers merged into every request.
         http_client: An ``httpx.Client`` to use instead of creating one.
         http_async_client: An ``httpx.AsyncClient`` to use instead.
+        rate_gate: A :class:`~langchain_mlstudio._core._http.RequestGate` to
+            consult before every attempt instead of the client's own
+            ``requests_per_second`` limit, e.g. one limit shared by every
+            worker of a cluster (``langchain_mlstudio.ray`` injects one). It
+            must pickle if the client is to be pickled.
 
     Example:
         >>> client = FastinoClient(api_key="k", base_url="http://127.0.0.1:1")
@@ -249,6 +254,7 @@ class FastinoClient(BaseModel):
     default_headers: dict[str, str] | None = None
     http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
+    rate_gate: RequestGate | None = Field(default=None, exclude=True, repr=False)
 
     _transport: HTTPTransport | None = PrivateAttr(default=None)
     _lock: _InstanceLock = PrivateAttr(default_factory=_InstanceLock)
@@ -285,7 +291,11 @@ class FastinoClient(BaseModel):
             default_headers=self.default_headers,
             http_client=self.http_client,
             http_async_client=self.http_async_client,
-            gate=RequestsPerSecond(self.requests_per_second),
+            gate=(
+                self.rate_gate
+                if self.rate_gate is not None
+                else RequestsPerSecond(self.requests_per_second)
+            ),
             status_hints={401: PROPAGATION_HINT},
         )
 

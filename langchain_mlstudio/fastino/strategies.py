@@ -247,6 +247,24 @@ class Pseudonymizer:
         new._load(data)
         return new
 
+    def merge(self, data: dict[str, Any]) -> None:
+        """Merge a mapping given as :meth:`to_dict` data into this one.
+
+        Its tokens resolve here from then on; new tokens keep this mapping's
+        own namespace.
+
+        Raises:
+            ValueError: A token of ``data`` already stands for another value.
+
+        Example:
+            >>> a, b = Pseudonymizer(namespace="A"), Pseudonymizer(namespace="B")
+            >>> token = a.token("email", "x@y.example")
+            >>> b.merge(a.to_dict())
+            >>> b.restore(token)
+            'x@y.example'
+        """
+        self._load(data)
+
     def _load(self, data: dict[str, Any]) -> None:
         with self._lock:
             for entry in data.get("entries", []):

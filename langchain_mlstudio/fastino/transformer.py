@@ -16,6 +16,7 @@ from langchain_core.utils import secret_from_env
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
+from langchain_mlstudio._core._http import RequestGate
 from langchain_mlstudio.errors import MLStudioError, PIIDetectionError
 from langchain_mlstudio.fastino._metadata import (
     MetaKey,
@@ -236,6 +237,10 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     """Called with ``(inputs_done, inputs_total)`` after every request. Not
     pickled: a copy sent to a Ray or Spark worker has none (callbacks are
     often lambdas or closures that cannot be pickled)."""
+    rate_gate: RequestGate | None = Field(default=None, exclude=True, repr=False)
+    """A request gate used instead of ``requests_per_second`` (e.g. one limit
+    shared by every worker of a cluster, as ``langchain_mlstudio.ray`` injects);
+    ignored with a ready ``client``, whose own gate applies."""
 
     _pseudonymizer: Pseudonymizer = PrivateAttr(default_factory=Pseudonymizer)
     _hash_secret: bytes | None = PrivateAttr(default=None)
@@ -263,6 +268,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             batch_size=self.batch_size,
             requests_per_second=self.requests_per_second,
             max_concurrency=self.max_concurrency,
+            rate_gate=self.rate_gate,
         )
 
     # -- mapping -----------------------------------------------------------
@@ -271,6 +277,22 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     def pseudonymizer(self) -> Pseudonymizer:
         """The ``pseudonymize`` strategy's mapping of values to placeholders."""
         return self._pseudonymizer
+
+    def use_pseudonymizer(self, pseudonymizer: Pseudonymizer) -> None:
+        """Number ``pseudonymize`` tokens with ``pseudonymizer`` from now on.
+
+        The hook for a mapping shared beyond this instance (one mapping for
+        every worker of a run, as ``langchain_mlstudio.ray`` installs):
+        :meth:`restore` and :meth:`save_mapping` then use it too.
+
+        Example:
+            >>> pii = FastinoPIITransformer(api_key="k", strategy="pseudonymize")
+            >>> shared = Pseudonymizer(namespace="RUN")
+            >>> pii.use_pseudonymizer(shared)
+            >>> pii.pseudonymizer is shared
+            True
+        """
+        self._pseudonymizer = pseudonymizer
 
     def restore(self, text: str, *, scope: Iterable[str | Document] | None = None) -> str:
         """Put original values back in place of this instance's placeholders.
@@ -567,3 +589,33 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         """
         [doc] = await self._atransform([Document(text)], "raise")
         return doc.page_content
+
+    def transform_each(self, documents: Sequence[Document]) -> list[Document | Exception]:
+        """One outcome per document, in input order: its redacted copy or its error.
+
+        The per-document form of :meth:`transform_documents` for callers that
+        keep their own record of failures (``langchain_mlstudio.ray`` marks a
+        row ``failed``): a document whose detection failed is replaced by the
+        error, never returned unredacted, and nothing is raised or logged for
+        it whatever ``on_error`` says.
+
+        Example:
+            >>> pii = FastinoPIITransformer(api_key="k")
+            >>> [d.page_content for d in pii.transform_each([Document("  ")])]
+            ['  ']
+        """
+        documents = list(documents)
+        jobs, inputs = self._plan(documents)
+        outcomes = self.fastino_client.run(self.model_id, inputs, **self._run_kwargs(inputs))
+        by_doc: dict[int, list[FieldJob]] = {}
+        for job in jobs:
+            by_doc.setdefault(job.document, []).append(job)
+        output: list[Document | Exception] = []
+        for i, doc in enumerate(documents):
+            try:
+                spans_of_document(by_doc[i], outcomes, all_occurrences=self.replace_all_occurrences)
+            except (MLStudioError, SpanError) as exc:
+                output.append(exc)
+                continue
+            output.append(self._document(doc, by_doc[i]))
+        return output

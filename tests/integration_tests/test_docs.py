@@ -102,7 +102,7 @@ def test_site_builds_strictly_with_every_page(site: Path) -> None:
         assert built.exists(), f"{page.name} was not built"
 
 
-SUBPACKAGES = ("chat_models", "fastino", "fyretoolkit", "emulator", "demo")
+SUBPACKAGES = ("chat_models", "fastino", "fyretoolkit", "emulator", "demo", "ray")
 
 
 def public_names() -> list[tuple[str, str]]:

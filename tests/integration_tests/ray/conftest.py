@@ -1,0 +1,64 @@
+"""A local Ray cluster (2 CPUs) per module and an emulator in the test process.
+
+Ray workers reach the emulator on 127.0.0.1; its request log and counters,
+read here, are what the tests assert on (never wall-clock durations).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from langchain_mlstudio.emulator import Emulator
+
+API_KEY = "ray-it-key"
+ORG = "ray-org"
+MODEL = "ray-model"
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[Any]:
+    import ray
+    from ray.data import DataContext
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    context = DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def emulator_server() -> Iterator[Emulator]:
+    # Arrival times at the emulator are what the rate-limit test reads: keep a
+    # full collection of the test process's heap from looking like network jitter.
+    gc.collect()
+    gc.freeze()
+    try:
+        with Emulator(
+            api_key=API_KEY, organization_id=ORG, model=MODEL, flavour="ionos", job_duration=0.2
+        ) as emu:
+            yield emu
+    finally:
+        gc.unfreeze()
+
+
+@pytest.fixture
+def emulator(emulator_server: Emulator) -> Iterator[Emulator]:
+    """The shared emulator with its counters, log and faults reset."""
+    svc = emulator_server.fastino
+    svc.reset()
+    svc.latency = 0.0
+    svc.fail_marker = None
+    emulator_server.generate.max_parallel_jobs = None  # an overrun must show, not be refused
+    emulator_server.generate.peak_running_jobs = 0
+    emulator_server.faults.clear()
+    emulator_server.log.clear()
+    yield emulator_server
+    emulator_server.faults.clear()
