@@ -450,6 +450,7 @@ class FastinoClient(BaseModel):
         return_exceptions: Literal[False] = ...,
         max_concurrency: int | None = ...,
         on_batch: Callable[[int], None] | None = ...,
+        on_done: Callable[[range], None] | None = ...,
     ) -> list[FastinoResult]: ...
 
     @overload
@@ -462,6 +463,7 @@ class FastinoClient(BaseModel):
         return_exceptions: Literal[True],
         max_concurrency: int | None = ...,
         on_batch: Callable[[int], None] | None = ...,
+        on_done: Callable[[range], None] | None = ...,
     ) -> list[FastinoResult | MLStudioError]: ...
 
     def run(
@@ -473,6 +475,7 @@ class FastinoClient(BaseModel):
         return_exceptions: bool = False,
         max_concurrency: int | None = None,
         on_batch: Callable[[int], None] | None = None,
+        on_done: Callable[[range], None] | None = None,
     ) -> list[Any]:
         """Run a model on each input; one result per input, in input order.
 
@@ -493,6 +496,9 @@ class FastinoClient(BaseModel):
                 that request is done (also when it failed and
                 ``return_exceptions`` is set), e.g. to drive a progress bar.
                 It may be called from worker threads.
+            on_done: Like ``on_batch``, but called with the indices (into
+                ``inputs``) of the inputs the request carried, to tell which
+                inputs are done.
 
         Returns:
             One :class:`FastinoResult` per input.
@@ -521,6 +527,8 @@ class FastinoClient(BaseModel):
                 results = [exc] * len(payload["input"])
             if on_batch is not None:
                 on_batch(len(results))
+            if on_done is not None:
+                on_done(range(offset, offset + len(results)))
             return results
 
         if len(payloads) == 1 or concurrency <= 1:
@@ -543,6 +551,7 @@ class FastinoClient(BaseModel):
         return_exceptions: Literal[False] = ...,
         max_concurrency: int | None = ...,
         on_batch: Callable[[int], None] | None = ...,
+        on_done: Callable[[range], None] | None = ...,
     ) -> list[FastinoResult]: ...
 
     @overload
@@ -555,6 +564,7 @@ class FastinoClient(BaseModel):
         return_exceptions: Literal[True],
         max_concurrency: int | None = ...,
         on_batch: Callable[[int], None] | None = ...,
+        on_done: Callable[[range], None] | None = ...,
     ) -> list[FastinoResult | MLStudioError]: ...
 
     async def arun(
@@ -566,6 +576,7 @@ class FastinoClient(BaseModel):
         return_exceptions: bool = False,
         max_concurrency: int | None = None,
         on_batch: Callable[[int], None] | None = None,
+        on_done: Callable[[range], None] | None = None,
     ) -> list[Any]:
         """Async twin of :meth:`run` (batches run concurrently on the loop).
 
@@ -593,6 +604,8 @@ class FastinoClient(BaseModel):
                     results = [exc] * len(payload["input"])
             if on_batch is not None:
                 on_batch(len(results))
+            if on_done is not None:
+                on_done(range(offset, offset + len(results)))
             return results
 
         outcomes = await asyncio.gather(*(send(job) for job in payloads))
