@@ -24,6 +24,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from langchain_mlstudio.chat_models import PROGRESS_EVENT, ChatIonosModelStudio, ChatModelStudio
+from langchain_mlstudio.demo._responder import tickets_responder
 from langchain_mlstudio.errors import ConfigurationError, MLStudioError, PIIDetectionError
 from langchain_mlstudio.fastino import FastinoPIITransformer
 from langchain_mlstudio.fyretoolkit import FyreToolkitPredictTool
@@ -255,6 +256,8 @@ def build_backends(stack: ExitStack, printer: Printer, force_emulator: bool) -> 
             api_key=DEMO_KEY, organization_id=DEMO_ORG, model=DEFAULT_MODEL, job_duration=0.4
         )
         emulator.fastino.latency = 0.05
+        # Answer the demo's prompt from its tickets instead of echoing it (marked as emulated).
+        emulator.generate.responder = tickets_responder()
         stack.enter_context(emulator)
         base_url = emulator.base_url
         why = "--emulator was given" if force_emulator else None
@@ -286,7 +289,8 @@ def build_backends(stack: ExitStack, printer: Printer, force_emulator: bool) -> 
             temperature=0.2,
         )
         descriptions["chat model"] = (
-            f"ChatModelStudio on the emulator (model {DEFAULT_MODEL!r}; it echoes its prompt)"
+            f"ChatModelStudio on the emulator (model {DEFAULT_MODEL!r}; a scripted responder "
+            "answers with the sentences of the tickets that match the question)"
         )
     pii_settings: dict[str, Any] = {"strategy": "pseudonymize", "max_concurrency": 4}
     if real["Fastino"]:
@@ -401,7 +405,7 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
             answer = chain.invoke(
                 {"context": context, "question": question}, config={"callbacks": [progress]}
             )
-            printer.line(f"Model's answer: {shorten(answer, 200)}")
+            printer.line(f"Model's answer: {answer}")
             placeholders = list(dict.fromkeys(PLACEHOLDER.findall(answer)))
             # Restore only what the model saw: a token it did not see (typed
             # into the question, or guessed) stays a token.
@@ -411,7 +415,7 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
                     shown = pii.restore(token, scope=context_chunks)
                     printer.line(f"{token} -> {shown}", indent=6)
             restored = pii.restore(answer, scope=context_chunks)
-            printer.line(f"Restored answer: {shorten(restored, 200)}")
+            printer.line(f"Restored answer: {restored}")
 
         with stage(printer, "Summarising every ticket in one job (chain.batch)"):
             redacted_docs = {str(doc.id): doc.page_content for doc in redacted}
@@ -430,7 +434,7 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
             )
             for doc_id, summary in zip(redacted_docs, summaries, strict=True):
                 shown = pii.restore(summary, scope=[redacted_docs[doc_id]])
-                printer.line(f"{doc_id}: {shorten(shown, 110)}")
+                printer.line(f"{doc_id}: {shorten(shown, 170)}")
 
         with stage(printer, "Scoring each ticket's sentiment with FyreToolkit"):
             message = backends.sentiment.invoke(
