@@ -275,10 +275,10 @@ def build_backends(stack: ExitStack, printer: Printer, force_emulator: bool) -> 
                 msg, hint="Set MODELSTUDIO_MODEL to the id of your fine-tuned model."
             )
         if _env("MODELSTUDIO_API_KEY"):
-            llm = ChatModelStudio(model=model, temperature=0.2)
+            llm = ChatModelStudio(model=model, temperature=0.2, progress=False)
             descriptions["chat model"] = f"ChatModelStudio, model {model!r} at {llm.base_url}"
         else:
-            llm = ChatIonosModelStudio(model=model, temperature=0.2)
+            llm = ChatIonosModelStudio(model=model, temperature=0.2, progress=False)
             descriptions["chat model"] = f"ChatIonosModelStudio, model {model!r} at {llm.base_url}"
     else:
         llm = ChatModelStudio(
@@ -287,12 +287,18 @@ def build_backends(stack: ExitStack, printer: Printer, force_emulator: bool) -> 
             organization_id=DEMO_ORG,
             base_url=base_url,
             temperature=0.2,
+            progress=False,
         )
         descriptions["chat model"] = (
             f"ChatModelStudio on the emulator (model {DEFAULT_MODEL!r}; a scripted responder "
             "answers with the sentences of the tickets that match the question)"
         )
-    pii_settings: dict[str, Any] = {"strategy": "pseudonymize", "max_concurrency": 4}
+    # The demo draws its own progress bars (from the callbacks): no second display.
+    pii_settings: dict[str, Any] = {
+        "strategy": "pseudonymize",
+        "max_concurrency": 4,
+        "progress": False,
+    }
     if real["Fastino"]:
         pii = FastinoPIITransformer(**pii_settings)
         descriptions["Fastino"] = f"FastinoPIITransformer at {pii.fastino_client.base_url}"
