@@ -25,6 +25,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import get_config_list
 
 from langchain_mlstudio._core._limits import Slots
+from langchain_mlstudio._core._progress import Progress
 from langchain_mlstudio.chat_models._packing import BATCH_SLOT, BatchPlan, BatchSlot
 
 if TYPE_CHECKING:
@@ -57,14 +58,24 @@ def _plan(
         max(model.pack_window, PLAN_SAFETY_WINDOW),
         Slots(concurrency) if concurrency else None,
     )
+    plan.progress = Progress(
+        len(inputs), description=f"{model.get_name()} batch", unit="task", enabled=model.progress
+    )
     return plan, configs
 
 
-def _count_if_unused(slot: BatchSlot) -> None:
-    """An input answered without reaching the model (the cache) no longer holds its job."""
+def _finished(slot: BatchSlot) -> None:
+    """Count the input done (one answered from the cache no longer holds its job)."""
     if not slot.used:
         slot.used = True
         slot.plan.skip(slot.index)
+    slot.plan.input_finished()
+
+
+def _closed(plan: BatchPlan) -> None:
+    """End the batch's progress display (also after an error)."""
+    if plan.progress is not None:
+        plan.progress.close()
 
 
 def _interrupted(plan: BatchPlan) -> None:
@@ -107,7 +118,7 @@ def _start_workers(
                 outcome = (index, exc, False)
             finally:
                 BATCH_SLOT.reset(token)
-                _count_if_unused(slot)
+                _finished(slot)
             outcomes.put(outcome)
 
     context = contextvars.copy_context()
@@ -139,6 +150,8 @@ def run_batch(
     except BaseException:
         _interrupted(plan)
         raise
+    finally:
+        _closed(plan)
     if failed and not return_exceptions:
         raise results[min(failed)]
     return results
@@ -163,6 +176,8 @@ def run_batch_as_completed(
     except (KeyboardInterrupt, GeneratorExit):
         _interrupted(plan)
         raise
+    finally:
+        _closed(plan)
 
 
 async def _arun_one(
@@ -184,7 +199,7 @@ async def _arun_one(
             return index, exc
         raise
     finally:
-        _count_if_unused(slot)
+        _finished(slot)
 
 
 async def arun_batch(
@@ -196,20 +211,23 @@ async def arun_batch(
 ) -> list[Any]:
     """Async twin of :func:`run_batch` (cancelling it cancels every input's call)."""
     plan, configs = _plan(model, inputs, config)
-    pairs = await asyncio.gather(
-        *(
-            _arun_one(
-                model,
-                plan,
-                i,
-                value,
-                config=configs[i],
-                return_exceptions=return_exceptions,
-                kwargs=kwargs,
+    try:
+        pairs = await asyncio.gather(
+            *(
+                _arun_one(
+                    model,
+                    plan,
+                    i,
+                    value,
+                    config=configs[i],
+                    return_exceptions=return_exceptions,
+                    kwargs=kwargs,
+                )
+                for i, value in enumerate(inputs)
             )
-            for i, value in enumerate(inputs)
         )
-    )
+    finally:
+        _closed(plan)
     return [result for _, result in pairs]
 
 
@@ -242,3 +260,4 @@ async def arun_batch_as_completed(
     finally:
         for task in tasks:
             task.cancel()
+        _closed(plan)

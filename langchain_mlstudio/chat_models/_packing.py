@@ -27,6 +27,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_mlstudio._core._progress import Progress
 from langchain_mlstudio.chat_models._jobs import GenerationJob
 from langchain_mlstudio.chat_models._progress import ProgressReporter
 
@@ -248,6 +249,9 @@ class BatchPlan:
         self.job_ids: list[str] = []
         self._lock = threading.Lock()
         self._groups: dict[int, Group] = {}
+        self.progress: Progress | None = None
+        self._completed: dict[str, int] = {}  # tasks done per job, by the server's count
+        self._finished = 0  # inputs whose call has returned (also without a job)
 
     def group_for(self, index: int, key: Hashable) -> Group | None:
         """The group of input ``index`` (``None`` if ``key`` is not the plan's)."""
@@ -278,6 +282,24 @@ class BatchPlan:
         """Remember a job of this batch (logged if the batch is interrupted)."""
         with self._lock:
             self.job_ids.append(job_id)
+
+    def job_progress(self, job_id: str, completed: int) -> None:
+        """A job of this batch reports ``completed`` of its tasks done."""
+        with self._lock:
+            self._completed[job_id] = max(completed, self._completed.get(job_id, 0))
+            self._show()
+
+    def input_finished(self) -> None:
+        """One input's call returned (answered, failed, or from the cache)."""
+        with self._lock:
+            self._finished += 1
+            self._show()
+
+    def _show(self) -> None:
+        """Tasks done across all jobs (the caller holds the lock)."""
+        if self.progress is not None:
+            done = max(self._finished, sum(self._completed.values()))
+            self.progress.advance_to(min(done, self.count))
 
 
 @dataclass

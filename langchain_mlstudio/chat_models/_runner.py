@@ -233,6 +233,8 @@ def _follow(spec: JobSpec, job_id: str, part: Part) -> None:
 
     def on_progress(job: GenerationJob) -> None:
         log(job)
+        if spec.plan is not None and job.completed_tasks is not None:
+            spec.plan.job_progress(job_id, job.completed_tasks)
         for member in part:
             member.reporter.progress(job, member.task_index)
 
@@ -329,6 +331,8 @@ async def _afollow(spec: JobSpec, job_id: str, part: Part) -> None:
 
     async def on_progress(job: GenerationJob) -> None:
         log(job)
+        if spec.plan is not None and job.completed_tasks is not None:
+            spec.plan.job_progress(job_id, job.completed_tasks)
         for member in part:
             await _maybe_await(member.reporter.progress(job, member.task_index))
 

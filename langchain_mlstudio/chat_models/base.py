@@ -126,6 +126,11 @@ class BaseChatGenerationJob(BaseChatModel):
     pack_window: float = Field(default=0.05, gt=0)
     """Seconds a job waits after the last call joined it before it is sent
     (at most four windows in all)."""
+    progress: bool | None = None
+    """``batch``/``abatch`` show tasks done of total across all their jobs, with
+    rate and time left, on stderr (through ``tqdm`` where installed): ``None``
+    (default) once a batch lasts 2 s, ``True`` always, ``False`` never
+    (``LANGCHAIN_MLSTUDIO_PROGRESS=off`` turns the automatic display off)."""
     default_headers: dict[str, str] | None = None
     """Headers added to every request."""
     http_client: Any = Field(default=None, exclude=True)

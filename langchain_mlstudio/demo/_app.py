@@ -24,6 +24,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from langchain_mlstudio.chat_models import PROGRESS_EVENT, ChatIonosModelStudio, ChatModelStudio
+from langchain_mlstudio.demo._responder import tickets_responder
 from langchain_mlstudio.errors import ConfigurationError, MLStudioError, PIIDetectionError
 from langchain_mlstudio.fastino import FastinoPIITransformer
 from langchain_mlstudio.fyretoolkit import FyreToolkitPredictTool
@@ -255,6 +256,8 @@ def build_backends(stack: ExitStack, printer: Printer, force_emulator: bool) -> 
             api_key=DEMO_KEY, organization_id=DEMO_ORG, model=DEFAULT_MODEL, job_duration=0.4
         )
         emulator.fastino.latency = 0.05
+        # Answer the demo's prompt from its tickets instead of echoing it (marked as emulated).
+        emulator.generate.responder = tickets_responder()
         stack.enter_context(emulator)
         base_url = emulator.base_url
         why = "--emulator was given" if force_emulator else None
@@ -272,10 +275,10 @@ def build_backends(stack: ExitStack, printer: Printer, force_emulator: bool) -> 
                 msg, hint="Set MODELSTUDIO_MODEL to the id of your fine-tuned model."
             )
         if _env("MODELSTUDIO_API_KEY"):
-            llm = ChatModelStudio(model=model, temperature=0.2)
+            llm = ChatModelStudio(model=model, temperature=0.2, progress=False)
             descriptions["chat model"] = f"ChatModelStudio, model {model!r} at {llm.base_url}"
         else:
-            llm = ChatIonosModelStudio(model=model, temperature=0.2)
+            llm = ChatIonosModelStudio(model=model, temperature=0.2, progress=False)
             descriptions["chat model"] = f"ChatIonosModelStudio, model {model!r} at {llm.base_url}"
     else:
         llm = ChatModelStudio(
@@ -284,11 +287,18 @@ def build_backends(stack: ExitStack, printer: Printer, force_emulator: bool) -> 
             organization_id=DEMO_ORG,
             base_url=base_url,
             temperature=0.2,
+            progress=False,
         )
         descriptions["chat model"] = (
-            f"ChatModelStudio on the emulator (model {DEFAULT_MODEL!r}; it echoes its prompt)"
+            f"ChatModelStudio on the emulator (model {DEFAULT_MODEL!r}; a scripted responder "
+            "answers with the sentences of the tickets that match the question)"
         )
-    pii_settings: dict[str, Any] = {"strategy": "pseudonymize", "max_concurrency": 4}
+    # The demo draws its own progress bars (from the callbacks): no second display.
+    pii_settings: dict[str, Any] = {
+        "strategy": "pseudonymize",
+        "max_concurrency": 4,
+        "progress": False,
+    }
     if real["Fastino"]:
         pii = FastinoPIITransformer(**pii_settings)
         descriptions["Fastino"] = f"FastinoPIITransformer at {pii.fastino_client.base_url}"
@@ -401,7 +411,7 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
             answer = chain.invoke(
                 {"context": context, "question": question}, config={"callbacks": [progress]}
             )
-            printer.line(f"Model's answer: {shorten(answer, 200)}")
+            printer.line(f"Model's answer: {answer}")
             placeholders = list(dict.fromkeys(PLACEHOLDER.findall(answer)))
             # Restore only what the model saw: a token it did not see (typed
             # into the question, or guessed) stays a token.
@@ -411,7 +421,7 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
                     shown = pii.restore(token, scope=context_chunks)
                     printer.line(f"{token} -> {shown}", indent=6)
             restored = pii.restore(answer, scope=context_chunks)
-            printer.line(f"Restored answer: {shorten(restored, 200)}")
+            printer.line(f"Restored answer: {restored}")
 
         with stage(printer, "Summarising every ticket in one job (chain.batch)"):
             redacted_docs = {str(doc.id): doc.page_content for doc in redacted}
@@ -430,7 +440,7 @@ def run(printer: Printer, question: str, force_emulator: bool) -> None:
             )
             for doc_id, summary in zip(redacted_docs, summaries, strict=True):
                 shown = pii.restore(summary, scope=[redacted_docs[doc_id]])
-                printer.line(f"{doc_id}: {shorten(shown, 110)}")
+                printer.line(f"{doc_id}: {shorten(shown, 170)}")
 
         with stage(printer, "Scoring each ticket's sentiment with FyreToolkit"):
             message = backends.sentiment.invoke(

@@ -2,8 +2,9 @@
 
 The detector is a set of regular expressions and a list of person names, good
 enough for demos and tests: e-mail addresses, phone numbers, credit card
-numbers (Luhn-checked), IBANs (checksum-checked), IPv4 addresses, dates, times
-and "First Last" names built from a fixed list. Each detector has a fixed
+numbers (Luhn-checked), IBANs (checksum-checked), IPv4 addresses, usernames
+(after a cue such as "username"), dates (of birth only after a cue such as
+"born"), times and "First Last" names built from a fixed list. Each detector has a fixed
 score, so ``threshold`` behaves predictably.
 
 The answer has the shape of Fastino's documented example: a JSON array with one
@@ -89,12 +90,13 @@ class Detector:
     pattern: re.Pattern[str]
     score: float
     check: Callable[[str], bool] | None = None
+    group: str | int = 0  # the part of the match that is the value (after its cue)
 
     def find(self, text: str) -> Iterable[tuple[int, int]]:
         """The ``(start, end)`` of every accepted match."""
         for match in self.pattern.finditer(text):
             if self.check is None or self.check(match.group()):
-                yield match.start(), match.end()
+                yield match.start(self.group), match.end(self.group)
 
 
 def _card_check(value: str) -> bool:
@@ -104,6 +106,21 @@ def _card_check(value: str) -> bool:
 
 def _phone_check(value: str) -> bool:
     return 7 <= len(re.sub(r"\D", "", value)) <= 15
+
+
+def _username_check(value: str) -> bool:
+    """After a bare cue (``username priya_p``) the value must look like a handle."""
+    match = _USERNAME.fullmatch(value)
+    return match is not None and bool(match.group("sep") or re.search(r"[_.\d@]", match["value"]))
+
+
+_USERNAME = re.compile(
+    r"(?i)\b(?:user ?name|user id|login|handle)(?P<sep>\s*[:=]|\s+is\b)?\s*"
+    r"(?P<value>@?[A-Za-z0-9][A-Za-z0-9_.-]{1,31}(?<![.-]))"
+)
+#: Words before a date that make it a date of birth.
+_BIRTH_CUE = re.compile(r"(?i)born|birth|\bd\.?o\.?b\b")
+_BIRTH_LABELS = {"date_of_birth", "birth_date", "dob", "birthday"}
 
 
 # Order matters: earlier detectors win when matches overlap.
@@ -133,6 +150,7 @@ DETECTORS: tuple[Detector, ...] = (
         ),
         0.93,
     ),
+    Detector("username", _USERNAME, 0.8, _username_check, "value"),
     Detector(
         "date",
         re.compile(
@@ -191,6 +209,13 @@ LABEL_ALIASES: dict[str, str] = {
     "date": "date",
     "date_of_birth": "date",
     "birth_date": "date",
+    "dob": "date",
+    "birthday": "date",
+    "username": "username",
+    "user_name": "username",
+    "user_id": "username",
+    "login": "username",
+    "handle": "username",
     "time": "time",
 }
 
@@ -209,34 +234,42 @@ def detect(
     Args:
         text: The input text.
         entity_types: Requested labels (free text); each entity carries the
-            label it was requested under. ``None``: every detector with its
-            own label.
+            label it was requested under, except that a date asked for as a
+            date of birth is labelled ``date`` unless a cue before it
+            ("born", "birth", "DOB") says it is one. ``None``: every detector
+            with its own label.
         threshold: Entities scoring below it are left out.
 
     Example:
         >>> [e["label"] for e in detect("Mail jamie@example.com")]
         ['email']
+        >>> [(e["label"], e["text"]) for e in detect(
+        ...     "Ordered 2026-11-03 by username priya_p, born 1990-04-12",
+        ...     ["date_of_birth", "username"])]
+        [('date', '2026-11-03'), ('username', 'priya_p'), ('date_of_birth', '1990-04-12')]
     """
-    wanted: list[tuple[str, Detector]] = []
+    wanted: list[tuple[list[str], Detector]]
     if entity_types is None:
-        wanted = [(d.label, d) for d in DETECTORS]
+        wanted = [([d.label], d) for d in DETECTORS]
     else:
-        seen: set[str] = set()
+        requested: dict[str, list[str]] = {}
         for label in entity_types:
             key = LABEL_ALIASES.get(_normalise(label))
-            if key is not None and key not in seen:
-                seen.add(key)
-                wanted.append((label, _BY_LABEL[key]))
-        wanted.sort(key=lambda pair: DETECTORS.index(pair[1]))
+            if key is not None:
+                requested.setdefault(key, []).append(label)
+        wanted = [(requested[d.label], d) for d in DETECTORS if d.label in requested]
     taken: list[tuple[int, int]] = []
     entities: list[dict[str, Any]] = []
-    for label, detector in wanted:
+    for labels, detector in wanted:
         if detector.score < threshold:
             continue
         for start, end in detector.find(text):
             if any(start < e and s < end for s, e in taken):
                 continue
             taken.append((start, end))
+            label = labels[0]
+            if detector.label == "date":
+                label = _date_label(labels, text[max(0, start - 40) : start], entity_types is None)
             entities.append(
                 {
                     "start": start,
@@ -248,6 +281,24 @@ def detect(
             )
     entities.sort(key=lambda e: e["start"])
     return entities
+
+
+def _date_label(labels: list[str], before: str, own_labels: bool) -> str:
+    """A date is a date of birth only after a cue such as "born" or "birth".
+
+    Example:
+        >>> _date_label(["date_of_birth"], "ordered on ", False)
+        'date'
+        >>> _date_label(["date_of_birth"], "Date of birth: ", False)
+        'date_of_birth'
+    """
+    birth = [label for label in labels if _normalise(label) in _BIRTH_LABELS]
+    plain = [label for label in labels if _normalise(label) not in _BIRTH_LABELS]
+    if _BIRTH_CUE.search(before):
+        if birth:
+            return birth[0]
+        return "date_of_birth" if own_labels else plain[0]
+    return plain[0] if plain else "date"
 
 
 def redact(text: str, entities: list[dict[str, Any]]) -> str:

@@ -460,6 +460,7 @@ class FastinoClient(BaseModel):
         return_exceptions: Literal[False] = ...,
         max_concurrency: int | None = ...,
         on_batch: Callable[[int], None] | None = ...,
+        on_done: Callable[[range], None] | None = ...,
     ) -> list[FastinoResult]: ...
 
     @overload
@@ -472,6 +473,7 @@ class FastinoClient(BaseModel):
         return_exceptions: Literal[True],
         max_concurrency: int | None = ...,
         on_batch: Callable[[int], None] | None = ...,
+        on_done: Callable[[range], None] | None = ...,
     ) -> list[FastinoResult | MLStudioError]: ...
 
     def run(
@@ -483,6 +485,7 @@ class FastinoClient(BaseModel):
         return_exceptions: bool = False,
         max_concurrency: int | None = None,
         on_batch: Callable[[int], None] | None = None,
+        on_done: Callable[[range], None] | None = None,
     ) -> list[Any]:
         """Run a model on each input; one result per input, in input order.
 
@@ -503,6 +506,9 @@ class FastinoClient(BaseModel):
                 that request is done (also when it failed and
                 ``return_exceptions`` is set), e.g. to drive a progress bar.
                 It may be called from worker threads.
+            on_done: Like ``on_batch``, but called with the indices (into
+                ``inputs``) of the inputs the request carried, to tell which
+                inputs are done.
 
         Returns:
             One :class:`FastinoResult` per input.
@@ -531,6 +537,8 @@ class FastinoClient(BaseModel):
                 results = [exc] * len(payload["input"])
             if on_batch is not None:
                 on_batch(len(results))
+            if on_done is not None:
+                on_done(range(offset, offset + len(results)))
             return results
 
         if len(payloads) == 1 or concurrency <= 1:
@@ -553,6 +561,7 @@ class FastinoClient(BaseModel):
         return_exceptions: Literal[False] = ...,
         max_concurrency: int | None = ...,
         on_batch: Callable[[int], None] | None = ...,
+        on_done: Callable[[range], None] | None = ...,
     ) -> list[FastinoResult]: ...
 
     @overload
@@ -565,6 +574,7 @@ class FastinoClient(BaseModel):
         return_exceptions: Literal[True],
         max_concurrency: int | None = ...,
         on_batch: Callable[[int], None] | None = ...,
+        on_done: Callable[[range], None] | None = ...,
     ) -> list[FastinoResult | MLStudioError]: ...
 
     async def arun(
@@ -576,6 +586,7 @@ class FastinoClient(BaseModel):
         return_exceptions: bool = False,
         max_concurrency: int | None = None,
         on_batch: Callable[[int], None] | None = None,
+        on_done: Callable[[range], None] | None = None,
     ) -> list[Any]:
         """Async twin of :meth:`run` (batches run concurrently on the loop).
 
@@ -603,6 +614,8 @@ class FastinoClient(BaseModel):
                     results = [exc] * len(payload["input"])
             if on_batch is not None:
                 on_batch(len(results))
+            if on_done is not None:
+                on_done(range(offset, offset + len(results)))
             return results
 
         outcomes = await asyncio.gather(*(send(job) for job in payloads))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +33,7 @@ from langchain_mlstudio.fastino._pipeline import (
     plan,
     spans_of_document,
 )
+from langchain_mlstudio.fastino._progress import DocumentProgress
 from langchain_mlstudio.fastino.client import FastinoClient, FastinoResult
 from langchain_mlstudio.fastino.placeholders import neutralise
 from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES, FastinoSettings
@@ -229,8 +229,11 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     keep_metadata_keys: tuple[str, ...] = DEFAULT_KEEP_METADATA_KEYS
     """Top-level metadata keys left unredacted (ids, sources, offsets); placeholder-like
     text in them is still neutralised, like everywhere else in the output."""
-    progress: bool = False
-    """Show a progress line on stderr."""
+    progress: bool | None = None
+    """Show documents done of total, rate and time left on stderr (through
+    ``tqdm`` where installed): ``None`` (default) once a run lasts 2 s,
+    ``True`` always, ``False`` never (``LANGCHAIN_MLSTUDIO_PROGRESS=off``
+    turns the automatic display off for a whole process)."""
     progress_callback: Callable[[int, int], None] | None = Field(
         default=None, exclude=True, repr=False
     )
@@ -490,31 +493,30 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     # -- progress ----------------------------------------------------------
 
     def _reporter(self, total: int) -> Callable[[int], None]:
+        """``progress_callback`` with ``(inputs_done, inputs_total)`` after every request."""
         done = 0
         lock = threading.Lock()
+        callback = self.progress_callback
 
         def report(n: int) -> None:
             nonlocal done
             with lock:
                 done += n
                 current = done
-            if self.progress_callback is not None:
-                self.progress_callback(current, total)
-            if self.progress:
-                end = "\n" if current >= total else ""
-                sys.stderr.write(f"\rFastino PII: {current}/{total} inputs{end}")
-                sys.stderr.flush()
+            if callback is not None:
+                callback(current, total)
 
         return report
 
     # -- transform ---------------------------------------------------------
 
-    def _run_kwargs(self, inputs: list[str]) -> dict[str, Any]:
+    def _run_kwargs(self, inputs: list[str], bar: DocumentProgress) -> dict[str, Any]:
         return {
             "parameters": self._parameters(self.entity_types, self.threshold),
             "return_exceptions": True,
             "max_concurrency": self.max_concurrency,
             "on_batch": self._reporter(len(inputs)),
+            "on_done": bar.inputs_done,
         }
 
     def _transform(
@@ -522,7 +524,10 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     ) -> list[Document]:
         documents = list(documents)
         jobs, inputs = self._plan(documents)
-        outcomes = self.fastino_client.run(self.model_id, inputs, **self._run_kwargs(inputs))
+        with DocumentProgress(len(documents), jobs, enabled=self.progress) as bar:
+            outcomes = self.fastino_client.run(
+                self.model_id, inputs, **self._run_kwargs(inputs, bar)
+            )
         return self._finish(documents, jobs, outcomes, on_error=on_error)
 
     async def _atransform(
@@ -530,7 +535,10 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     ) -> list[Document]:
         documents = list(documents)
         jobs, inputs = self._plan(documents)
-        outcomes = await self.fastino_client.arun(self.model_id, inputs, **self._run_kwargs(inputs))
+        with DocumentProgress(len(documents), jobs, enabled=self.progress) as bar:
+            outcomes = await self.fastino_client.arun(
+                self.model_id, inputs, **self._run_kwargs(inputs, bar)
+            )
         return self._finish(documents, jobs, outcomes, on_error=on_error)
 
     def transform_documents(

@@ -61,6 +61,15 @@ def test_demo_runs_offline_without_keys_and_prints_every_stage() -> None:
     assert re.search(r"<FULL_NAME_1_[A-Z0-9]+> -> Maria Garcia", out)
     restored = next(line for line in out.splitlines() if "Restored answer:" in line)
     assert "Maria Garcia" in restored
+    # Issue 15: the emulated model answers from the tickets (and says so), the whole
+    # answer is restored, dates are dates and usernames are found.
+    assert "[emulated answer: sentences picked from the tickets]" in answer
+    assert "Echo:" not in answer
+    assert "Please send the refund to my account, IBAN DE89 3704 0044 0532 0130 00" in restored
+    assert not re.search(r"<[A-Z_]+_\d+_[A-Z0-9]+>", restored)
+    assert restored.endswith("only the refund.")
+    assert "DATE_OF_BIRTH" not in out
+    assert re.search(r"Replaced \d+ values in 5 tickets: .*\b1 username\b", out)
     assert "5 tickets answered by 1 generation job(s)" in out
     assert re.search(r"ticket_01_refund\s+negative\s+0\.\d\d", out)
     assert re.search(r"ticket_02_praise\s+positive\s+0\.\d\d", out)

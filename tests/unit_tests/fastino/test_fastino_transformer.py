@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import pickle
 import re
+import warnings
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from langchain_core.documents import Document
 
 from langchain_mlstudio import PIIDetectionError
+from langchain_mlstudio._core import _progress
 from langchain_mlstudio.emulator.fastino import detect
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITransformer
 from langchain_mlstudio.fastino.strategies import Pseudonymizer, hash_token
@@ -383,11 +385,42 @@ def test_progress_callback_counts_inputs(fake: FakeFastino) -> None:
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
-def test_progress_bar_writes_to_stderr(
+def test_progress_shows_documents_done_of_total(
     fake: FakeFastino, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make(fake, progress=True).transform_documents(DOCS)
-    assert "Fastino PII: 3/3 inputs" in capsys.readouterr().err
+    assert "Fastino PII: 3/3 documents" in capsys.readouterr().err
+
+
+def test_progress_counts_a_chunked_document_once_all_its_chunks_are_back(
+    fake: FakeFastino, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_progress, "tqdm_class", lambda: None)  # the plain line
+    long = Document(" ".join(["Jamie Derran lives in Oslo."] * 40))
+    pii = make(
+        fake, progress=True, batch_size=1, chunk_size=200, chunk_overlap=0, max_concurrency=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pii.transform_documents([long, Document("Anna Rossi")])
+    assert len(fake.requests) > 2  # the long document took several requests
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("Fastino PII: 0/2 documents (0%)")
+    assert lines[-1].startswith("Fastino PII: 2/2 documents (100%), done in")
+
+
+def test_progress_false_shows_nothing(
+    fake: FakeFastino, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make(fake, progress=False, batch_size=1).transform_documents(DOCS)
+    assert capsys.readouterr().err == ""
+
+
+async def test_async_transform_shows_progress_too(
+    fake: FakeFastino, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await make(fake, progress=True, batch_size=1).atransform_documents(DOCS)
+    assert "Fastino PII: 3/3 documents" in capsys.readouterr().err
 
 
 def test_chunk_overlap_must_be_smaller_than_chunk_size() -> None:
