@@ -614,7 +614,10 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         """
         documents = list(documents)
         jobs, inputs = self._plan(documents)
-        outcomes = self.fastino_client.run(self.model_id, inputs, **self._run_kwargs(inputs))
+        with DocumentProgress(len(documents), jobs, enabled=self.progress) as bar:
+            outcomes = self.fastino_client.run(
+                self.model_id, inputs, **self._run_kwargs(inputs, bar)
+            )
         by_doc: dict[int, list[FieldJob]] = {}
         for job in jobs:
             by_doc.setdefault(job.document, []).append(job)
