@@ -193,7 +193,8 @@ def redact_dataset(
     mapping = transformer.pseudonymizer.to_dict() if pseudonymize else None
     coordinator = start_coordinator("redact", requests_per_second=rate, mapping=mapping)
     gate = ClusterRateGate(coordinator)
-    update: dict[str, Any] = {"rate_gate": gate}
+    # Ray Data shows the dataset's own progress; a bar per worker batch would only add noise.
+    update: dict[str, Any] = {"rate_gate": gate, "progress": False}
     if client is not None:
         update["client"] = client.model_copy(update={"rate_gate": gate})
     worker = transformer.model_copy(update=update)
