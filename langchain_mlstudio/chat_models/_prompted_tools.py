@@ -310,6 +310,16 @@ def _result(message: AIMessage) -> ChatResult:
     return ChatResult(generations=[ChatGeneration(message=message)])
 
 
+def _turn(
+    tools: PromptedTools, conversation: list[BaseMessage], raw: BaseMessage, *, last: bool
+) -> tuple[ChatResult | None, list[BaseMessage]]:
+    """The turn's result once the answer is valid (or on the last attempt), else the re-ask."""
+    message, error = tools.answer(raw)
+    if error is None or last:
+        return _result(message), conversation
+    return None, tools.reask(conversation, _text(raw.content), error)
+
+
 def generate_with_tools(
     generate: Generate,
     tools: PromptedTools,
@@ -321,10 +331,9 @@ def generate_with_tools(
     conversation = tools.prepare(messages)
     for attempt in range(retries + 1):
         raw = generate(conversation, **kwargs).generations[0].message
-        message, error = tools.answer(raw)
-        if error is None or attempt == retries:
-            return _result(message)
-        conversation = tools.reask(conversation, _text(raw.content), error)
+        done, conversation = _turn(tools, conversation, raw, last=attempt == retries)
+        if done is not None:
+            return done
     raise AssertionError  # pragma: no cover
 
 
@@ -339,8 +348,7 @@ async def agenerate_with_tools(
     conversation = tools.prepare(messages)
     for attempt in range(retries + 1):
         raw = (await agenerate(conversation, **kwargs)).generations[0].message
-        message, error = tools.answer(raw)
-        if error is None or attempt == retries:
-            return _result(message)
-        conversation = tools.reask(conversation, _text(raw.content), error)
+        done, conversation = _turn(tools, conversation, raw, last=attempt == retries)
+        if done is not None:
+            return done
     raise AssertionError  # pragma: no cover
