@@ -184,6 +184,11 @@ Conversation = Sequence[Mapping[str, Any]]
 ProgressCallback = Callable[[GenerationJob], Any]
 
 
+def _deadline(wait_for_capacity: float | None) -> float | None:
+    """The monotonic time to stop waiting for capacity, ``None`` to give up at the first 429."""
+    return None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+
+
 class ModelStudioClient:
     """A client for the generate-job API: submit, check and wait for jobs.
 
@@ -390,7 +395,7 @@ class ModelStudioClient:
         payload = self.build_payload(
             conversations, model=model, temperature=temperature, max_tokens=max_tokens
         )
-        deadline = None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+        deadline = _deadline(wait_for_capacity)
         attempt = 0
         while True:
             if stop is not None and stop.is_set():
@@ -406,8 +411,12 @@ class ModelStudioClient:
                     raise
             (stop.wait if stop is not None else self.transport._sleep)(delay)
             attempt += 1
+        return self._submitted(response, len(conversations))
+
+    def _submitted(self, response: APIResponse, conversations: int) -> str:
+        """The id of the job the submit created, logged."""
         job_id = self._job_id_from(response)
-        logger.info("Submitted job %s with %d conversation(s)", job_id, len(conversations))
+        logger.info("Submitted job %s with %d conversation(s)", job_id, conversations)
         return job_id
 
     def _capacity_delay(
@@ -486,7 +495,7 @@ class ModelStudioClient:
         payload = self.build_payload(
             conversations, model=model, temperature=temperature, max_tokens=max_tokens
         )
-        deadline = None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+        deadline = _deadline(wait_for_capacity)
         attempt = 0
         while True:
             try:
@@ -500,9 +509,7 @@ class ModelStudioClient:
                     raise
             await self.transport._asleep(delay)
             attempt += 1
-        job_id = self._job_id_from(response)
-        logger.info("Submitted job %s with %d conversation(s)", job_id, len(conversations))
-        return job_id
+        return self._submitted(response, len(conversations))
 
     async def aget_job(self, job_id: str) -> GenerationJob:
         """Async twin of :meth:`get_job`."""
