@@ -175,6 +175,13 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
             }
         return error if error is not None else conversation.parsed
 
+    def _value(self, conversation: _Conversation) -> Any:
+        """The outcome of one ``invoke``: raised when it is an error, else returned."""
+        outcome = self._outcome(conversation)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
     # -- rounds ---------------------------------------------------------------
     # Each round asks every conversation still pending at once (one packed
     # ``batch`` of the model), then keeps only those whose answer must be re-asked.
@@ -232,10 +239,7 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         def ask(_: list[int], todo: list[_Conversation]) -> list[Any]:
             return [self.model.invoke(todo[0].messages, config, **self._call_kwargs)]
 
-        outcome = self._outcome(self._rounds([value], ask)[0])
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+        return self._value(self._rounds([value], ask)[0])
 
     async def _ainvoke(
         self,
@@ -246,10 +250,7 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         async def ask(_: list[int], todo: list[_Conversation]) -> list[Any]:
             return [await self.model.ainvoke(todo[0].messages, config, **self._call_kwargs)]
 
-        outcome = self._outcome((await self._arounds([value], ask))[0])
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+        return self._value((await self._arounds([value], ask))[0])
 
     def invoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
