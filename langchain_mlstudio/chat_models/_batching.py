@@ -18,7 +18,7 @@ import contextvars
 import logging
 import queue
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
@@ -202,6 +202,30 @@ async def _arun_one(
         _finished(slot)
 
 
+def _acalls(
+    model: BaseChatGenerationJob,
+    plan: BatchPlan,
+    inputs: Sequence[Any],
+    configs: Sequence[RunnableConfig],
+    *,
+    return_exceptions: bool,
+    kwargs: dict[str, Any],
+) -> list[Coroutine[Any, Any, tuple[int, Any]]]:
+    """One call per input, in input order, for ``gather`` or ``as_completed``."""
+    return [
+        _arun_one(
+            model,
+            plan,
+            i,
+            value,
+            config=configs[i],
+            return_exceptions=return_exceptions,
+            kwargs=kwargs,
+        )
+        for i, value in enumerate(inputs)
+    ]
+
+
 async def arun_batch(
     model: BaseChatGenerationJob,
     inputs: Sequence[Any],
@@ -213,17 +237,8 @@ async def arun_batch(
     plan, configs = _plan(model, inputs, config)
     try:
         pairs = await asyncio.gather(
-            *(
-                _arun_one(
-                    model,
-                    plan,
-                    i,
-                    value,
-                    config=configs[i],
-                    return_exceptions=return_exceptions,
-                    kwargs=kwargs,
-                )
-                for i, value in enumerate(inputs)
+            *_acalls(
+                model, plan, inputs, configs, return_exceptions=return_exceptions, kwargs=kwargs
             )
         )
     finally:
@@ -241,18 +256,10 @@ async def arun_batch_as_completed(
     """Async twin of :func:`run_batch_as_completed`."""
     plan, configs = _plan(model, inputs, config)
     tasks = [
-        asyncio.ensure_future(
-            _arun_one(
-                model,
-                plan,
-                i,
-                value,
-                config=configs[i],
-                return_exceptions=return_exceptions,
-                kwargs=kwargs,
-            )
+        asyncio.ensure_future(call)
+        for call in _acalls(
+            model, plan, inputs, configs, return_exceptions=return_exceptions, kwargs=kwargs
         )
-        for i, value in enumerate(inputs)
     ]
     try:
         for next_done in asyncio.as_completed(tasks):
