@@ -12,8 +12,8 @@ Example:
     'redact'
 """
 
-from langchain_mlstudio.fastino.client import (
-    FastinoClient,
+from langchain_mlstudio.fastino.client import FastinoClient
+from langchain_mlstudio.fastino.results import (
     FastinoEntity,
     FastinoInput,
     FastinoInputError,

@@ -24,8 +24,8 @@ from langchain_mlstudio.errors import (
 )
 from langchain_mlstudio.fastino._metadata import MetaPath
 from langchain_mlstudio.fastino.chunking import Chunk, chunk_text
-from langchain_mlstudio.fastino.client import FastinoResult
 from langchain_mlstudio.fastino.placeholders import neutralise
+from langchain_mlstudio.fastino.results import FastinoResult
 from langchain_mlstudio.fastino.spans import (
     Span,
     answer_spans,

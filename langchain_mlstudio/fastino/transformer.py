@@ -34,8 +34,9 @@ from langchain_mlstudio.fastino._pipeline import (
     spans_of_document,
 )
 from langchain_mlstudio.fastino._progress import DocumentProgress
-from langchain_mlstudio.fastino.client import FastinoClient, FastinoResult
+from langchain_mlstudio.fastino.client import FastinoClient
 from langchain_mlstudio.fastino.placeholders import neutralise
+from langchain_mlstudio.fastino.results import FastinoResult
 from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES, FastinoSettings
 from langchain_mlstudio.fastino.spans import Span, SpanError
 from langchain_mlstudio.fastino.strategies import (
