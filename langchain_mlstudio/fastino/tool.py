@@ -126,13 +126,15 @@ class FastinoPIITool(FastinoSettings, BaseTool):
     """Put the raw values into the artifact (off: callbacks and tracers that
     record tool output never see them)."""
 
-    def _params(
+    def _run_kwargs(
         self, entity_types: list[str] | None, threshold: float | None
-    ) -> dict[str, Any] | None:
-        return self._parameters(
+    ) -> dict[str, Any]:
+        """What ``run``/``arun`` get: a call's arguments over the tool's defaults."""
+        parameters = self._parameters(
             self.entity_types if entity_types is None else entity_types,
             self.threshold if threshold is None else threshold,
         )
+        return {"parameters": parameters, "return_exceptions": True}
 
     def _render(
         self, field: DocumentField, outcomes: Sequence[FastinoResult | BaseException]
@@ -169,10 +171,7 @@ class FastinoPIITool(FastinoSettings, BaseTool):
         """Detect and redact PII in ``text``."""
         field, inputs = self._plan(text)
         outcomes = self.fastino_client.run(
-            self.model_id,
-            inputs,
-            parameters=self._params(entity_types, threshold),
-            return_exceptions=True,
+            self.model_id, inputs, **self._run_kwargs(entity_types, threshold)
         )
         return self._render(field, outcomes)
 
@@ -186,9 +185,6 @@ class FastinoPIITool(FastinoSettings, BaseTool):
         """Detect and redact PII in ``text`` without blocking the event loop."""
         field, inputs = self._plan(text)
         outcomes = await self.fastino_client.arun(
-            self.model_id,
-            inputs,
-            parameters=self._params(entity_types, threshold),
-            return_exceptions=True,
+            self.model_id, inputs, **self._run_kwargs(entity_types, threshold)
         )
         return self._render(field, outcomes)

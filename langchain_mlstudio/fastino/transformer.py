@@ -26,15 +26,11 @@ from langchain_mlstudio.fastino._failures import report_failures
 from langchain_mlstudio.fastino._pipeline import DocumentField, entity_dicts, spans_of_document
 from langchain_mlstudio.fastino._progress import DocumentProgress, input_counter
 from langchain_mlstudio.fastino.client import FastinoClient
+from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
 from langchain_mlstudio.fastino.results import FastinoResult
 from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES, FastinoSettings
 from langchain_mlstudio.fastino.spans import Span, SpanError
-from langchain_mlstudio.fastino.strategies import (
-    Pseudonymizer,
-    hash_token,
-    redact_token,
-    replace_spans,
-)
+from langchain_mlstudio.fastino.strategies import hash_token, redact_token, replace_spans
 
 __all__ = ["DEFAULT_ENTITY_TYPES", "DEFAULT_KEEP_METADATA_KEYS", "FastinoPIITransformer"]
 

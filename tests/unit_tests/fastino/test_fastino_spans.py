@@ -139,7 +139,7 @@ def test_other_whole_word_occurrences_are_found() -> None:
 
 
 def test_loaded_mapping_with_a_raw_label_keeps_numbering_and_values() -> None:
-    from langchain_mlstudio.fastino.strategies import Pseudonymizer
+    from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
 
     # Changed by issue 9: new tokens carry the mapping's namespace; an old
     # (version 1) file's tokens still load and restore.

@@ -14,7 +14,8 @@ from langchain_mlstudio import PIIDetectionError
 from langchain_mlstudio._core import _progress
 from langchain_mlstudio.emulator.fastino import detect
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITransformer
-from langchain_mlstudio.fastino.strategies import Pseudonymizer, hash_token
+from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
+from langchain_mlstudio.fastino.strategies import hash_token
 from tests.unit_tests.fastino.fastino_fakes import FakeFastino
 
 DOCS = [
