@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._errors import describe_validation_error
-from langchain_mlstudio._core._http import APIResponse
 from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
 from langchain_mlstudio.fastino import _echo
 from langchain_mlstudio.fastino.results import FastinoInput, FastinoInputError, FastinoResult
