@@ -34,24 +34,34 @@ import httpx
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
+from langchain_mlstudio._core._calls import Call
 from langchain_mlstudio._core._http import HTTPTransport, RequestGate
 from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio._core._locks import InstanceLock
 from langchain_mlstudio._core._retry import Safety
-from langchain_mlstudio._core._settings import require
+from langchain_mlstudio._core._settings import Service
 from langchain_mlstudio.errors import MLStudioError
 from langchain_mlstudio.fastino import _echo
 from langchain_mlstudio.fastino._batches import Batch, BatchRun, Inputs, Outcome, cut, read_answers
 from langchain_mlstudio.fastino.results import FastinoResult
 
 DEFAULT_BASE_URL = "https://api.fastino.com"
-SERVICE = "Fastino"
 PROPAGATION_HINT = (
     "Check FASTINO_API_KEY (or api_key). A new Fastino key needs about a minute to "
     "propagate (about 60 s) after it is created: if the key is new, wait and retry."
 )
 
-__all__ = ["FastinoClient"]
+#: Fastino's configuration: its key and base URL variables, its public host,
+#: and the advice a 401 gets (a new key takes about a minute to work).
+FASTINO = Service(
+    "Fastino",
+    api_key_env="FASTINO_API_KEY",
+    base_url_env="FASTINO_BASE_URL",
+    default_base_url=DEFAULT_BASE_URL,
+    status_hints={401: PROPAGATION_HINT},
+)
+
+__all__ = ["FASTINO", "FastinoClient"]
 
 
 class FastinoClient(BaseModel):
@@ -144,26 +154,24 @@ class FastinoClient(BaseModel):
         return self._transport
 
     def _build_transport(self) -> HTTPTransport:
-        return HTTPTransport(
-            SERVICE,
-            self.base_url,
-            self._auth_headers,
+        settings = FASTINO.settings(
+            api_key=self.api_key,
+            base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
             default_headers=self.default_headers,
             http_client=self.http_client,
             http_async_client=self.http_async_client,
-            gate=(
-                self.rate_gate
-                if self.rate_gate is not None
-                else RequestsPerSecond(self.requests_per_second)
-            ),
-            status_hints={401: PROPAGATION_HINT},
+            require_key=False,  # checked by the first request, like a missing key
+        )
+        gate = self.rate_gate
+        return settings.transport(
+            self._auth_headers,
+            gate=gate if gate is not None else RequestsPerSecond(self.requests_per_second),
         )
 
     def _auth_headers(self) -> dict[str, str]:
-        key = require(self.api_key, setting="api_key", env_var="FASTINO_API_KEY", service=SERVICE)
-        return {"x-api-key": key}
+        return {"x-api-key": FASTINO.key_of(self.api_key)}
 
     def close(self) -> None:
         """Close the synchronous HTTP client the instance created."""
@@ -177,23 +185,28 @@ class FastinoClient(BaseModel):
 
     # -- requests ----------------------------------------------------------
 
+    @staticmethod
+    def _run_call(batch: Batch) -> Call[list[Outcome]]:
+        """``POST /run`` with the batch's inputs; the answer read input by input."""
+        return Call(
+            "POST",
+            "/run",
+            functools.partial(read_answers, batch=batch),
+            json_body=batch.payload,
+            safety=Safety.IDEMPOTENT,
+        )
+
     def _send_batch(self, batch: Batch) -> list[Outcome]:
         try:
-            response = self.transport.request(
-                "POST", "/run", json_body=batch.payload, safety=Safety.IDEMPOTENT
-            )
-        except MLStudioError as exc:
+            return self.transport.call(self._run_call(batch))
+        except MLStudioError as exc:  # no server text quoting an input escapes
             raise _echo.scrub_error(exc, batch.texts) from None
-        return read_answers(response, batch)
 
     async def _asend_batch(self, batch: Batch) -> list[Outcome]:
         try:
-            response = await self.transport.arequest(
-                "POST", "/run", json_body=batch.payload, safety=Safety.IDEMPOTENT
-            )
+            return await self.transport.acall(self._run_call(batch))
         except MLStudioError as exc:
             raise _echo.scrub_error(exc, batch.texts) from None
-        return read_answers(response, batch)
 
     def _batch_run(
         self,
