@@ -63,6 +63,17 @@ FASTINO = Service(
 
 __all__ = ["FASTINO", "FastinoClient"]
 
+#: The client's fields that :meth:`Service.settings` takes as they are.
+_HANDED_ON = (
+    "api_key",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "default_headers",
+    "http_client",
+    "http_async_client",
+)
+
 
 class FastinoClient(BaseModel):
     """A client for Fastino's ``/run`` endpoint, sync and async.
@@ -155,13 +166,7 @@ class FastinoClient(BaseModel):
 
     def _build_transport(self) -> HTTPTransport:
         settings = FASTINO.settings(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-            http_client=self.http_client,
-            http_async_client=self.http_async_client,
+            **{name: getattr(self, name) for name in _HANDED_ON},
             require_key=False,  # checked by the first request, like a missing key
         )
         gate = self.rate_gate
