@@ -15,8 +15,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from langchain_mlstudio import ConfigurationError, FastinoPIITransformer, PIIDetectionError
 from langchain_mlstudio.agents import FastinoPIIMiddleware
+from tests.support.fastino import FakeFastino
 from tests.unit_tests.agents.scripted_model import ScriptedChatModel, call
-from tests.unit_tests.fastino.fastino_fakes import FakeFastino
 
 NAME = "Jamie Derran"
 EMAIL = "jamie@example.com"

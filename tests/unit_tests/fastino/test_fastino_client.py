@@ -16,7 +16,7 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio.fastino import FastinoClient, FastinoInputError, FastinoResult
-from tests.unit_tests.fastino.fastino_fakes import API_KEY, FakeFastino
+from tests.support.fastino import API_KEY, FakeFastino
 
 TEXTS = [f"Call Jamie Derran on 0{i}0 1234 5678 please" for i in range(5)]
 
