@@ -5,6 +5,8 @@
   transformer on it.
 - :func:`answer`, :func:`entity`, :func:`scripted`, :func:`replying`,
   :func:`failing_when`: overrides that make the fake answer otherwise.
+- :data:`sync_and_async`, :func:`run_transform`, :func:`run_redact`: one test body
+  for the sync and the async twin.
 - :func:`frozen_heap_emulator`: the in-process emulator the integration
   suites share (Fastino's and Ray's), with the import-time heap frozen so a
   garbage collection never looks like network jitter.
@@ -15,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
+from langchain_core.documents import Document
 
 from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.emulator.fastino import detect, redact
@@ -156,3 +160,23 @@ def frozen_heap_emulator(**settings: Any) -> Iterator[Emulator]:
             yield emu
     finally:
         gc.unfreeze()
+
+
+#: Runs a test once through the sync API and once through its async twin.
+sync_and_async = pytest.mark.parametrize("mode", ["sync", "async"])
+
+
+async def run_transform(
+    mode: str, pii: FastinoPIITransformer, documents: Sequence[Document]
+) -> list[Document]:
+    """``transform_documents`` or ``atransform_documents``, as ``mode`` says."""
+    if mode == "sync":
+        return list(pii.transform_documents(documents))
+    return list(await pii.atransform_documents(documents))
+
+
+async def run_redact(mode: str, pii: FastinoPIITransformer, text: str) -> str:
+    """``redact`` or ``aredact``, as ``mode`` says."""
+    if mode == "sync":
+        return pii.redact(text)
+    return await pii.aredact(text)

@@ -15,14 +15,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from langchain_mlstudio import ConfigurationError, FastinoPIITransformer, PIIDetectionError
 from langchain_mlstudio.agents import FastinoPIIMiddleware
-from tests.support.fastino import FakeFastino
+from tests.support.fastino import FakeFastino, sync_and_async
 from tests.unit_tests.agents.scripted_model import ScriptedChatModel, call
 
 NAME = "Jamie Derran"
 EMAIL = "jamie@example.com"
 PLACEHOLDER = re.compile(r"<FULL_NAME_\d+(?:_[A-Z0-9]+)?>")
 
-modes = pytest.mark.parametrize("mode", ["sync", "async"])
+modes = sync_and_async
 
 
 def middleware(fake: FakeFastino, **kwargs: Any) -> FastinoPIIMiddleware:

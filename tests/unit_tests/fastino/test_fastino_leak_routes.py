@@ -28,7 +28,9 @@ from tests.support.fastino import (
     entity,
     failing_when,
     make_transformer,
+    run_redact,
     scripted,
+    sync_and_async,
 )
 
 # -- 1. unforgeable placeholders and scoped restore ---------------------------------
@@ -420,13 +422,14 @@ def test_detection_error_names_its_first_cause_and_what_the_server_said(
     assert "Retry them" in text  # a transient cause: retrying is the right advice
 
 
-def test_redact_returns_the_redacted_text_and_fails_closed(fake: FakeFastino) -> None:
+@sync_and_async
+async def test_redact_returns_the_redacted_text_and_fails_closed(
+    fake: FakeFastino, mode: str
+) -> None:
     pii = make_transformer(fake, on_error="drop")
-    assert pii.redact("Mail Jamie Derran") == "Mail <FULL_NAME>"
+    assert await run_redact(mode, pii, "Mail Jamie Derran") == "Mail <FULL_NAME>"
     fake.override = lambda _i, _b: httpx.Response(500, json={"message": "down"})
     with pytest.raises(PIIDetectionError):
-        make_transformer(fake, on_error="drop", max_retries=0).redact("Mail Jamie Derran")
-
-
-async def test_aredact_is_the_async_twin(fake: FakeFastino) -> None:
-    assert await make_transformer(fake).aredact("Mail Jamie Derran") == "Mail <FULL_NAME>"
+        await run_redact(
+            mode, make_transformer(fake, on_error="drop", max_retries=0), "Mail Jamie Derran"
+        )

@@ -16,7 +16,15 @@ from langchain_mlstudio.emulator.fastino import detect
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITransformer
 from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
 from langchain_mlstudio.fastino.strategies import hash_token
-from tests.support.fastino import FakeFastino, entity, failing_when, make_transformer, scripted
+from tests.support.fastino import (
+    FakeFastino,
+    entity,
+    failing_when,
+    make_transformer,
+    run_transform,
+    scripted,
+    sync_and_async,
+)
 
 DOCS = [
     Document(
@@ -37,27 +45,18 @@ def detected_values(text: str) -> list[str]:
     return [e["text"] for e in detect(text)]
 
 
+@sync_and_async
 @pytest.mark.parametrize("strategy", ["redact", "mask", "hash", "pseudonymize"])
-def test_every_strategy_leaves_no_detected_value_in_the_output(
-    fake: FakeFastino, strategy: str
+async def test_every_strategy_leaves_no_detected_value_in_the_output(
+    fake: FakeFastino, strategy: str, mode: str
 ) -> None:
-    out = make_transformer(fake, strategy=strategy).transform_documents(DOCS)
+    out = await run_transform(mode, make_transformer(fake, strategy=strategy), DOCS)
     assert len(out) == len(DOCS)
     for original, doc in zip(DOCS, out, strict=True):
         values = detected_values(original.page_content)
         for value in values:
             assert value not in doc.page_content
         assert len(doc.metadata["pii_entities"]) == len(values)
-
-
-@pytest.mark.parametrize("strategy", ["redact", "mask", "hash", "pseudonymize"])
-async def test_every_strategy_leaves_no_detected_value_async(
-    fake: FakeFastino, strategy: str
-) -> None:
-    out = await make_transformer(fake, strategy=strategy).atransform_documents(DOCS)
-    for original, doc in zip(DOCS, out, strict=True):
-        for value in detected_values(original.page_content):
-            assert value not in doc.page_content
 
 
 def test_redact_writes_upper_case_labels_like_the_api(fake: FakeFastino) -> None:
@@ -354,10 +353,11 @@ def test_progress_callback_counts_inputs(fake: FakeFastino) -> None:
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
-def test_progress_shows_documents_done_of_total(
-    fake: FakeFastino, capsys: pytest.CaptureFixture[str]
+@sync_and_async
+async def test_progress_shows_documents_done_of_total(
+    fake: FakeFastino, capsys: pytest.CaptureFixture[str], mode: str
 ) -> None:
-    make_transformer(fake, progress=True).transform_documents(DOCS)
+    await run_transform(mode, make_transformer(fake, progress=True, batch_size=1), DOCS)
     assert "Fastino PII: 3/3 documents" in capsys.readouterr().err
 
 
@@ -383,13 +383,6 @@ def test_progress_false_shows_nothing(
 ) -> None:
     make_transformer(fake, progress=False, batch_size=1).transform_documents(DOCS)
     assert capsys.readouterr().err == ""
-
-
-async def test_async_transform_shows_progress_too(
-    fake: FakeFastino, capsys: pytest.CaptureFixture[str]
-) -> None:
-    await make_transformer(fake, progress=True, batch_size=1).atransform_documents(DOCS)
-    assert "Fastino PII: 3/3 documents" in capsys.readouterr().err
 
 
 def test_chunk_overlap_must_be_smaller_than_chunk_size() -> None:
