@@ -35,15 +35,16 @@ from langchain_mlstudio.agents._content import TextPart, replace_texts, texts_of
 from langchain_mlstudio.errors import ConfigurationError, PIIDetectionError
 from langchain_mlstudio.fastino import FastinoPIITransformer
 
-__all__ = ["FastinoPIIMiddleware", "FastinoPIIState"]
+__all__ = ["FastinoPIIMiddleware", "FastinoPIIState", "MiddlewareStrategy"]
 
-Strategy = Literal["redact", "mask", "hash", "pseudonymize", "block"]
+#: The transformer's strategies, or ``block`` (stop the run on personal data).
+MiddlewareStrategy = Literal["redact", "mask", "hash", "pseudonymize", "block"]
 
 #: What the Pseudonymizer writes: ``<FULL_NAME_1>``, or with the mapping's
 #: namespace, ``<FULL_NAME_1_K7Q2X>``.
-PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+(?:_[A-Z0-9]{1,16})?>")
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+(?:_[A-Z0-9]{1,16})?>")
 
-STATE_KEY = "fastino_pii"
+_STATE_KEY = "fastino_pii"
 
 
 class FastinoPIIState(AgentState[Any]):
@@ -140,7 +141,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         self,
         transformer: FastinoPIITransformer | None = None,
         *,
-        strategy: Strategy | None = None,
+        strategy: MiddlewareStrategy | None = None,
         apply_to_tool_results: bool = True,
         restore_output: bool = False,
         restore_tool_args: bool | Collection[str] = True,
@@ -159,7 +160,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             msg = f"strategy={strategy!r} differs from the transformer's {transformer.strategy!r}"
             raise ConfigurationError(msg, hint="Set the strategy on the transformer.")
         self.transformer = transformer
-        self.strategy: Strategy = strategy or transformer.strategy
+        self.strategy: MiddlewareStrategy = strategy or transformer.strategy
         self.apply_to_tool_results = apply_to_tool_results
         self.restore_output = restore_output
         self.restore_tool_args = (
@@ -185,7 +186,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         self, state: dict[str, Any]
     ) -> tuple[dict[str, Any], list[_Pending], list[AnyMessage]]:
         """Bookkeeping, the messages to check, and the answers to swap back."""
-        book = dict(state.get(STATE_KEY) or {})
+        book = dict(state.get(_STATE_KEY) or {})
         book = {
             "done": dict(book.get("done", {})),
             "tokens": list(book.get("tokens", [])),
@@ -262,8 +263,8 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
                 )
             for part, after in zip(item.parts, item.new, strict=True):
                 # Only placeholders the redaction wrote, never ones typed in.
-                tokens |= set(PLACEHOLDER.findall(after or "")) - set(
-                    PLACEHOLDER.findall(part.text)
+                tokens |= set(_PLACEHOLDER.findall(after or "")) - set(
+                    _PLACEHOLDER.findall(part.text)
                 )
             content = replace_texts(message.content, [t or "" for t in item.new])
             book["done"][message.id or ""] = _digest(content)
@@ -273,7 +274,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             content = book["restored"].pop(message.id or "")
             updates.append(message.model_copy(update={"content": content}))
         book["tokens"] = sorted(tokens)
-        return {"messages": updates, STATE_KEY: book}
+        return {"messages": updates, _STATE_KEY: book}
 
     # -- hooks -------------------------------------------------------------
 
@@ -305,7 +306,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             return None
         book: dict[str, Any] = dict(state.get("fastino_pii") or {})
         book["done"] = {**book.get("done", {}), final.id or "": _digest(final.content)}
-        return {STATE_KEY: book}
+        return {_STATE_KEY: book}
 
     async def aafter_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Async twin of :meth:`after_model`."""
@@ -329,7 +330,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         return tool_name in self.restore_tool_args
 
     def _tokens(self, state: Any) -> set[str]:
-        book = state.get(STATE_KEY) if isinstance(state, dict) else None
+        book = state.get(_STATE_KEY) if isinstance(state, dict) else None
         return set((book or {}).get("tokens", []))
 
     def _restored_request(self, request: ToolCallRequest) -> ToolCallRequest:
@@ -375,7 +376,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         # Kept so the next turn shows the model its own placeholder text again.
         book["restored"] = {**book.get("restored", {}), final.id or "": final.content}
         update = final.model_copy(update={"content": replace_texts(final.content, restored)})
-        return {"messages": [update], STATE_KEY: book}
+        return {"messages": [update], _STATE_KEY: book}
 
     async def aafter_agent(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Async twin of :meth:`after_agent`."""

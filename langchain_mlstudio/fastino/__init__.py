@@ -20,11 +20,9 @@ from langchain_mlstudio.fastino.results import (
     FastinoInputError,
     FastinoResult,
 )
+from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES
 from langchain_mlstudio.fastino.tool import FastinoPIIInput, FastinoPIITool
-from langchain_mlstudio.fastino.transformer import (
-    DEFAULT_ENTITY_TYPES,
-    FastinoPIITransformer,
-)
+from langchain_mlstudio.fastino.transformer import FastinoPIITransformer
 
 __all__ = [
     "DEFAULT_ENTITY_TYPES",

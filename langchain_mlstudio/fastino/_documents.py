@@ -28,7 +28,6 @@ from langchain_mlstudio.fastino.placeholders import neutralise
 from langchain_mlstudio.fastino.spans import Span
 
 __all__ = [
-    "DEFAULT_KEEP_METADATA_KEYS",
     "SPLITTER_KEYS",
     "by_document",
     "document_id",
@@ -37,26 +36,14 @@ __all__ = [
     "warn_if_split",
 ]
 
-#: Metadata keys left alone by default: ids, sources and offsets, not personal data.
-DEFAULT_KEEP_METADATA_KEYS: tuple[str, ...] = (
-    "id",
-    "doc_id",
-    "document_id",
-    "parent_id",
-    "chunk_id",
-    "source",
-    "start_index",
-    "page",
-)
-
 #: Metadata keys a text splitter adds: their presence means the input was split first.
 SPLITTER_KEYS: tuple[str, ...] = ("start_index",)
 
 #: The keys the transformer writes (never sent again when its output comes back).
 _OWN_KEYS = ("pii_entities", "pii_metadata_entities", "pii_strategy", "pii_model_id")
 
-#: Entities of one text as reported in ``pii_entities``.
-Entities = Callable[[str, Sequence[Span]], list[dict[str, Any]]]
+#: _Entities of one text as reported in ``pii_entities``.
+_Entities = Callable[[str, Sequence[Span]], list[dict[str, Any]]]
 
 
 def warn_if_split(documents: Sequence[Document], *, stacklevel: int) -> bool:
@@ -121,7 +108,7 @@ def rebuild_document(
     doc: Document,
     fields: list[DocumentField],
     apply: Callable[[DocumentField], str],
-    entities: Entities,
+    entities: _Entities,
     extra: dict[str, Any],
 ) -> Document:
     """The redacted copy of ``doc``: ``apply`` writes each field, ``extra`` joins the metadata."""

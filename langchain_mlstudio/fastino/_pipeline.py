@@ -45,8 +45,6 @@ __all__ = [
     "spans_of_document",
 ]
 
-Path = MetaPath
-
 
 @dataclass(frozen=True)
 class ChunkBounds:
@@ -79,7 +77,7 @@ class DocumentField:
     """
 
     document: int
-    path: Path  # () for the text itself
+    path: MetaPath  # () for the text itself
     text: str
     chunks: list[Chunk]
     first_input: int
@@ -88,9 +86,9 @@ class DocumentField:
 
 
 def plan(
-    texts: Sequence[tuple[int, Path, str]],
+    texts: Sequence[tuple[int, MetaPath, str]],
     bounds: ChunkBounds,
-    searched: Sequence[tuple[int, Path, str]] = (),
+    searched: Sequence[tuple[int, MetaPath, str]] = (),
 ) -> tuple[list[DocumentField], list[str]]:
     """Neutralise and chunk each ``(document, path, text)``; the flat list of inputs.
 

@@ -61,7 +61,7 @@ FASTINO = Service(
     status_hints={401: PROPAGATION_HINT},
 )
 
-__all__ = ["FASTINO", "FastinoClient"]
+__all__ = ["DEFAULT_BASE_URL", "FASTINO", "PROPAGATION_HINT", "FastinoClient"]
 
 #: The client's fields that :meth:`Service.settings` takes as they are.
 _HANDED_ON = (

@@ -22,10 +22,14 @@ import hashlib
 import hmac
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 from langchain_mlstudio.fastino.spans import Span
 
-__all__ = ["hash_token", "label_token", "redact_token", "replace_spans"]
+__all__ = ["Strategy", "hash_token", "label_token", "redact_token", "replace_spans"]
+
+#: How the transformer replaces a detected value (the table above).
+Strategy = Literal["redact", "mask", "hash", "pseudonymize"]
 
 _LABEL_CLEAN = re.compile(r"[^A-Za-z0-9]+")
 

@@ -21,9 +21,9 @@ from langchain_mlstudio.fastino._pipeline import (
     plan,
     spans_of_document,
 )
+from langchain_mlstudio.fastino.offsets import SpanError
 from langchain_mlstudio.fastino.results import FastinoResult
 from langchain_mlstudio.fastino.settings import FastinoSettings
-from langchain_mlstudio.fastino.spans import SpanError
 from langchain_mlstudio.fastino.strategies import redact_token, replace_spans
 
 __all__ = ["FastinoPIIInput", "FastinoPIITool"]

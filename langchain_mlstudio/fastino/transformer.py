@@ -15,7 +15,6 @@ from typing_extensions import Self
 from langchain_mlstudio._core._http import RequestGate
 from langchain_mlstudio.errors import MLStudioError
 from langchain_mlstudio.fastino._documents import (
-    DEFAULT_KEEP_METADATA_KEYS,
     by_document,
     document_id,
     plan_documents,
@@ -26,15 +25,26 @@ from langchain_mlstudio.fastino._failures import report_failures
 from langchain_mlstudio.fastino._pipeline import DocumentField, entity_dicts, spans_of_document
 from langchain_mlstudio.fastino._progress import DocumentProgress, input_counter
 from langchain_mlstudio.fastino.client import FastinoClient
+from langchain_mlstudio.fastino.offsets import SpanError
 from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
 from langchain_mlstudio.fastino.results import FastinoResult
-from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES, FastinoSettings
-from langchain_mlstudio.fastino.spans import Span, SpanError
-from langchain_mlstudio.fastino.strategies import hash_token, redact_token, replace_spans
+from langchain_mlstudio.fastino.settings import FastinoSettings
+from langchain_mlstudio.fastino.spans import Span
+from langchain_mlstudio.fastino.strategies import Strategy, hash_token, redact_token, replace_spans
 
-__all__ = ["DEFAULT_ENTITY_TYPES", "DEFAULT_KEEP_METADATA_KEYS", "FastinoPIITransformer"]
+__all__ = ["DEFAULT_KEEP_METADATA_KEYS", "FastinoPIITransformer"]
 
-Strategy = Literal["redact", "mask", "hash", "pseudonymize"]
+#: Metadata keys left alone by default: ids, sources and offsets, not personal data.
+DEFAULT_KEEP_METADATA_KEYS: tuple[str, ...] = (
+    "id",
+    "doc_id",
+    "document_id",
+    "parent_id",
+    "chunk_id",
+    "source",
+    "start_index",
+    "page",
+)
 
 
 class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):

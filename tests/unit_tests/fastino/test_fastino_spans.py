@@ -7,12 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from langchain_mlstudio.fastino import FastinoEntity
-from langchain_mlstudio.fastino.chunking import count_words
+from langchain_mlstudio.fastino.chunking import Chunk, chunk_text, count_words
+from langchain_mlstudio.fastino.offsets import SpanError
 from langchain_mlstudio.fastino.spans import (
-    Chunk,
     Span,
-    SpanError,
-    chunk_text,
     find_other_occurrences,
     locate,
     resolve_overlaps,
