@@ -65,7 +65,7 @@ def _digest(content: Any) -> str:
 
 
 @dataclass
-class _Pending:
+class _MessageCheck:
     """A message to check: its text parts and, once checked, their new texts."""
 
     message: AnyMessage
@@ -184,7 +184,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
 
     def _plan(
         self, state: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[_Pending], list[AnyMessage]]:
+    ) -> tuple[dict[str, Any], list[_MessageCheck], list[AnyMessage]]:
         """Bookkeeping, the messages to check, and the answers to swap back."""
         book = dict(state.get(_STATE_KEY) or {})
         book = {
@@ -192,7 +192,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             "tokens": list(book.get("tokens", [])),
             "restored": dict(book.get("restored", {})),
         }
-        pending: list[_Pending] = []
+        pending: list[_MessageCheck] = []
         swap: list[AnyMessage] = []
         for message in state.get("messages", []):
             mid = message.id or ""
@@ -202,11 +202,11 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
                 # Skipped only if it is exactly what this middleware wrote: a
                 # message sent again under a known id is checked again.
                 parts = [TextPart(text) for text in texts_of(message.content)]
-                pending.append(_Pending(message, parts, [None] * len(parts)))
+                pending.append(_MessageCheck(message, parts, [None] * len(parts)))
         return book, pending, swap
 
     @staticmethod
-    def _documents_for(pending: list[_Pending]) -> list[Document]:
+    def _documents_for(pending: list[_MessageCheck]) -> list[Document]:
         """One document per text still to check, named ``message:part:text``."""
         return [
             Document(page_content=text, id=f"{m}:{p}:{t}")
@@ -217,7 +217,9 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         ]
 
     @staticmethod
-    def _fill(pending: list[_Pending], docs: list[Document], results: Sequence[Document]) -> bool:
+    def _take_checked(
+        pending: list[_MessageCheck], docs: list[Document], results: Sequence[Document]
+    ) -> bool:
         """Put the checked texts back; ``True`` if some JSON part needs a finer pass."""
         by_id = {doc.id: doc for doc in results}
         missing = [doc.id or "" for doc in docs if doc.id not in by_id]
@@ -242,8 +244,8 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
                     item.new[p] = rebuilt
         return again
 
-    def _apply(
-        self, book: dict[str, Any], pending: list[_Pending], swap: list[AnyMessage]
+    def _state_update(
+        self, book: dict[str, Any], pending: list[_MessageCheck], swap: list[AnyMessage]
     ) -> dict[str, Any] | None:
         if not pending and not swap:
             return None
@@ -284,9 +286,9 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         for _ in range(2):  # a second, finer pass only for JSON values that crossed a line
             docs = self._documents_for(pending)
             results = self.transformer.transform_documents(docs) if docs else []
-            if not self._fill(pending, docs, results):
+            if not self._take_checked(pending, docs, results):
                 break
-        return self._apply(book, pending, swap)
+        return self._state_update(book, pending, swap)
 
     async def abefore_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Async twin of :meth:`before_model`."""
@@ -294,9 +296,9 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         for _ in range(2):
             docs = self._documents_for(pending)
             results = await self.transformer.atransform_documents(docs) if docs else []
-            if not self._fill(pending, docs, results):
+            if not self._take_checked(pending, docs, results):
                 break
-        return self._apply(book, pending, swap)
+        return self._state_update(book, pending, swap)
 
     def after_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Mark the model's answer as checked: it was written from redacted text."""

@@ -308,7 +308,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     # -- replacement -------------------------------------------------------
 
-    def _key(self) -> bytes:
+    def _hash_secret_bytes(self) -> bytes:
         if self.hash_key is not None:
             return self.hash_key.get_secret_value().encode()
         if self._hash_secret is None:
@@ -319,7 +319,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         if self.strategy == "mask":
             return self.mask_char * len(value)
         if self.strategy == "hash":
-            return hash_token(span.label, value, self._key())
+            return hash_token(span.label, value, self._hash_secret_bytes())
         if self.strategy == "pseudonymize":
             return self._pseudonymizer.token(span.label, value)
         return redact_token(span.label)
@@ -327,7 +327,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     def _entities(self, text: str, spans: Sequence[Span]) -> list[dict[str, Any]]:
         return entity_dicts(text, spans, include_values=self.include_values)
 
-    def _apply(self, field: DocumentField) -> str:
+    def _replaced_text(self, field: DocumentField) -> str:
         values = [field.text[s.start : s.end] for s in field.spans]
         tokens = [self._replacement(s, v) for s, v in zip(field.spans, values, strict=True)]
         return replace_spans(field.text, field.spans, tokens)
@@ -344,7 +344,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             keep=self.keep_metadata_keys,
         )
 
-    def _each(
+    def _per_document(
         self,
         documents: Sequence[Document],
         fields: list[DocumentField],
@@ -361,7 +361,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             except (MLStudioError, SpanError) as exc:
                 output.append(exc)
                 continue
-            output.append(self._document(doc, grouped[i]))
+            output.append(self._redacted_copy(doc, grouped[i]))
         return output
 
     def _finish(
@@ -372,7 +372,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         *,
         on_error: Literal["raise", "drop"],
     ) -> list[Document]:
-        each = self._each(documents, fields, outcomes)
+        each = self._per_document(documents, fields, outcomes)
         failed = {
             document_id(doc, i): outcome
             for i, (doc, outcome) in enumerate(zip(documents, each, strict=True))
@@ -383,11 +383,11 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             report_failures(failed, len(documents), len(sent), on_error)
         return [outcome for outcome in each if isinstance(outcome, Document)]
 
-    def _document(self, doc: Document, fields: list[DocumentField]) -> Document:
+    def _redacted_copy(self, doc: Document, fields: list[DocumentField]) -> Document:
         return rebuild_document(
             doc,
             fields,
-            self._apply,
+            self._replaced_text,
             self._entities,
             {"pii_strategy": self.strategy, "pii_model_id": self.model_id},
         )
@@ -510,4 +510,4 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         """
         documents = list(documents)
         fields, outcomes = self._detect(documents)
-        return self._each(documents, fields, outcomes)
+        return self._per_document(documents, fields, outcomes)
