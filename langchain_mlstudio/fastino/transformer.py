@@ -34,17 +34,11 @@ from langchain_mlstudio.fastino.strategies import Strategy, hash_token, redact_t
 
 __all__ = ["DEFAULT_KEEP_METADATA_KEYS", "FastinoPIITransformer"]
 
+_ID_KEYS = ("id", "doc_id", "document_id", "parent_id", "chunk_id")  # name a document or part
+_ORIGIN_KEYS = ("source", "start_index", "page")  # where its text comes from, and where in it
+
 #: Metadata keys left alone by default: ids, sources and offsets, not personal data.
-DEFAULT_KEEP_METADATA_KEYS: tuple[str, ...] = (
-    "id",
-    "doc_id",
-    "document_id",
-    "parent_id",
-    "chunk_id",
-    "source",
-    "start_index",
-    "page",
-)
+DEFAULT_KEEP_METADATA_KEYS: tuple[str, ...] = _ID_KEYS + _ORIGIN_KEYS
 
 
 class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
