@@ -16,37 +16,22 @@ are served at once::
     python -m langchain_mlstudio.emulator
 """
 
-from langchain_mlstudio.emulator._emulated_job import EmulatedJob, EmulatedJobState, Flavour
 from langchain_mlstudio.emulator._emulator import IONOS_PREFIX, Emulator
 from langchain_mlstudio.emulator._faults import Fault
 from langchain_mlstudio.emulator._log import LoggedRequest
-from langchain_mlstudio.emulator._server import (
-    EmulatedAPIError,
-    EmulatedRequest,
-    EmulatedResponse,
-    EmulatedService,
-    EmulatorServer,
-    Route,
-)
+from langchain_mlstudio.emulator._server import EmulatedRequest, EmulatedResponse
 from langchain_mlstudio.emulator.fastino import FastinoService
 from langchain_mlstudio.emulator.fyretoolkit import FyreToolkitService
 from langchain_mlstudio.emulator.generate import GenerateJobService
 
 __all__ = [
     "IONOS_PREFIX",
-    "EmulatedAPIError",
-    "EmulatedJob",
-    "EmulatedJobState",
     "EmulatedRequest",
     "EmulatedResponse",
-    "EmulatedService",
     "Emulator",
-    "EmulatorServer",
     "FastinoService",
     "Fault",
-    "Flavour",
     "FyreToolkitService",
     "GenerateJobService",
     "LoggedRequest",
-    "Route",
 ]

@@ -33,7 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_mlstudio.emulator._emulated_job import JOB_STATUS, EmulatedJob, Flavour
+from langchain_mlstudio.emulator._emulated_job import (
+    JOB_STATUS,
+    EmulatedJob,
+    EmulatedJobState,
+    Flavour,
+)
 from langchain_mlstudio.emulator._server import (
     EmulatedAPIError,
     EmulatedRequest,
@@ -45,7 +50,11 @@ from langchain_mlstudio.emulator._server import (
 __all__ = [
     "FAIL_MARKER",
     "IONOS_PARALLEL_JOBS",
+    "JOB_STATUS",
     "ROLES",
+    "EmulatedJob",
+    "EmulatedJobState",
+    "Flavour",
     "GenerateJobService",
     "count_images",
     "message_text",
@@ -123,14 +132,11 @@ class GenerateJobService(EmulatedService):
 
     Example:
         >>> import httpx
-        >>> from langchain_mlstudio.emulator import EmulatorServer
-        >>> service = GenerateJobService(
-        ...     api_key="k", organization_id="org", models={"m"}
-        ... )
+        >>> from langchain_mlstudio.emulator import Emulator
         >>> body = {"model_id": "m", "messages": [[{"role": "user", "content": "Hi"}]]}
         >>> auth = {"Authorization": "Bearer k"}
-        >>> with EmulatorServer([service]) as server:
-        ...     url = server.base_url + "/api/v1/organizations/org/generate"
+        >>> with Emulator(api_key="k", organization_id="org", model="m") as emu:
+        ...     url = emu.base_url + "/api/v1/organizations/org/generate"
         ...     r = httpx.post(url, headers=auth, json=body)
         ...     job = httpx.get(url + "/" + r.json()["job_id"], headers=auth).json()
         >>> job["job_status"], job["results"][0]["result"]
