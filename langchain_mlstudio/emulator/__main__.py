@@ -36,6 +36,7 @@ __all__ = [
     "export_lines",
     "generate_apis",
     "main",
+    "parallel_limit",
 ]
 
 #: The defaults of the bare command (also the demo's default model id).
@@ -227,6 +228,18 @@ def banner(emulator: Emulator, args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def parallel_limit(option: int | None) -> int | Literal["default"] | None:
+    """``--max-parallel-jobs`` as :class:`Emulator` takes it.
+
+    Example:
+        >>> parallel_limit(None), parallel_limit(0), parallel_limit(2)
+        ('default', None, 2)
+    """
+    if option is None:
+        return "default"  # the flavour's own limit
+    return option or None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the emulator until Ctrl-C or SIGTERM; return the exit status.
 
@@ -235,17 +248,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         main([])  # every API on 127.0.0.1:8765 with the defaults
     """
     args = build_parser().parse_args(argv)
-    limit: int | Literal["default"] | None = "default"
-    if args.max_parallel_jobs is not None:
-        limit = args.max_parallel_jobs or None
     emulator = Emulator(
         api_key=args.api_key,
         organization_id=args.organization_id,
         model=args.model,
         flavour=args.flavour,
+        max_parallel_jobs=parallel_limit(args.max_parallel_jobs),
         port=args.port,
         job_duration=args.job_duration,
-        max_parallel_jobs=limit,
     )
     configure(emulator, args)
     stop = threading.Event()
