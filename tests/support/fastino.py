@@ -29,6 +29,22 @@ from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.emulator.fastino import detect, redact
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITransformer
 
+__all__ = [
+    "API_KEY",
+    "FakeFastino",
+    "Override",
+    "answer",
+    "entity",
+    "failing_when",
+    "frozen_heap_emulator",
+    "make_transformer",
+    "replying",
+    "run_redact",
+    "run_transform",
+    "scripted",
+    "sync_and_async",
+]
+
 API_KEY = "test-key"
 
 #: What ``FakeFastino.override`` is: given the request's index and body, an
