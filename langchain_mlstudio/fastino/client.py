@@ -205,13 +205,15 @@ class FastinoClient(BaseModel):
         try:
             return self.transport.call(self._run_call(batch))
         except MLStudioError as exc:  # no server text quoting an input escapes
-            raise _echo.scrub_error(exc, batch.texts) from None
+            scrubbed = _echo.scrub_error(exc, batch.texts)
+            raise scrubbed from scrubbed.__cause__  # the network error, or nothing
 
     async def _asend_batch(self, batch: Batch) -> list[Outcome]:
         try:
             return await self.transport.acall(self._run_call(batch))
         except MLStudioError as exc:
-            raise _echo.scrub_error(exc, batch.texts) from None
+            scrubbed = _echo.scrub_error(exc, batch.texts)
+            raise scrubbed from scrubbed.__cause__
 
     def _batch_run(
         self,

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from langchain_mlstudio import (
+    APIConnectionError,
     AuthenticationError,
     ConfigurationError,
     MalformedResponseError,
@@ -276,3 +277,25 @@ def test_max_concurrency_of_a_call_overrides_the_clients(fake: FakeFastino) -> N
     client = fake.make_client(max_concurrency=1)
     client.run("fastino-pii", ["a", "b"], max_concurrency=2)
     assert peak == 2
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_network_failure_names_its_real_cause(mode: str) -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    mock = httpx.MockTransport(unreachable)
+    client = FastinoClient(
+        api_key="k",
+        base_url="https://fastino.test",
+        max_retries=0,
+        http_client=httpx.Client(transport=mock),
+        http_async_client=httpx.AsyncClient(transport=mock),
+    )
+    with pytest.raises(APIConnectionError) as info:
+        if mode == "sync":
+            client.run("fastino-pii", ["Hi Jamie Derran"])
+        else:
+            await client.arun("fastino-pii", ["Hi Jamie Derran"])
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert "Jamie" not in repr(vars(info.value))
