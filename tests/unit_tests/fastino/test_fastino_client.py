@@ -292,10 +292,13 @@ async def test_a_network_failure_names_its_real_cause(mode: str) -> None:
         http_client=httpx.Client(transport=mock),
         http_async_client=httpx.AsyncClient(transport=mock),
     )
-    with pytest.raises(APIConnectionError) as info:
+
+    async def run() -> object:
         if mode == "sync":
-            client.run("fastino-pii", ["Hi Jamie Derran"])
-        else:
-            await client.arun("fastino-pii", ["Hi Jamie Derran"])
+            return client.run("fastino-pii", ["Hi Jamie Derran"])
+        return await client.arun("fastino-pii", ["Hi Jamie Derran"])
+
+    with pytest.raises(APIConnectionError) as info:
+        await run()
     assert isinstance(info.value.__cause__, httpx.ConnectError)
     assert "Jamie" not in repr(vars(info.value))
