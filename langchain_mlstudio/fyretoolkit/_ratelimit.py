@@ -134,6 +134,9 @@ class RateLimitGate(RequestGate):
     Args:
         max_wait: The most one call waits in total, in seconds; a call that
             would need longer raises ``RateLimitError`` before sleeping.
+        clock: The current Unix time (``X-RateLimit-Reset`` is one).
+        sleep: How a sync call waits.
+        asleep: How an async call waits.
 
     Example:
         >>> gate = RateLimitGate()
@@ -143,11 +146,18 @@ class RateLimitGate(RequestGate):
         True
     """
 
-    def __init__(self, *, max_wait: float = DEFAULT_MAX_WAIT) -> None:
+    def __init__(
+        self,
+        *,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.max_wait = max_wait
-        self._clock: Callable[[], float] = time.time
-        self._sleep: Callable[[float], None] = time.sleep
-        self._asleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._clock = clock
+        self._sleep = sleep
+        self._asleep = asleep
         self._init_runtime_state()
 
     def _init_runtime_state(self) -> None:

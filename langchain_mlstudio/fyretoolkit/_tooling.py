@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+import httpx
 from langchain_core.callbacks import (
     AsyncCallbackManagerForToolRun,
     CallbackManagerForToolRun,
@@ -270,6 +271,10 @@ class FyreToolkitTool(BaseTool):
     """Retries of transient failures, where safe."""
     max_rate_limit_wait: float = DEFAULT_MAX_WAIT
     """The most one call waits for rate limits in total."""
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    """An ``httpx.Client`` the built client sends through (e.g. for proxies)."""
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    """An ``httpx.AsyncClient`` for the async calls of the built client."""
     max_output_chars: int = Field(default=DEFAULT_MAX_OUTPUT_CHARS, ge=200)
     """The most characters of the content the model reads (the artifact is whole)."""
     max_field_chars: int = Field(default=DEFAULT_MAX_FIELD_CHARS, ge=16)
@@ -297,6 +302,8 @@ class FyreToolkitTool(BaseTool):
                 timeout=self.timeout,
                 max_retries=self.max_retries,
                 max_rate_limit_wait=self.max_rate_limit_wait,
+                http_client=self.http_client,
+                http_async_client=self.http_async_client,
             )
         # The client's URL: credentials written into base_url are gone.
         self.base_url = self._client.base_url

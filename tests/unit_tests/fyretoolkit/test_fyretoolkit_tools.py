@@ -27,9 +27,8 @@ from langchain_mlstudio.fyretoolkit import (
     FyreToolkitListModelsTool,
     FyreToolkitModelPredictTool,
 )
-
-KEY = "sk_live_demo_12345"
-BASE = "https://fyre.test"
+from tests.support import fyretoolkit as support
+from tests.support.fyretoolkit import BASE, KEY
 
 PREDICTION = {
     "id": "pred_1",
@@ -86,28 +85,15 @@ class TestFyreToolkitModelPredictToolStandard(ToolsUnitTests):
 
 
 def mock_client(handler: Any) -> tuple[FyreToolkitClient, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return handler(request)
-
-    transport = httpx.MockTransport(record)
-    client = FyreToolkitClient(
-        api_key=KEY,
-        base_url=BASE,
-        max_retries=0,
-        http_client=httpx.Client(transport=transport),
-        http_async_client=httpx.AsyncClient(transport=transport),
-    )
-    return client, seen
+    client, recorder = support.mock_client(handler, max_retries=0)
+    return client, recorder.requests
 
 
 def tool_call(tool: BaseTool, args: dict[str, Any], call_id: str = "call_1") -> dict[str, Any]:
     return {"type": "tool_call", "id": call_id, "name": tool.name, "args": args}
 
 
-modes = pytest.mark.parametrize("mode", ["sync", "async"])
+modes = support.modes
 
 
 async def invoke(mode: str, tool: BaseTool, payload: Any) -> Any:
@@ -275,9 +261,10 @@ def test_credentials_in_base_url_never_reach_tool_output_or_repr() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    tool = FyreToolkitGetModelTool(base_url=f"https://{secret}:@fyre.test", max_retries=0)
-    tool.fyretoolkit_client._transport._injected_client = httpx.Client(
-        transport=httpx.MockTransport(refuse)
+    tool = FyreToolkitGetModelTool(
+        base_url=f"https://{secret}:@fyre.test",
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
     )
     message = tool.invoke(tool_call(tool, {"model_id": "m"}))
     assert message.status == "error"

@@ -1,6 +1,6 @@
 """Batch jobs of the FyreToolkit API: create, read, cancel and wait.
 
-:class:`BatchJobs` is the part of
+:class:`BatchJobEndpoints` is the section of
 :class:`~langchain_mlstudio.fyretoolkit.FyreToolkitClient` that runs
 ``POST /batch/{model_id}``, ``GET /jobs/{job_id}`` and
 ``POST /jobs/{job_id}/cancel``, and polls a job to its end.
@@ -27,6 +27,7 @@ from langchain_mlstudio.errors import (
     JobTimeoutError,
     MLStudioError,
 )
+from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
 from langchain_mlstudio.fyretoolkit._spec import (
     Recovery,
     Spec,
@@ -37,36 +38,30 @@ from langchain_mlstudio.fyretoolkit._spec import (
 )
 from langchain_mlstudio.fyretoolkit.types import BatchJob
 
-__all__ = ["DEFAULT_JOB_TIMEOUT", "BatchJobs"]
+__all__ = ["DEFAULT_JOB_TIMEOUT", "BatchJobEndpoints"]
 
 logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
 
 T = TypeVar("T")
 
-#: How long :meth:`BatchJobs.wait_for_job` waits by default.
+#: How long :meth:`BatchJobEndpoints.wait_for_job` waits by default.
 DEFAULT_JOB_TIMEOUT = 600.0
 
 
-class BatchJobs:
-    """The batch-job endpoints; mixed into :class:`FyreToolkitClient`.
+class BatchJobEndpoints(Endpoints):
+    """The batch-job endpoints; a section of :class:`FyreToolkitClient`.
 
     Example:
         >>> from langchain_mlstudio import FyreToolkitClient
-        >>> issubclass(FyreToolkitClient, BatchJobs)
+        >>> issubclass(FyreToolkitClient, BatchJobEndpoints)
         True
     """
 
     poll_schedule: PollSchedule
     _transport: HTTPTransport
 
-    def _run(self, spec: Spec[T]) -> T:
-        raise NotImplementedError
-
-    async def _arun(self, spec: Spec[T]) -> T:
-        raise NotImplementedError
-
-    def _create_job_spec(
-        self,
+    @staticmethod
+    def _create_batch_job_call(
         model_id: str,
         input_url: str,
         webhook: str | None,
@@ -120,7 +115,7 @@ class BatchJobs:
             job = client.create_batch_job("sentiment-v1", "s3://bucket/in.jsonl")
             job = client.wait_for_job(job.id)
         """
-        return self._run(self._create_job_spec(model_id, input_url, webhook, idempotency_key))
+        return self._run(self._create_batch_job_call(model_id, input_url, webhook, idempotency_key))
 
     async def acreate_batch_job(
         self,
@@ -132,10 +127,11 @@ class BatchJobs:
     ) -> BatchJob:
         """Async twin of :meth:`create_batch_job`."""
         return await self._arun(
-            self._create_job_spec(model_id, input_url, webhook, idempotency_key)
+            self._create_batch_job_call(model_id, input_url, webhook, idempotency_key)
         )
 
-    def _get_job_spec(self, job_id: str) -> Spec[tuple[BatchJob, APIResponse]]:
+    @staticmethod
+    def _get_job_call(job_id: str) -> Spec[tuple[BatchJob, APIResponse]]:
         read = reader(BatchJob)
         return Spec(
             "GET",
@@ -150,13 +146,14 @@ class BatchJobs:
 
             client.get_job("job_123").status  # 'processing'
         """
-        return self._run(self._get_job_spec(job_id))[0]
+        return self._run(self._get_job_call(job_id))[0]
 
     async def aget_job(self, job_id: str) -> BatchJob:
         """Async twin of :meth:`get_job`."""
-        return (await self._arun(self._get_job_spec(job_id)))[0]
+        return (await self._arun(self._get_job_call(job_id)))[0]
 
-    def _cancel_spec(self, job_id: str) -> Spec[BatchJob]:
+    @classmethod
+    def _cancel_job_call(cls, job_id: str) -> Spec[BatchJob]:
         def canceled(state: tuple[BatchJob, APIResponse]) -> BatchJob | None:
             job = state[0]
             return job if job.normalized_status == "canceled" else None
@@ -179,7 +176,7 @@ class BatchJobs:
             recovery=Recovery(
                 ConflictError,
                 canceled,
-                confirm=self._get_job_spec(job_id),
+                confirm=cls._get_job_call(job_id),
                 note=f"Job {job_id} was cancelled by an earlier attempt",
             ),
         )
@@ -202,11 +199,11 @@ class BatchJobs:
 
             client.cancel_job(job.id).status  # 'canceled'
         """
-        return self._run(self._cancel_spec(job_id))
+        return self._run(self._cancel_job_call(job_id))
 
     async def acancel_job(self, job_id: str) -> BatchJob:
         """Async twin of :meth:`cancel_job`."""
-        return await self._arun(self._cancel_spec(job_id))
+        return await self._arun(self._cancel_job_call(job_id))
 
     @staticmethod
     def _poll_result(result: tuple[BatchJob, APIResponse]) -> PollResult[BatchJob]:
@@ -218,7 +215,7 @@ class BatchJobs:
         )
 
     @staticmethod
-    def _finished(job: BatchJob) -> BatchJob:
+    def _raise_if_failed(job: BatchJob) -> BatchJob:
         status = job.normalized_status
         if status == "completed":
             return job
@@ -268,7 +265,7 @@ class BatchJobs:
             job = client.wait_for_job(job.id, timeout=120)
             print(job.output_url)
         """
-        spec = self._get_job_spec(job_id)
+        spec = self._get_job_call(job_id)
         bar = _job_progress(job_id, progress)
         try:
             job = poll_job(
@@ -284,9 +281,9 @@ class BatchJobs:
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         finally:
             bar.close()
-        return self._finished(job)
+        return self._raise_if_failed(job)
 
-    async def await_for_job(
+    async def await_job(
         self,
         job_id: str,
         *,
@@ -296,7 +293,7 @@ class BatchJobs:
         progress: bool | None = None,
     ) -> BatchJob:
         """Async twin of :meth:`wait_for_job`."""
-        spec = self._get_job_spec(job_id)
+        spec = self._get_job_call(job_id)
         bar = _job_progress(job_id, progress)
 
         async def check() -> PollResult[BatchJob]:
@@ -316,7 +313,7 @@ class BatchJobs:
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         finally:
             bar.close()
-        return self._finished(job)
+        return self._raise_if_failed(job)
 
     @staticmethod
     def _timeout_error(err: JobTimeoutError, *, canceled: bool) -> JobTimeoutError:

@@ -1,0 +1,52 @@
+"""Metrics of the FyreToolkit API: ``GET /metrics/{deployment_id}``.
+
+:class:`Metrics` is the section of
+:class:`~langchain_mlstudio.fyretoolkit.FyreToolkitClient` that reads a
+deployment's requests, errors and latency.
+"""
+
+from __future__ import annotations
+
+from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
+from langchain_mlstudio.fyretoolkit._spec import Spec, reader, segment
+from langchain_mlstudio.fyretoolkit.types import Metrics
+
+__all__ = ["MetricsEndpoints"]
+
+
+class MetricsEndpoints(Endpoints):
+    """The metrics endpoint; a section of :class:`FyreToolkitClient`.
+
+    Example:
+        >>> from langchain_mlstudio import FyreToolkitClient
+        >>> issubclass(FyreToolkitClient, MetricsEndpoints)
+        True
+    """
+
+    @staticmethod
+    def _get_metrics_call(deployment_id: str, period: str | None) -> Spec[Metrics]:
+        params = {"period": period} if period is not None else None
+        return Spec(
+            "GET",
+            f"/metrics/{segment(deployment_id, 'deployment_id')}",
+            reader(Metrics),
+            params=params,
+        )
+
+    def get_metrics(self, deployment_id: str, *, period: str | None = None) -> Metrics:
+        """Requests, errors and latency of a deployment.
+
+        Args:
+            deployment_id: The deployment.
+            period: The time window (e.g. ``"1h"``, ``"24h"``); the server's
+                default when omitted.
+
+        Example::
+
+            client.get_metrics(dep.id).metrics["latency_ms"]
+        """
+        return self._run(self._get_metrics_call(deployment_id, period))
+
+    async def aget_metrics(self, deployment_id: str, *, period: str | None = None) -> Metrics:
+        """Async twin of :meth:`get_metrics`."""
+        return await self._arun(self._get_metrics_call(deployment_id, period))
