@@ -28,14 +28,8 @@ from langchain_mlstudio.errors import (
     MLStudioError,
 )
 from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
-from langchain_mlstudio.fyretoolkit._spec import (
-    Recovery,
-    Spec,
-    lenient,
-    new_idempotency_key,
-    reader,
-    segment,
-)
+from langchain_mlstudio.fyretoolkit._reading import lenient, reader
+from langchain_mlstudio.fyretoolkit._spec import Recovery, Spec, new_idempotency_key, segment
 from langchain_mlstudio.fyretoolkit.types import BatchJob
 
 __all__ = ["DEFAULT_JOB_TIMEOUT", "BatchJobEndpoints"]
@@ -49,13 +43,7 @@ DEFAULT_JOB_TIMEOUT = 600.0
 
 
 class BatchJobEndpoints(Endpoints):
-    """The batch-job endpoints; a section of :class:`FyreToolkitClient`.
-
-    Example:
-        >>> from langchain_mlstudio import FyreToolkitClient
-        >>> issubclass(FyreToolkitClient, BatchJobEndpoints)
-        True
-    """
+    """The batch-job endpoints; a section of :class:`FyreToolkitClient`."""
 
     poll_schedule: PollSchedule
     _transport: HTTPTransport

@@ -13,13 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio.errors import InvalidInputError, NotFoundError
 from langchain_mlstudio.fyretoolkit._paging import Paging
+from langchain_mlstudio.fyretoolkit._reading import lenient, reader
 from langchain_mlstudio.fyretoolkit._spec import (
     DEFAULT_PAGE_SIZE,
     Recovery,
     Spec,
-    lenient,
     new_idempotency_key,
-    reader,
     segment,
 )
 from langchain_mlstudio.fyretoolkit.types import DeletedDeployment, Deployment, ListPage
@@ -28,13 +27,7 @@ __all__ = ["DeploymentEndpoints"]
 
 
 class DeploymentEndpoints(Paging):
-    """The deployment endpoints; a section of :class:`FyreToolkitClient`.
-
-    Example:
-        >>> from langchain_mlstudio import FyreToolkitClient
-        >>> issubclass(FyreToolkitClient, DeploymentEndpoints)
-        True
-    """
+    """The deployment endpoints; a section of :class:`FyreToolkitClient`."""
 
     @staticmethod
     def _create_deployment_call(

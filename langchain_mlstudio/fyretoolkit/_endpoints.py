@@ -23,8 +23,10 @@ class Endpoints:
 
     Example:
         >>> from langchain_mlstudio import FyreToolkitClient
-        >>> issubclass(FyreToolkitClient, Endpoints)
-        True
+        >>> [cls.__name__ for cls in FyreToolkitClient.__bases__]
+        ... # doctest: +NORMALIZE_WHITESPACE
+        ['PredictionEndpoints', 'BatchJobEndpoints', 'ModelEndpoints', 'DeploymentEndpoints',
+         'MetricsEndpoints']
     """
 
     def _run(self, spec: Spec[T]) -> T:

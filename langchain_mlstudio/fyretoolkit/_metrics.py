@@ -8,20 +8,15 @@ deployment's requests, errors and latency.
 from __future__ import annotations
 
 from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
-from langchain_mlstudio.fyretoolkit._spec import Spec, reader, segment
+from langchain_mlstudio.fyretoolkit._reading import reader
+from langchain_mlstudio.fyretoolkit._spec import Spec, segment
 from langchain_mlstudio.fyretoolkit.types import Metrics
 
 __all__ = ["MetricsEndpoints"]
 
 
 class MetricsEndpoints(Endpoints):
-    """The metrics endpoint; a section of :class:`FyreToolkitClient`.
-
-    Example:
-        >>> from langchain_mlstudio import FyreToolkitClient
-        >>> issubclass(FyreToolkitClient, MetricsEndpoints)
-        True
-    """
+    """The metrics endpoint; a section of :class:`FyreToolkitClient`."""
 
     @staticmethod
     def _get_metrics_call(deployment_id: str, period: str | None) -> Spec[Metrics]:

@@ -10,20 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 from langchain_mlstudio.fyretoolkit._paging import Paging
-from langchain_mlstudio.fyretoolkit._spec import DEFAULT_PAGE_SIZE, Spec, reader, segment
+from langchain_mlstudio.fyretoolkit._reading import reader
+from langchain_mlstudio.fyretoolkit._spec import DEFAULT_PAGE_SIZE, Spec, segment
 from langchain_mlstudio.fyretoolkit.types import ListPage, Model
 
 __all__ = ["ModelEndpoints"]
 
 
 class ModelEndpoints(Paging):
-    """The model endpoints; a section of :class:`FyreToolkitClient`.
-
-    Example:
-        >>> from langchain_mlstudio import FyreToolkitClient
-        >>> issubclass(FyreToolkitClient, ModelEndpoints)
-        True
-    """
+    """The model endpoints; a section of :class:`FyreToolkitClient`."""
 
     def list_models(
         self, *, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None

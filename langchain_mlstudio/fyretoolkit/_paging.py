@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
-from langchain_mlstudio.fyretoolkit._spec import Spec, check_limit, next_cursor, reader
+from langchain_mlstudio.fyretoolkit._reading import reader
+from langchain_mlstudio.fyretoolkit._spec import Spec, check_limit, next_cursor
 from langchain_mlstudio.fyretoolkit.types import ListPage
 
 __all__ = ["Paging"]
@@ -25,13 +26,7 @@ R = TypeVar("R", bound=BaseModel)
 
 
 class Paging(Endpoints):
-    """The list endpoints' paging; a base of the sections that list records.
-
-    Example:
-        >>> from langchain_mlstudio.fyretoolkit._models import ModelEndpoints
-        >>> issubclass(ModelEndpoints, Paging)
-        True
-    """
+    """The list endpoints' paging; a base of the sections that list records."""
 
     @staticmethod
     def _page(path: str, cls: type[R], limit: int, starting_after: str | None) -> Spec[ListPage[R]]:

@@ -12,20 +12,15 @@ from typing import Any
 
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
-from langchain_mlstudio.fyretoolkit._spec import Spec, check_inputs, reader, segment
+from langchain_mlstudio.fyretoolkit._reading import reader
+from langchain_mlstudio.fyretoolkit._spec import Spec, check_inputs, segment
 from langchain_mlstudio.fyretoolkit.types import Prediction
 
 __all__ = ["PredictionEndpoints"]
 
 
 class PredictionEndpoints(Endpoints):
-    """The prediction endpoint; a section of :class:`FyreToolkitClient`.
-
-    Example:
-        >>> from langchain_mlstudio import FyreToolkitClient
-        >>> issubclass(FyreToolkitClient, PredictionEndpoints)
-        True
-    """
+    """The prediction endpoint; a section of :class:`FyreToolkitClient`."""
 
     @staticmethod
     def _predict_call(

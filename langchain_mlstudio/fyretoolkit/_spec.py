@@ -26,7 +26,7 @@ from langchain_mlstudio.errors import (
     MalformedResponseError,
     MLStudioError,
 )
-from langchain_mlstudio.fyretoolkit.types import ListPage, parse
+from langchain_mlstudio.fyretoolkit.types import ListPage
 
 __all__ = [
     "API_KEY_ENV",
@@ -40,10 +40,8 @@ __all__ = [
     "bodiless_success",
     "check_inputs",
     "check_limit",
-    "lenient",
     "new_idempotency_key",
     "next_cursor",
-    "reader",
     "segment",
     "split_credentials",
 ]
@@ -216,38 +214,6 @@ class Spec(Generic[T]):
     @property
     def what(self) -> str:
         return f"{self.method} {self.path}"
-
-
-def reader(cls: type[R]) -> Callable[[APIResponse, str], R]:
-    def read(response: APIResponse, what: str) -> R:
-        return parse(
-            cls,
-            response.data,
-            what=what,
-            status_code=response.status_code,
-            request_id=response.request_id,
-        )
-
-    return read
-
-
-def lenient(cls: type[R], defaults: dict[str, Any]) -> Callable[[APIResponse, str], R]:
-    """A reader for an answer the reference leaves undocumented.
-
-    Any 2xx answer is success: an empty body (204), a 202 without one, or an
-    object with more, fewer or other fields. What the server sent is kept
-    where it fits ``cls``; ``defaults`` fill the rest.
-    """
-
-    def read(response: APIResponse, what: str) -> R:
-        data = response.data if isinstance(response.data, dict) else {}
-        try:
-            return cls.model_validate({**defaults, **data})
-        except ValueError:
-            logger.info("%s answered %s with an unexpected body; using defaults", SERVICE, what)
-            return cls.model_validate(defaults)
-
-    return read
 
 
 def next_cursor(page: ListPage[Any], previous: str | None, what: str) -> str | None:

@@ -24,6 +24,7 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio._core._http import APIResponse, HTTPTransport
 from langchain_mlstudio.fastino import FastinoResult
+from langchain_mlstudio.fyretoolkit._reading import parse
 from langchain_mlstudio.fyretoolkit.types import (
     BatchJob,
     DeletedDeployment,
@@ -32,7 +33,6 @@ from langchain_mlstudio.fyretoolkit.types import (
     Metrics,
     Model,
     Prediction,
-    parse,
 )
 from tests.unit_tests.reliability.strategies import (
     fastino_results,
