@@ -9,9 +9,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar
+from typing import Any
 
-from langchain_mlstudio._core._http import APIResponse, HTTPTransport
+from langchain_mlstudio._core._calls import AlreadyDone, APIResponse, Call
 from langchain_mlstudio._core._polling import (
     PollResult,
     PollSchedule,
@@ -27,16 +27,14 @@ from langchain_mlstudio.errors import (
     JobTimeoutError,
     MLStudioError,
 )
+from langchain_mlstudio.fyretoolkit._checks import new_idempotency_key, segment
 from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
 from langchain_mlstudio.fyretoolkit._reading import lenient, reader
-from langchain_mlstudio.fyretoolkit._spec import Recovery, Spec, new_idempotency_key, segment
 from langchain_mlstudio.fyretoolkit.types import BatchJob
 
 __all__ = ["DEFAULT_JOB_TIMEOUT", "BatchJobEndpoints"]
 
 logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
-
-T = TypeVar("T")
 
 #: How long :meth:`BatchJobEndpoints.wait_for_job` waits by default.
 DEFAULT_JOB_TIMEOUT = 600.0
@@ -46,7 +44,6 @@ class BatchJobEndpoints(Endpoints):
     """The batch-job endpoints; a section of :class:`FyreToolkitClient`."""
 
     poll_schedule: PollSchedule
-    _transport: HTTPTransport
 
     @staticmethod
     def _create_batch_job_call(
@@ -54,7 +51,7 @@ class BatchJobEndpoints(Endpoints):
         input_url: str,
         webhook: str | None,
         idempotency_key: str | None,
-    ) -> Spec[BatchJob]:
+    ) -> Call[BatchJob]:
         if not isinstance(input_url, str) or not input_url.strip():
             msg = f"input_url must be a non-empty URL, got {input_url!r}"
             raise InvalidInputError(msg)
@@ -66,10 +63,11 @@ class BatchJobEndpoints(Endpoints):
         }
         if webhook is not None:
             body["webhook"] = webhook
-        return Spec(
+        path = f"/batch/{segment(model_id, 'model_id')}"
+        return Call(
             "POST",
-            f"/batch/{segment(model_id, 'model_id')}",
-            reader(BatchJob),
+            path,
+            reader(BatchJob, f"POST {path}"),
             json_body=body,
             # The idempotency key makes a repeated POST return the same job.
             safety=Safety.IDEMPOTENT,
@@ -103,7 +101,9 @@ class BatchJobEndpoints(Endpoints):
             job = client.create_batch_job("sentiment-v1", "s3://bucket/in.jsonl")
             job = client.wait_for_job(job.id)
         """
-        return self._run(self._create_batch_job_call(model_id, input_url, webhook, idempotency_key))
+        return self._transport.call(
+            self._create_batch_job_call(model_id, input_url, webhook, idempotency_key)
+        )
 
     async def acreate_batch_job(
         self,
@@ -114,18 +114,16 @@ class BatchJobEndpoints(Endpoints):
         idempotency_key: str | None = None,
     ) -> BatchJob:
         """Async twin of :meth:`create_batch_job`."""
-        return await self._arun(
+        return await self._transport.acall(
             self._create_batch_job_call(model_id, input_url, webhook, idempotency_key)
         )
 
     @staticmethod
-    def _get_job_call(job_id: str) -> Spec[tuple[BatchJob, APIResponse]]:
-        read = reader(BatchJob)
-        return Spec(
-            "GET",
-            f"/jobs/{segment(job_id, 'job_id')}",
-            lambda response, what: (read(response, what), response),
-        )
+    def _get_job_call(job_id: str) -> Call[tuple[BatchJob, APIResponse]]:
+        path = f"/jobs/{segment(job_id, 'job_id')}"
+        read = reader(BatchJob, f"GET {path}")
+        # The response comes along: its Retry-After paces wait_for_job.
+        return Call("GET", path, lambda response: (read(response), response))
 
     def get_job(self, job_id: str) -> BatchJob:
         """A batch job's status, progress and (once completed) ``output_url``.
@@ -134,34 +132,34 @@ class BatchJobEndpoints(Endpoints):
 
             client.get_job("job_123").status  # 'processing'
         """
-        return self._run(self._get_job_call(job_id))[0]
+        return self._transport.call(self._get_job_call(job_id))[0]
 
     async def aget_job(self, job_id: str) -> BatchJob:
         """Async twin of :meth:`get_job`."""
-        return (await self._arun(self._get_job_call(job_id)))[0]
+        return (await self._transport.acall(self._get_job_call(job_id)))[0]
 
     @classmethod
-    def _cancel_job_call(cls, job_id: str) -> Spec[BatchJob]:
+    def _cancel_job_call(cls, job_id: str) -> Call[BatchJob]:
         def canceled(state: tuple[BatchJob, APIResponse]) -> BatchJob | None:
             job = state[0]
             return job if job.normalized_status == "canceled" else None
 
         path = f"/jobs/{segment(job_id, 'job_id')}/cancel"
 
-        def read(response: APIResponse, what: str) -> BatchJob:
+        def read(response: APIResponse) -> BatchJob:
             # The reference documents no answer: 200 with the job, 202 with
             # nothing (the cancel is under way) and 204 all mean success.
             status = "canceling" if response.status_code == 202 else "canceled"
-            return lenient(BatchJob, {"id": job_id, "status": status})(response, what)
+            return lenient(BatchJob, {"id": job_id, "status": status}, f"POST {path}")(response)
 
-        return Spec(
+        return Call(
             "POST",
             path,
             read,
             any_body=True,
             # Cancelling twice cannot do harm; see cancel_job for the 409 case.
             safety=Safety.IDEMPOTENT,
-            recovery=Recovery(
+            already_done=AlreadyDone(
                 ConflictError,
                 canceled,
                 confirm=cls._get_job_call(job_id),
@@ -187,11 +185,11 @@ class BatchJobEndpoints(Endpoints):
 
             client.cancel_job(job.id).status  # 'canceled'
         """
-        return self._run(self._cancel_job_call(job_id))
+        return self._transport.call(self._cancel_job_call(job_id))
 
     async def acancel_job(self, job_id: str) -> BatchJob:
         """Async twin of :meth:`cancel_job`."""
-        return await self._arun(self._cancel_job_call(job_id))
+        return await self._transport.acall(self._cancel_job_call(job_id))
 
     @staticmethod
     def _poll_result(result: tuple[BatchJob, APIResponse]) -> PollResult[BatchJob]:
@@ -258,10 +256,10 @@ class BatchJobEndpoints(Endpoints):
         try:
             job = poll_job(
                 job_id,
-                lambda: _shown(bar, self._poll_result(self._run(spec))),
+                lambda: _shown(bar, self._poll_result(self._transport.call(spec))),
                 schedule=poll_schedule or self.poll_schedule,
                 timeout=timeout,
-                sleep=self._transport._sleep,
+                sleep=self._transport.sleep,
             )
         except JobTimeoutError as err:
             if cancel_on_timeout:
@@ -285,7 +283,7 @@ class BatchJobEndpoints(Endpoints):
         bar = _job_progress(job_id, progress)
 
         async def check() -> PollResult[BatchJob]:
-            return _shown(bar, self._poll_result(await self._arun(spec)))
+            return _shown(bar, self._poll_result(await self._transport.acall(spec)))
 
         try:
             job = await apoll_job(
@@ -293,7 +291,7 @@ class BatchJobEndpoints(Endpoints):
                 check,
                 schedule=poll_schedule or self.poll_schedule,
                 timeout=timeout,
-                sleep=self._transport._asleep,
+                sleep=self._transport.asleep,
             )
         except JobTimeoutError as err:
             if cancel_on_timeout:

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+from langchain_mlstudio._core._calls import AlreadyDone, Call
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio.errors import InvalidInputError, NotFoundError
-from langchain_mlstudio.fyretoolkit._paging import Paging
+from langchain_mlstudio.fyretoolkit._checks import new_idempotency_key, segment
+from langchain_mlstudio.fyretoolkit._paging import DEFAULT_PAGE_SIZE, Paging
 from langchain_mlstudio.fyretoolkit._reading import lenient, reader
-from langchain_mlstudio.fyretoolkit._spec import (
-    DEFAULT_PAGE_SIZE,
-    Recovery,
-    Spec,
-    new_idempotency_key,
-    segment,
-)
 from langchain_mlstudio.fyretoolkit.types import DeletedDeployment, Deployment, ListPage
 
 __all__ = ["DeploymentEndpoints"]
@@ -35,7 +30,7 @@ class DeploymentEndpoints(Paging):
         region: str,
         replicas: int,
         idempotency_key: str | None,
-    ) -> Spec[Deployment]:
+    ) -> Call[Deployment]:
         if isinstance(replicas, bool) or not isinstance(replicas, int):
             msg = f"replicas must be an integer, got {replicas!r}"
             raise InvalidInputError(msg)
@@ -45,10 +40,10 @@ class DeploymentEndpoints(Paging):
             "replicas": replicas,
             "idempotency_key": idempotency_key or new_idempotency_key(),
         }
-        return Spec(
+        return Call(
             "POST",
             "/deployments",
-            reader(Deployment),
+            reader(Deployment, "POST /deployments"),
             json_body=body,
             # The idempotency key makes a repeated POST return the same deployment.
             safety=Safety.IDEMPOTENT,
@@ -76,7 +71,7 @@ class DeploymentEndpoints(Paging):
             dep = client.create_deployment("s3://models/sentiment", "eu-west-1")
         """
         call = self._create_deployment_call(model_uri, region, replicas, idempotency_key)
-        return self._run(call)
+        return self._transport.call(call)
 
     async def acreate_deployment(
         self,
@@ -88,7 +83,7 @@ class DeploymentEndpoints(Paging):
     ) -> Deployment:
         """Async twin of :meth:`create_deployment`."""
         call = self._create_deployment_call(model_uri, region, replicas, idempotency_key)
-        return await self._arun(call)
+        return await self._transport.acall(call)
 
     def list_deployments(
         self, *, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None
@@ -117,24 +112,28 @@ class DeploymentEndpoints(Paging):
             page = client.get_deployments_page(limit=10)
             page.data[-1].id if page.has_more else None  # the next starting_after
         """
-        return self._run(self._page("/deployments", Deployment, limit, starting_after))
+        return self._transport.call(self._page("/deployments", Deployment, limit, starting_after))
 
     async def aget_deployments_page(
         self, *, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None
     ) -> ListPage[Deployment]:
         """Async twin of :meth:`get_deployments_page`."""
-        return await self._arun(self._page("/deployments", Deployment, limit, starting_after))
+        return await self._transport.acall(
+            self._page("/deployments", Deployment, limit, starting_after)
+        )
 
     @staticmethod
-    def _delete_deployment_call(deployment_id: str) -> Spec[DeletedDeployment]:
-        return Spec(
+    def _delete_deployment_call(deployment_id: str) -> Call[DeletedDeployment]:
+        path = f"/deployments/{segment(deployment_id, 'deployment_id')}"
+        deleted = {"id": deployment_id, "deleted": True}
+        return Call(
             "DELETE",
-            f"/deployments/{segment(deployment_id, 'deployment_id')}",
+            path,
             # Undocumented answer: 200, 202 or 204, with any body or none.
-            lenient(DeletedDeployment, {"id": deployment_id, "deleted": True}),
+            lenient(DeletedDeployment, deleted, f"DELETE {path}"),
             any_body=True,
             safety=Safety.IDEMPOTENT,
-            recovery=Recovery(
+            already_done=AlreadyDone(
                 NotFoundError,
                 lambda _state: DeletedDeployment(id=deployment_id, deleted=True),
                 note=f"Deployment {deployment_id} was deleted by an earlier attempt",
@@ -153,8 +152,8 @@ class DeploymentEndpoints(Paging):
 
             client.delete_deployment(dep.id).deleted  # True
         """
-        return self._run(self._delete_deployment_call(deployment_id))
+        return self._transport.call(self._delete_deployment_call(deployment_id))
 
     async def adelete_deployment(self, deployment_id: str) -> DeletedDeployment:
         """Async twin of :meth:`delete_deployment`."""
-        return await self._arun(self._delete_deployment_call(deployment_id))
+        return await self._transport.acall(self._delete_deployment_call(deployment_id))

@@ -2,24 +2,20 @@
 
 The client is put together from one class per section of the FyreToolkit
 reference (predictions, batch jobs, models, deployments, metrics); each
-section builds the :class:`~langchain_mlstudio.fyretoolkit._spec.Spec` of its
-endpoints and runs it with :meth:`Endpoints._run` / :meth:`Endpoints._arun`,
-which the client implements once.
+section describes its endpoints as
+:class:`~langchain_mlstudio._core._calls.Call` records and sends them
+through the client's one transport.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from langchain_mlstudio.fyretoolkit._spec import Spec
+from langchain_mlstudio._core._http import HTTPTransport
 
 __all__ = ["Endpoints"]
 
-T = TypeVar("T")
-
 
 class Endpoints:
-    """Base of the client's sections: how a section sends one call.
+    """Base of the client's sections: the transport every section sends through.
 
     Example:
         >>> from langchain_mlstudio import FyreToolkitClient
@@ -29,8 +25,4 @@ class Endpoints:
          'MetricsEndpoints']
     """
 
-    def _run(self, spec: Spec[T]) -> T:
-        raise NotImplementedError
-
-    async def _arun(self, spec: Spec[T]) -> T:
-        raise NotImplementedError
+    _transport: HTTPTransport

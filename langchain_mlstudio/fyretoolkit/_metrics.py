@@ -7,9 +7,10 @@ deployment's requests, errors and latency.
 
 from __future__ import annotations
 
+from langchain_mlstudio._core._calls import Call
+from langchain_mlstudio.fyretoolkit._checks import segment
 from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
 from langchain_mlstudio.fyretoolkit._reading import reader
-from langchain_mlstudio.fyretoolkit._spec import Spec, segment
 from langchain_mlstudio.fyretoolkit.types import Metrics
 
 __all__ = ["MetricsEndpoints"]
@@ -19,14 +20,10 @@ class MetricsEndpoints(Endpoints):
     """The metrics endpoint; a section of :class:`FyreToolkitClient`."""
 
     @staticmethod
-    def _get_metrics_call(deployment_id: str, period: str | None) -> Spec[Metrics]:
+    def _get_metrics_call(deployment_id: str, period: str | None) -> Call[Metrics]:
         params = {"period": period} if period is not None else None
-        return Spec(
-            "GET",
-            f"/metrics/{segment(deployment_id, 'deployment_id')}",
-            reader(Metrics),
-            params=params,
-        )
+        path = f"/metrics/{segment(deployment_id, 'deployment_id')}"
+        return Call("GET", path, reader(Metrics, f"GET {path}"), params=params)
 
     def get_metrics(self, deployment_id: str, *, period: str | None = None) -> Metrics:
         """Requests, errors and latency of a deployment.
@@ -40,8 +37,8 @@ class MetricsEndpoints(Endpoints):
 
             client.get_metrics(dep.id).metrics["latency_ms"]
         """
-        return self._run(self._get_metrics_call(deployment_id, period))
+        return self._transport.call(self._get_metrics_call(deployment_id, period))
 
     async def aget_metrics(self, deployment_id: str, *, period: str | None = None) -> Metrics:
         """Async twin of :meth:`get_metrics`."""
-        return await self._arun(self._get_metrics_call(deployment_id, period))
+        return await self._transport.acall(self._get_metrics_call(deployment_id, period))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-from langchain_mlstudio.fyretoolkit._paging import Paging
+from langchain_mlstudio._core._calls import Call
+from langchain_mlstudio.fyretoolkit._checks import segment
+from langchain_mlstudio.fyretoolkit._paging import DEFAULT_PAGE_SIZE, Paging
 from langchain_mlstudio.fyretoolkit._reading import reader
-from langchain_mlstudio.fyretoolkit._spec import DEFAULT_PAGE_SIZE, Spec, segment
 from langchain_mlstudio.fyretoolkit.types import ListPage, Model
 
 __all__ = ["ModelEndpoints"]
@@ -57,17 +58,18 @@ class ModelEndpoints(Paging):
             page = client.get_models_page(limit=5)
             page.has_more
         """
-        return self._run(self._page("/models", Model, limit, starting_after))
+        return self._transport.call(self._page("/models", Model, limit, starting_after))
 
     async def aget_models_page(
         self, *, limit: int = DEFAULT_PAGE_SIZE, starting_after: str | None = None
     ) -> ListPage[Model]:
         """Async twin of :meth:`get_models_page`."""
-        return await self._arun(self._page("/models", Model, limit, starting_after))
+        return await self._transport.acall(self._page("/models", Model, limit, starting_after))
 
     @staticmethod
-    def _get_model_call(model_id: str) -> Spec[Model]:
-        return Spec("GET", f"/models/{segment(model_id, 'model_id')}", reader(Model))
+    def _get_model_call(model_id: str) -> Call[Model]:
+        path = f"/models/{segment(model_id, 'model_id')}"
+        return Call("GET", path, reader(Model, f"GET {path}"))
 
     def get_model(self, model_id: str) -> Model:
         """One model's status and description.
@@ -79,8 +81,8 @@ class ModelEndpoints(Paging):
 
             client.get_model("sentiment-v1").status  # 'ready'
         """
-        return self._run(self._get_model_call(model_id))
+        return self._transport.call(self._get_model_call(model_id))
 
     async def aget_model(self, model_id: str) -> Model:
         """Async twin of :meth:`get_model`."""
-        return await self._arun(self._get_model_call(model_id))
+        return await self._transport.acall(self._get_model_call(model_id))

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from langchain_mlstudio._core._calls import Call
 from langchain_mlstudio._core._retry import Safety
+from langchain_mlstudio.fyretoolkit._checks import check_inputs, segment
 from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
 from langchain_mlstudio.fyretoolkit._reading import reader
-from langchain_mlstudio.fyretoolkit._spec import Spec, check_inputs, segment
 from langchain_mlstudio.fyretoolkit.types import Prediction
 
 __all__ = ["PredictionEndpoints"]
@@ -27,14 +28,15 @@ class PredictionEndpoints(Endpoints):
         model_id: str,
         inputs: Sequence[str | Mapping[str, Any]],
         metadata: Mapping[str, Any] | None,
-    ) -> Spec[Prediction]:
+    ) -> Call[Prediction]:
         body: dict[str, Any] = {"inputs": check_inputs(inputs)}
         if metadata is not None:
             body["metadata"] = dict(metadata)
-        return Spec(
+        path = f"/predict/{segment(model_id, 'model_id')}"
+        return Call(
             "POST",
-            f"/predict/{segment(model_id, 'model_id')}",
-            reader(Prediction),
+            path,
+            reader(Prediction, f"POST {path}"),
             json_body=body,
             # A prediction changes nothing on the server: safe to repeat.
             safety=Safety.IDEMPOTENT,
@@ -63,7 +65,7 @@ class PredictionEndpoints(Endpoints):
             prediction = client.predict("sentiment-v1", ["great product"])
             prediction.results[0]["label"]  # 'positive'
         """
-        return self._run(self._predict_call(model_id, inputs, metadata))
+        return self._transport.call(self._predict_call(model_id, inputs, metadata))
 
     async def apredict(
         self,
@@ -72,4 +74,4 @@ class PredictionEndpoints(Endpoints):
         metadata: Mapping[str, Any] | None = None,
     ) -> Prediction:
         """Async twin of :meth:`predict`."""
-        return await self._arun(self._predict_call(model_id, inputs, metadata))
+        return await self._transport.acall(self._predict_call(model_id, inputs, metadata))

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._errors import describe_validation_error
-from langchain_mlstudio._core._http import APIResponse
 from langchain_mlstudio.errors import MalformedResponseError
 
 __all__ = ["lenient", "parse", "reader"]
@@ -53,8 +53,21 @@ def parse(
         raise MalformedResponseError(msg, status_code=status_code, request_id=request_id) from None
 
 
-def reader(cls: type[R]) -> Callable[[APIResponse, str], R]:
-    def read(response: APIResponse, what: str) -> R:
+def reader(cls: type[R], what: str) -> Callable[[APIResponse], R]:
+    """How a :class:`~langchain_mlstudio._core._calls.Call` reads its answer as ``cls``.
+
+    ``what`` names the call in errors, e.g. ``"GET /models/m"``.
+
+    Example:
+        >>> import httpx
+        >>> from langchain_mlstudio._core._calls import APIResponse
+        >>> from langchain_mlstudio.fyretoolkit.types import Model
+        >>> read = reader(Model, "GET /models/m")
+        >>> read(APIResponse(200, httpx.Headers(), {"id": "m", "status": "ready"})).status
+        'ready'
+    """
+
+    def read(response: APIResponse) -> R:
         return parse(
             cls,
             response.data,
@@ -66,7 +79,7 @@ def reader(cls: type[R]) -> Callable[[APIResponse, str], R]:
     return read
 
 
-def lenient(cls: type[R], defaults: dict[str, Any]) -> Callable[[APIResponse, str], R]:
+def lenient(cls: type[R], defaults: dict[str, Any], what: str) -> Callable[[APIResponse], R]:
     """A reader for an answer the reference leaves undocumented.
 
     Any 2xx answer is success: an empty body (204), a 202 without one, or an
@@ -74,14 +87,12 @@ def lenient(cls: type[R], defaults: dict[str, Any]) -> Callable[[APIResponse, st
     where it fits ``cls``; ``defaults`` fill the rest.
     """
 
-    def read(response: APIResponse, what: str) -> R:
+    def read(response: APIResponse) -> R:
         data = response.data if isinstance(response.data, dict) else {}
         try:
             return cls.model_validate({**defaults, **data})
         except ValueError:
-            logger.info(
-                "%s answered %s with an unexpected body; using defaults", "FyreToolkit", what
-            )
+            logger.info("FyreToolkit answered %s with an unexpected body; using defaults", what)
             return cls.model_validate(defaults)
 
     return read

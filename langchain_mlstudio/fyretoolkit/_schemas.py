@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from langchain_mlstudio.fyretoolkit._spec import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from langchain_mlstudio.fyretoolkit._paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 __all__ = [
     "CreateBatchJobInput",

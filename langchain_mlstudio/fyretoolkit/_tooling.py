@@ -49,7 +49,8 @@ from langchain_mlstudio.fyretoolkit._output import (
     compact,
 )
 from langchain_mlstudio.fyretoolkit._ratelimit import DEFAULT_MAX_WAIT
-from langchain_mlstudio.fyretoolkit.client import API_KEY_ENV, BASE_URL_ENV, FyreToolkitClient
+from langchain_mlstudio.fyretoolkit._service import API_KEY_ENV, BASE_URL_ENV
+from langchain_mlstudio.fyretoolkit.client import FyreToolkitClient
 
 __all__ = [
     "FyreToolkitTool",

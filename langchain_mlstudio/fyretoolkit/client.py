@@ -20,26 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
 
 import httpx
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
-from langchain_mlstudio._core._http import APIResponse, HTTPTransport
-from langchain_mlstudio._core._polling import (
-    PollSchedule,
-)
-from langchain_mlstudio._core._settings import require
-from langchain_mlstudio.errors import (
-    ConfigurationError,
-    MalformedResponseError,
-    MLStudioError,
-)
-from langchain_mlstudio.fyretoolkit._batch_jobs import DEFAULT_JOB_TIMEOUT, BatchJobEndpoints
+from langchain_mlstudio._core._polling import PollSchedule
+from langchain_mlstudio.fyretoolkit._batch_jobs import BatchJobEndpoints
 from langchain_mlstudio.fyretoolkit._deployments import DeploymentEndpoints
 from langchain_mlstudio.fyretoolkit._metrics import MetricsEndpoints
 from langchain_mlstudio.fyretoolkit._models import ModelEndpoints
@@ -48,38 +36,11 @@ from langchain_mlstudio.fyretoolkit._ratelimit import (
     DEFAULT_MAX_WAIT,
     FyreToolkitRetryPolicy,
     RateLimitGate,
-    category_of,
 )
-from langchain_mlstudio.fyretoolkit._spec import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    SERVICE,
-    STATUS_HINTS,
-    Spec,
-    bodiless_success,
-    new_idempotency_key,
-    split_credentials,
-)
-from langchain_mlstudio.fyretoolkit.types import (
-    RateLimitInfo,
-)
+from langchain_mlstudio.fyretoolkit._service import FYRETOOLKIT
+from langchain_mlstudio.fyretoolkit.types import RateLimitInfo
 
-__all__ = [
-    "API_KEY_ENV",
-    "BASE_URL_ENV",
-    "DEFAULT_JOB_TIMEOUT",
-    "DEFAULT_PAGE_SIZE",
-    "MAX_PAGE_SIZE",
-    "FyreToolkitClient",
-    "new_idempotency_key",
-]
-
-logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
-
-T = TypeVar("T")
-R = TypeVar("R", bound=BaseModel)
+__all__ = ["FyreToolkitClient"]
 
 
 class FyreToolkitClient(
@@ -136,53 +97,35 @@ class FyreToolkitClient(
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        url, url_key = split_credentials(base_url or os.environ.get(BASE_URL_ENV) or None)
-        if api_key is None:
-            api_key = os.environ.get(API_KEY_ENV) or url_key
-        key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key or "")
-        require(key, setting="api_key", env_var=API_KEY_ENV, service=SERVICE)
-        if not url:
-            msg = f"No base_url for {SERVICE}"
-            raise ConfigurationError(
-                msg,
-                hint=(
-                    f"FyreToolkit has no public default host: pass base_url=... "
-                    f"or set the {BASE_URL_ENV} environment variable."
-                ),
-            )
-        if not url.startswith(("http://", "https://")):
-            msg = f"{SERVICE} base_url must start with http:// or https://, got {url[:8]!r}..."
-            raise ConfigurationError(msg)
-        if max_retries < 0:
-            msg = f"max_retries must be >= 0, got {max_retries}"
-            raise ConfigurationError(msg)
-        self._api_key = key
+        settings = FYRETOOLKIT.settings(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            http_client=http_client,
+            http_async_client=http_async_client,
+        )
+        self._api_key = settings.api_key
         self.poll_schedule = poll_schedule or PollSchedule(
             initial_interval=0.25, max_interval=5.0, multiplier=1.2
         )
         self._gate = RateLimitGate(
             max_wait=max_rate_limit_wait, clock=clock, sleep=sleep, asleep=asleep
         )
-        self._transport = HTTPTransport(
-            SERVICE,
-            url,
+        self._transport = settings.transport(
             self._auth_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            http_client=http_client,
-            http_async_client=http_async_client,
             gate=self._gate,
-            status_hints=STATUS_HINTS,
-            retry=FyreToolkitRetryPolicy(max_retries=max_retries),
+            retry=FyreToolkitRetryPolicy(max_retries=settings.max_retries),
+            sleep=sleep,
+            asleep=asleep,
         )
-        self._transport._sleep = sleep
-        self._transport._asleep = asleep
 
     # -- plumbing ----------------------------------------------------------
 
     def _auth_headers(self) -> dict[str, str]:
-        token = base64.b64encode(f"{self._api_key.get_secret_value()}:".encode()).decode("ascii")
+        key = FYRETOOLKIT.key_of(self._api_key)
+        token = base64.b64encode(f"{key}:".encode()).decode("ascii")
         return {"Authorization": f"Basic {token}"}
 
     def __repr__(self) -> str:
@@ -232,49 +175,3 @@ class FyreToolkitClient(
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-    def _run(self, spec: Spec[T]) -> T:
-        with self._gate.scope(category_of(spec.method, spec.path)) as call:
-            try:
-                response = self._transport.request(
-                    spec.method,
-                    spec.path,
-                    json_body=spec.json_body,
-                    params=spec.params,
-                    headers=spec.headers,
-                    safety=spec.safety,
-                )
-            except MalformedResponseError as error:
-                if not bodiless_success(spec, error):
-                    raise
-                response = APIResponse(error.status_code or 200, httpx.Headers(), None)
-            except MLStudioError as error:
-                recovery = spec.recovery
-                if recovery is None or not recovery.applies(error, call.attempts):
-                    raise
-                state = None if recovery.confirm is None else self._run(recovery.confirm)
-                return recovery.settle(error, state)
-        return spec.result(response, spec.what)
-
-    async def _arun(self, spec: Spec[T]) -> T:
-        with self._gate.scope(category_of(spec.method, spec.path)) as call:
-            try:
-                response = await self._transport.arequest(
-                    spec.method,
-                    spec.path,
-                    json_body=spec.json_body,
-                    params=spec.params,
-                    headers=spec.headers,
-                    safety=spec.safety,
-                )
-            except MalformedResponseError as error:
-                if not bodiless_success(spec, error):
-                    raise
-                response = APIResponse(error.status_code or 200, httpx.Headers(), None)
-            except MLStudioError as error:
-                recovery = spec.recovery
-                if recovery is None or not recovery.applies(error, call.attempts):
-                    raise
-                state = None if recovery.confirm is None else await self._arun(recovery.confirm)
-                return recovery.settle(error, state)
-        return spec.result(response, spec.what)
