@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 import pytest
+from langchain_core.tools import BaseTool
 
 from langchain_mlstudio.fyretoolkit import FyreToolkitClient
 
@@ -22,6 +23,7 @@ __all__ = [
     "BASE",
     "DEMO_HEADER",
     "KEY",
+    "Example",
     "FakeClock",
     "Handler",
     "Recorder",
@@ -32,6 +34,7 @@ __all__ = [
     "modes",
     "no_asleep",
     "no_sleep",
+    "suite_per_tool",
 ]
 
 #: The demo key of the reference page, and the Basic header the page shows for it.
@@ -41,6 +44,8 @@ DEMO_HEADER = "Basic c2tfbGl2ZV9kZW1vXzEyMzQ1Og=="
 BASE = "https://fyre.test"
 
 Handler = Callable[[httpx.Request], httpx.Response]
+#: A tool's invoke arguments, computed from the running standard suite.
+Example = Callable[[Any], dict[str, Any]]
 
 #: Every client call, once sync and once async.
 modes = pytest.mark.parametrize("mode", ["sync", "async"])
@@ -148,3 +153,33 @@ async def collect(mode: str, client: Any, name: str, **kwargs: Any) -> list[Any]
     if mode == "sync":
         return list(getattr(client, name)(**kwargs))
     return [item async for item in getattr(client, "a" + name)(**kwargs)]
+
+
+def suite_per_tool(
+    base: type[Any], examples: Mapping[type[BaseTool], Example], suffix: str
+) -> dict[str, type[Any]]:
+    """One langchain-tests standard suite per tool class, named ``Test<Tool><suffix>``.
+
+    ``base`` is a ``ToolsUnitTests`` or ``ToolsIntegrationTests`` subclass
+    with everything but the tool; ``examples`` gives each tool's invoke
+    arguments, computed from the running suite (so an example may use ids the
+    suite made).
+    """
+    return {
+        f"Test{cls.__name__}{suffix}": _suite(base, cls, example, f"Test{cls.__name__}{suffix}")
+        for cls, example in examples.items()
+    }
+
+
+def _suite(base: type[Any], cls: type[BaseTool], example: Example, name: str) -> type[Any]:
+    class Suite(base):  # type: ignore[misc, valid-type]
+        @property
+        def tool_constructor(self) -> type[BaseTool]:
+            return cls
+
+        @property
+        def tool_invoke_params_example(self) -> dict[str, Any]:
+            return example(self)
+
+    Suite.__name__ = Suite.__qualname__ = name
+    return Suite

@@ -62,28 +62,6 @@ class TestFyreToolkitPredictToolStandard(ToolsUnitTests):
         )
 
 
-class TestFyreToolkitModelPredictToolStandard(ToolsUnitTests):
-    @property
-    def tool_constructor(self) -> type[FyreToolkitModelPredictTool]:
-        return FyreToolkitModelPredictTool
-
-    @property
-    def tool_constructor_params(self) -> dict[str, Any]:
-        return {"api_key": KEY, "base_url": BASE}
-
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"model_id": "sentiment-v1", "inputs": ["I love this product"]}
-
-    @property
-    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-        return (
-            {"FYRETOOLKIT_API_KEY": KEY, "FYRETOOLKIT_BASE_URL": BASE},
-            {},
-            {"fyretoolkit_api_key": KEY, "base_url": BASE},
-        )
-
-
 def mock_client(handler: Any) -> tuple[FyreToolkitClient, list[httpx.Request]]:
     client, recorder = support.mock_client(handler, max_retries=0)
     return client, recorder.requests
@@ -107,47 +85,41 @@ def all_tools(client: FyreToolkitClient, **kwargs: Any) -> dict[str, BaseTool]:
 
 # -- standard suites for every toolkit tool ---------------------------------------
 
-_STANDARD_ARGS: dict[type[BaseTool], dict[str, Any]] = {
-    FyreToolkitListModelsTool: {"limit": 5},
-    FyreToolkitGetModelTool: {"model_id": "sentiment-v1"},
-    FyreToolkitGetJobTool: {"job_id": "job_1"},
-    FyreToolkitCancelJobTool: {"job_id": "job_1"},
-    FyreToolkitCreateBatchJobTool: {"model_id": "sentiment-v1", "input_url": "s3://b/in.jsonl"},
-    FyreToolkitListDeploymentsTool: {"limit": 5, "starting_after": "dep_1"},
-    FyreToolkitGetMetricsTool: {"deployment_id": "dep_1", "period": "1h"},
-    FyreToolkitCreateDeploymentTool: {"model_uri": "s3://b/m", "region": "eu-west-1"},
-    FyreToolkitDeleteDeploymentTool: {"deployment_id": "dep_1"},
+
+class _Standard(ToolsUnitTests):
+    @property
+    def tool_constructor_params(self) -> dict[str, Any]:
+        return {"api_key": KEY, "base_url": BASE}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        return (
+            {"FYRETOOLKIT_API_KEY": KEY, "FYRETOOLKIT_BASE_URL": BASE},
+            {},
+            {"fyretoolkit_api_key": KEY, "base_url": BASE},
+        )
+
+
+_STANDARD_ARGS: dict[type[BaseTool], support.Example] = {
+    FyreToolkitModelPredictTool: lambda _: {
+        "model_id": "sentiment-v1",
+        "inputs": ["I love this product"],
+    },
+    FyreToolkitListModelsTool: lambda _: {"limit": 5},
+    FyreToolkitGetModelTool: lambda _: {"model_id": "sentiment-v1"},
+    FyreToolkitGetJobTool: lambda _: {"job_id": "job_1"},
+    FyreToolkitCancelJobTool: lambda _: {"job_id": "job_1"},
+    FyreToolkitCreateBatchJobTool: lambda _: {
+        "model_id": "sentiment-v1",
+        "input_url": "s3://b/in.jsonl",
+    },
+    FyreToolkitListDeploymentsTool: lambda _: {"limit": 5, "starting_after": "dep_1"},
+    FyreToolkitGetMetricsTool: lambda _: {"deployment_id": "dep_1", "period": "1h"},
+    FyreToolkitCreateDeploymentTool: lambda _: {"model_uri": "s3://b/m", "region": "eu-west-1"},
+    FyreToolkitDeleteDeploymentTool: lambda _: {"deployment_id": "dep_1"},
 }
 
-
-def _standard_suite(cls: type[BaseTool], example: dict[str, Any]) -> type[ToolsUnitTests]:
-    class Suite(ToolsUnitTests):
-        @property
-        def tool_constructor(self) -> type[BaseTool]:
-            return cls
-
-        @property
-        def tool_constructor_params(self) -> dict[str, Any]:
-            return {"api_key": KEY, "base_url": BASE}
-
-        @property
-        def tool_invoke_params_example(self) -> dict[str, Any]:
-            return example
-
-        @property
-        def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-            return (
-                {"FYRETOOLKIT_API_KEY": KEY, "FYRETOOLKIT_BASE_URL": BASE},
-                {},
-                {"fyretoolkit_api_key": KEY, "base_url": BASE},
-            )
-
-    Suite.__name__ = Suite.__qualname__ = f"Test{cls.__name__}Standard"
-    return Suite
-
-
-for _cls, _example in _STANDARD_ARGS.items():
-    globals()[f"Test{_cls.__name__}Standard"] = _standard_suite(_cls, _example)
+globals().update(support.suite_per_tool(_Standard, _STANDARD_ARGS, "Standard"))
 
 
 # -- errors as messages -------------------------------------------------------------
