@@ -19,7 +19,7 @@ from langchain_mlstudio._core._polling import (
     poll_job,
 )
 from langchain_mlstudio._core._progress import Progress
-from langchain_mlstudio._core._retry import Safety, parse_retry_after
+from langchain_mlstudio._core._retry import parse_retry_after
 from langchain_mlstudio.errors import (
     ConflictError,
     InvalidInputError,
@@ -69,8 +69,7 @@ class BatchJobEndpoints(Endpoints):
             path,
             reader(BatchJob, f"POST {path}"),
             json_body=body,
-            # The idempotency key makes a repeated POST return the same job.
-            safety=Safety.IDEMPOTENT,
+            # Retried as IDEMPOTENT (the default): the key makes a repeat return the same job.
         )
 
     def create_batch_job(
@@ -157,8 +156,7 @@ class BatchJobEndpoints(Endpoints):
             path,
             read,
             any_body=True,
-            # Cancelling twice cannot do harm; see cancel_job for the 409 case.
-            safety=Safety.IDEMPOTENT,
+            # IDEMPOTENT (the default): cancelling twice does no harm; the 409 case follows.
             already_done=AlreadyDone(
                 ConflictError,
                 canceled,

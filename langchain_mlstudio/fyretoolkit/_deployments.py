@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 from langchain_mlstudio._core._calls import AlreadyDone, Call
-from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio.errors import InvalidInputError, NotFoundError
 from langchain_mlstudio.fyretoolkit._checks import new_idempotency_key, segment
 from langchain_mlstudio.fyretoolkit._paging import DEFAULT_PAGE_SIZE, Paging
@@ -45,8 +44,7 @@ class DeploymentEndpoints(Paging):
             "/deployments",
             reader(Deployment, "POST /deployments"),
             json_body=body,
-            # The idempotency key makes a repeated POST return the same deployment.
-            safety=Safety.IDEMPOTENT,
+            # IDEMPOTENT (the default): the key makes a repeat return the same deployment.
         )
 
     def create_deployment(
@@ -132,7 +130,6 @@ class DeploymentEndpoints(Paging):
             # Undocumented answer: 200, 202 or 204, with any body or none.
             lenient(DeletedDeployment, deleted, f"DELETE {path}"),
             any_body=True,
-            safety=Safety.IDEMPOTENT,
             already_done=AlreadyDone(
                 NotFoundError,
                 lambda _state: DeletedDeployment(id=deployment_id, deleted=True),

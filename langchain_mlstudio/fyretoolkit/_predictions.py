@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_mlstudio._core._calls import Call
-from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio.fyretoolkit._checks import check_inputs, segment
 from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
 from langchain_mlstudio.fyretoolkit._reading import reader
@@ -38,8 +37,7 @@ class PredictionEndpoints(Endpoints):
             path,
             reader(Prediction, f"POST {path}"),
             json_body=body,
-            # A prediction changes nothing on the server: safe to repeat.
-            safety=Safety.IDEMPOTENT,
+            # IDEMPOTENT (the default): a prediction changes nothing on the server.
         )
 
     def predict(
