@@ -66,6 +66,16 @@ __all__ = [
 ]
 
 ResponseFormat = Literal["content", "content_and_artifact"]
+
+#: The tool fields a tool hands on to the client it builds (besides the key).
+_CLIENT_SETTINGS = (
+    "base_url",
+    "timeout",
+    "max_retries",
+    "max_rate_limit_wait",
+    "http_client",
+    "http_async_client",
+)
 Render = Callable[[Any, OutputBounds], tuple[str, Any]]
 
 # The tool call being run -- (tool-call id, thread id) -- set by FyreToolkitTool.run/arun.
@@ -297,15 +307,8 @@ class FyreToolkitTool(BaseTool):
         if self.client is not None:
             self._client = self.client
         else:
-            self._client = FyreToolkitClient(
-                api_key=self.fyretoolkit_api_key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                max_rate_limit_wait=self.max_rate_limit_wait,
-                http_client=self.http_client,
-                http_async_client=self.http_async_client,
-            )
+            settings = {name: getattr(self, name) for name in _CLIENT_SETTINGS}
+            self._client = FyreToolkitClient(api_key=self.fyretoolkit_api_key, **settings)
         # The client's URL: credentials written into base_url are gone.
         self.base_url = self._client.base_url
 

@@ -111,7 +111,16 @@ class JobProgress(_Resource):
         return self.processed / self.total
 
 
-class BatchJob(_Resource):
+class _StatusRecord(_Resource):
+    """An API object with a status: a batch job or a model."""
+
+    id: str
+    object: str
+    status: str
+    created: int | None = None
+
+
+class BatchJob(_StatusRecord):
     """A batch job (``POST /batch/{model_id}``, ``GET /jobs/{job_id}``).
 
     ``status`` is one of :data:`JobStatus`; it is kept as a plain string (as
@@ -127,10 +136,7 @@ class BatchJob(_Resource):
         'failed'
     """
 
-    id: str
     object: str = "batch_job"
-    status: str
-    created: int | None = None
     model: str | None = None
     input_url: str | None = None
     webhook: str | None = None
@@ -151,7 +157,7 @@ class BatchJob(_Resource):
         return self.normalized_status in _TERMINAL_JOB_STATUSES
 
 
-class Model(_Resource):
+class Model(_StatusRecord):
     """A model of the organization (``GET /models/{model_id}``).
 
     Example:
@@ -159,12 +165,9 @@ class Model(_Resource):
         'ready'
     """
 
-    id: str
     object: str = "model"
-    status: str
-    """``ready``, ``training`` or ``archived``."""
-    created: int | None = None
     description: str | None = None
+    """What the model does; its ``status`` is ``ready``, ``training`` or ``archived``."""
 
 
 class Deployment(_Resource):
