@@ -264,6 +264,13 @@ class JobServer:
         return httpx.Response(202, json=self.jobs[key])
 
 
+def batch_job_tool() -> tuple[JobServer, BaseTool]:
+    """The toolkit's create-batch-job tool, on a :class:`JobServer`."""
+    server = JobServer()
+    client, _ = mock_client(server)
+    return server, all_tools(client)["fyretoolkit_create_batch_job"]
+
+
 @modes
 async def test_the_same_tool_call_made_twice_creates_one_job(mode: str) -> None:
     server = JobServer()
@@ -279,9 +286,7 @@ async def test_the_same_tool_call_made_twice_creates_one_job(mode: str) -> None:
 
 @modes
 async def test_distinct_tool_calls_create_distinct_jobs(mode: str) -> None:
-    server = JobServer()
-    client, _ = mock_client(server)
-    tool = all_tools(client)["fyretoolkit_create_batch_job"]
+    server, tool = batch_job_tool()
     args = {"model_id": "m", "input_url": "s3://b/x.jsonl"}
     await invoke(mode, tool, tool_call(tool, args, "call_1"))
     await invoke(mode, tool, tool_call(tool, args, "call_2"))
@@ -293,9 +298,7 @@ async def test_distinct_tool_calls_create_distinct_jobs(mode: str) -> None:
 async def test_the_same_tool_call_id_in_another_conversation_creates_its_own_job(
     mode: str,
 ) -> None:
-    server = JobServer()
-    client, _ = mock_client(server)
-    tool = all_tools(client)["fyretoolkit_create_batch_job"]
+    server, tool = batch_job_tool()
     call = tool_call(tool, {"model_id": "m", "input_url": "s3://b/x.jsonl"}, "call_0")
     for thread in ("a", "a", "b"):
         config = {"configurable": {"thread_id": thread}}
@@ -308,9 +311,7 @@ async def test_the_same_tool_call_id_in_another_conversation_creates_its_own_job
 
 @modes
 async def test_direct_invoke_without_a_tool_call_id_gets_a_fresh_key_each_time(mode: str) -> None:
-    server = JobServer()
-    client, _ = mock_client(server)
-    tool = all_tools(client)["fyretoolkit_create_batch_job"]
+    server, tool = batch_job_tool()
     args = {"model_id": "m", "input_url": "s3://b/x.jsonl"}
     await invoke(mode, tool, args)
     await invoke(mode, tool, args)
