@@ -9,18 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_mlstudio import (
-    ConfigurationError,
-    ConflictError,
-    InvalidInputError,
-    JobFailedError,
-    JobTimeoutError,
-    MalformedResponseError,
-    MLStudioError,
-    NotFoundError,
-    RateLimitError,
-    UnprocessableEntityError,
-)
+from langchain_mlstudio import errors
 from langchain_mlstudio.fyretoolkit import FyreToolkitClient
 from langchain_mlstudio.fyretoolkit.types import BatchJob, Model
 from tests.support.fyretoolkit import (
@@ -42,13 +31,13 @@ from tests.support.fyretoolkit import (
 
 def test_missing_base_url_names_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FYRETOOLKIT_BASE_URL", raising=False)
-    with pytest.raises(ConfigurationError, match="FYRETOOLKIT_BASE_URL"):
+    with pytest.raises(errors.ConfigurationError, match="FYRETOOLKIT_BASE_URL"):
         FyreToolkitClient(api_key=KEY)
 
 
 def test_missing_api_key_names_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FYRETOOLKIT_API_KEY", raising=False)
-    with pytest.raises(ConfigurationError, match="FYRETOOLKIT_API_KEY"):
+    with pytest.raises(errors.ConfigurationError, match="FYRETOOLKIT_API_KEY"):
         FyreToolkitClient(base_url=BASE)
 
 
@@ -66,7 +55,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_base_url_without_scheme_is_rejected() -> None:
-    with pytest.raises(ConfigurationError, match="http"):
+    with pytest.raises(errors.ConfigurationError, match="http"):
         FyreToolkitClient(api_key=KEY, base_url="fyre.test")
 
 
@@ -81,7 +70,7 @@ async def test_basic_auth_header_matches_the_reference_example(mode: str) -> Non
 def test_key_never_appears_in_repr_errors_or_pickles() -> None:
     client, _ = mock_client(lambda r: api_error(404, "model_not_found"))
     assert KEY not in repr(client)
-    with pytest.raises(NotFoundError) as info:
+    with pytest.raises(errors.NotFoundError) as info:
         client.get_model("nope")
     assert KEY not in str(info.value)
     clone = pickle.loads(pickle.dumps(FyreToolkitClient(api_key=KEY, base_url=BASE)))
@@ -127,7 +116,7 @@ async def test_list_models_returns_every_model_exactly_once(mode: str, limit: in
 async def test_invalid_limit_is_rejected_before_any_request(mode: str, limit: Any) -> None:
     client, rec = mock_client(paged(MODELS))
     make_iterator = client.list_models if mode == "sync" else client.alist_models
-    with pytest.raises(InvalidInputError) as info:
+    with pytest.raises(errors.InvalidInputError) as info:
         make_iterator(limit=limit)
     assert isinstance(info.value, ValueError)
     assert rec.requests == []
@@ -146,7 +135,7 @@ async def test_has_more_without_records_is_a_malformed_response_not_a_loop(mode:
     client, rec = mock_client(
         lambda r: httpx.Response(200, json={"object": "list", "data": [], "has_more": True})
     )
-    with pytest.raises(MalformedResponseError):
+    with pytest.raises(errors.MalformedResponseError):
         await collect(mode, client, "list_models")
     assert len(rec.requests) == 1
 
@@ -155,7 +144,7 @@ async def test_has_more_without_records_is_a_malformed_response_not_a_loop(mode:
 async def test_a_repeated_page_is_a_malformed_response_not_a_loop(mode: str) -> None:
     page = {"object": "list", "data": MODELS[:2], "has_more": True}
     client, rec = mock_client(lambda r: httpx.Response(200, json=page))
-    with pytest.raises(MalformedResponseError, match="same page"):
+    with pytest.raises(errors.MalformedResponseError, match="same page"):
         await collect(mode, client, "list_models", limit=2, starting_after="model-01")
     assert len(rec.requests) == 1
 
@@ -168,7 +157,7 @@ async def test_unknown_model_is_a_typed_404_with_request_id(mode: str) -> None:
     client, _ = mock_client(
         lambda r: api_error(404, "model_not_found", request_id="req_404", details={"model_id": "x"})
     )
-    with pytest.raises(NotFoundError) as info:
+    with pytest.raises(errors.NotFoundError) as info:
         await call(mode, client, "get_model", "x")
     err = info.value
     assert (err.status_code, err.code, err.request_id) == (404, "model_not_found", "req_404")
@@ -182,7 +171,7 @@ async def test_cancelling_a_finished_job_is_a_409_conflict(mode: str) -> None:
     client, rec = mock_client(
         lambda r: api_error(409, "job_not_cancelable", details={"status": "completed"})
     )
-    with pytest.raises(ConflictError) as info:
+    with pytest.raises(errors.ConflictError) as info:
         await call(mode, client, "cancel_job", "job_1")
     assert info.value.status_code == 409
     assert info.value.code == "job_not_cancelable"
@@ -194,7 +183,7 @@ async def test_bad_deployment_is_a_422_with_details(mode: str) -> None:
     client, rec = mock_client(
         lambda r: api_error(422, "invalid_region", details={"field": "region"})
     )
-    with pytest.raises(UnprocessableEntityError) as info:
+    with pytest.raises(errors.UnprocessableEntityError) as info:
         await call(mode, client, "create_deployment", "s3://b/m", "mars-1")
     assert info.value.details == {"field": "region"}
     assert info.value.status_code == 422
@@ -218,7 +207,7 @@ async def test_wrong_shapes_raise_malformed_response_not_key_or_type_errors(
     client, _ = mock_client(
         lambda r: httpx.Response(200, json=body, headers={"x-request-id": "req_m"})
     )
-    with pytest.raises(MalformedResponseError) as info:
+    with pytest.raises(errors.MalformedResponseError) as info:
         await call(mode, client, method, *args)
     assert info.value.request_id == "req_m"
 
@@ -226,7 +215,7 @@ async def test_wrong_shapes_raise_malformed_response_not_key_or_type_errors(
 @modes
 async def test_non_json_body_is_a_malformed_response(mode: str) -> None:
     client, _ = mock_client(lambda r: httpx.Response(200, text="<html>gateway</html>"))
-    with pytest.raises(MalformedResponseError):
+    with pytest.raises(errors.MalformedResponseError):
         await call(mode, client, "get_model", "m")
 
 
@@ -259,7 +248,7 @@ async def test_predict_sends_inputs_and_metadata_and_parses_results(mode: str) -
 @pytest.mark.parametrize("inputs", ["just a string", [], [1, 2], {"text": "x"}])
 async def test_bad_inputs_are_rejected_before_any_request(mode: str, inputs: Any) -> None:
     client, rec = mock_client(lambda r: httpx.Response(500))
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(errors.InvalidInputError):
         await call(mode, client, "predict", "m", inputs)
     assert rec.requests == []
 
@@ -289,7 +278,7 @@ async def test_ids_that_are_not_one_path_segment_are_rejected_before_any_request
     mode: str, bad: str, method: str, extra: tuple[Any, ...]
 ) -> None:
     client, rec = mock_client(lambda r: httpx.Response(200, json={}))
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(errors.InvalidInputError):
         await call(mode, client, method, bad, *extra)
     assert rec.requests == []
 
@@ -382,7 +371,7 @@ async def test_cancel_whose_answer_was_lost_returns_the_canceled_job(mode: str) 
 @modes
 async def test_cancel_retry_meeting_a_completed_job_still_raises_409(mode: str) -> None:
     client, _ = mock_client(_cancel_server("completed"))
-    with pytest.raises(ConflictError):
+    with pytest.raises(errors.ConflictError):
         await call(mode, client, "cancel_job", "job_1")
 
 
@@ -397,7 +386,7 @@ async def test_delete_whose_answer_was_lost_reports_the_deletion(mode: str) -> N
 @modes
 async def test_delete_of_an_unknown_deployment_is_a_404(mode: str) -> None:
     client, _ = mock_client(lambda r: api_error(404, "deployment_not_found"))
-    with pytest.raises(NotFoundError):
+    with pytest.raises(errors.NotFoundError):
         await call(mode, client, "delete_deployment", "dep_x")
 
 
@@ -452,7 +441,7 @@ async def test_failed_job_raises_job_failed_error_with_its_id(mode: str) -> None
         "processing", "failed", error_body={"code": "input_unreadable", "message": "bad record"}
     )
     client, _ = mock_client(rec)
-    with pytest.raises(JobFailedError) as info:
+    with pytest.raises(errors.JobFailedError) as info:
         await call(mode, client, "wait_for_job", "job_1")
     assert (info.value.job_id, info.value.job_status) == ("job_1", "failed")
     assert info.value.code == "input_unreadable"
@@ -488,7 +477,7 @@ async def test_upper_case_failure_statuses_end_the_wait_with_job_failed_error(
     mode: str, word: str, normalized: str
 ) -> None:
     client, inner = mock_client(_exact_sequence("processing", word))
-    with pytest.raises(JobFailedError) as info:
+    with pytest.raises(errors.JobFailedError) as info:
         await call(mode, client, "wait_for_job", "job_1", timeout=None)
     assert info.value.job_status == normalized
     assert len(inner.requests) == 2
@@ -497,7 +486,7 @@ async def test_upper_case_failure_statuses_end_the_wait_with_job_failed_error(
 @modes
 async def test_unknown_status_in_any_case_still_means_running(mode: str) -> None:
     client, _ = mock_client(_job_sequence("PAUSED"))
-    with pytest.raises(JobTimeoutError):
+    with pytest.raises(errors.JobTimeoutError):
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0)
 
 
@@ -515,10 +504,10 @@ async def test_lost_cancel_answer_is_recovered_when_the_job_reads_canceled_in_up
 async def test_deadline_raises_job_timeout_error_and_leaves_the_job_running(mode: str) -> None:
     rec = _job_sequence("processing")
     client, inner = mock_client(rec)
-    with pytest.raises(JobTimeoutError) as info:
+    with pytest.raises(errors.JobTimeoutError) as info:
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0)
     assert info.value.job_id == "job_1"
-    assert isinstance(info.value, MLStudioError)
+    assert isinstance(info.value, errors.MLStudioError)
     assert "wait_for_job(job_id)" in str(info.value)
     assert all(r.method == "GET" for r in inner.requests)
 
@@ -527,7 +516,7 @@ async def test_deadline_raises_job_timeout_error_and_leaves_the_job_running(mode
 async def test_deadline_cancels_the_job_only_when_asked(mode: str) -> None:
     rec = _job_sequence("processing")
     client, inner = mock_client(rec)
-    with pytest.raises(JobTimeoutError) as info:
+    with pytest.raises(errors.JobTimeoutError) as info:
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0, cancel_on_timeout=True)
     assert info.value.job_id == "job_1"
     assert "cancel_on_timeout=True" in str(info.value)
@@ -546,7 +535,7 @@ async def test_a_failed_cancel_after_the_deadline_is_logged_and_the_timeout_stil
     client, _ = mock_client(handler)
     with (
         caplog.at_level("WARNING", logger="langchain_mlstudio.fyretoolkit"),
-        pytest.raises(JobTimeoutError),
+        pytest.raises(errors.JobTimeoutError),
     ):
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0, cancel_on_timeout=True)
     assert "Could not cancel job job_1" in caplog.text
@@ -557,7 +546,7 @@ async def test_a_409_on_the_first_cancel_attempt_is_raised_without_reading_the_j
     mode: str,
 ) -> None:
     client, rec = mock_client(lambda r: api_error(409, "job_not_cancelable"))
-    with pytest.raises(ConflictError):
+    with pytest.raises(errors.ConflictError):
         await call(mode, client, "cancel_job", "job_1")
     assert [r.method for r in rec.requests] == ["POST"]
 
@@ -725,7 +714,7 @@ async def test_a_reset_beyond_max_rate_limit_wait_fails_at_once_with_retry_after
     clock = FakeClock(EPOCH)
     client, rec = _clocked(clock, _limited(clock, [0], reset_in=300), max_rate_limit_wait=60)
     await call(mode, client, "get_model", "m")
-    with pytest.raises(RateLimitError) as info:
+    with pytest.raises(errors.RateLimitError) as info:
         await call(mode, client, "get_model", "m")
     assert info.value.retry_after == pytest.approx(300, abs=1)
     assert "max_rate_limit_wait" in str(info.value)
@@ -740,7 +729,7 @@ async def test_max_rate_limit_wait_bounds_the_total_of_every_attempt(mode: str) 
     client, rec = _clocked(
         clock, _refusals(clock, 10, Retry_After=lambda _: 25), max_retries=5, max_rate_limit_wait=60
     )
-    with pytest.raises(RateLimitError) as info:
+    with pytest.raises(errors.RateLimitError) as info:
         await call(mode, client, "get_model", "m")
     # The server's own words come along.
     assert (info.value.status_code, info.value.code) == (429, "rate_limit_exceeded")
@@ -823,7 +812,7 @@ async def test_credentials_in_base_url_never_reach_errors_repr_or_logs(
         refuse, api_key=None, base_url=f"https://{secret}:pw@fyre.test/v1", max_retries=1
     )
     caplog.set_level("DEBUG")
-    with pytest.raises(MLStudioError) as info:
+    with pytest.raises(errors.MLStudioError) as info:
         await call(mode, client, "get_model", "m")
     assert client.base_url == "https://fyre.test/v1"
     for text in (str(info.value), repr(client), caplog.text):
