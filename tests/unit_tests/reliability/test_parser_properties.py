@@ -25,11 +25,8 @@ from langchain_mlstudio import (
 from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio.fastino import FastinoResult
-<<<<<<< HEAD
 from langchain_mlstudio.fastino._batches import Batch, read_answers
-=======
 from langchain_mlstudio.fyretoolkit._reading import parse
->>>>>>> fyre
 from langchain_mlstudio.fyretoolkit.types import (
     BatchJob,
     DeletedDeployment,
