@@ -28,6 +28,8 @@ from langchain_mlstudio._core._limits import Slots
 from langchain_mlstudio._core._progress import Progress
 from langchain_mlstudio.chat_models._packing import BATCH_SLOT, BatchPlan, BatchSlot
 
+__all__ = ["arun_batch", "arun_batch_as_completed", "run_batch", "run_batch_as_completed"]
+
 if TYPE_CHECKING:
     from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
 

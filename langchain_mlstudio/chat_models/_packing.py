@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_mlstudio._core._progress import Progress
-from langchain_mlstudio.chat_models._jobs import GenerationJob
 from langchain_mlstudio.chat_models._progress import ProgressReporter
+from langchain_mlstudio.chat_models.types import GenerationJob
+
+__all__ = ["BATCH_SLOT", "PACKER", "BatchPlan", "BatchSlot", "Group", "Member"]
 
 _ORDER = itertools.count()
 

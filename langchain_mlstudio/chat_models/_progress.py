@@ -30,7 +30,9 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 
-from langchain_mlstudio.chat_models._jobs import GenerationJob
+from langchain_mlstudio.chat_models.types import GenerationJob
+
+__all__ = ["CANCELLED_EVENT", "PROGRESS_EVENT", "JobLog", "ProgressReporter", "langgraph_writer"]
 
 logger = logging.getLogger("langchain_mlstudio.chat_models")
 

@@ -11,6 +11,8 @@ from pydantic import SecretStr
 from langchain_mlstudio._core._settings import require
 from langchain_mlstudio.errors import ConfigurationError
 
+__all__ = ["PROVIDERS", "Provider", "ProviderInfo", "status_hints"]
+
 Provider = Literal["modelstudio", "ionos"]
 
 

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_mlstudio._core._limits import Slots
-from langchain_mlstudio.chat_models._jobs import GenerationJob, ModelStudioClient
 from langchain_mlstudio.chat_models._packing import PACKER, BatchPlan, Group, Member
 from langchain_mlstudio.chat_models._progress import JobLog
+from langchain_mlstudio.chat_models.client import ModelStudioClient
+from langchain_mlstudio.chat_models.types import GenerationJob
 from langchain_mlstudio.errors import APIStatusError, JobTimeoutError
+
+__all__ = ["JobSpec", "start_task", "start_thread"]
 
 logger = logging.getLogger("langchain_mlstudio.chat_models")
 
