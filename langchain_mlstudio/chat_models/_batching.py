@@ -66,7 +66,7 @@ def _plan(
     return plan, configs
 
 
-def _finished(slot: BatchSlot) -> None:
+def _count_input_done(slot: BatchSlot) -> None:
     """Count the input done (one answered from the cache no longer holds its job)."""
     if not slot.used:
         slot.used = True
@@ -74,7 +74,7 @@ def _finished(slot: BatchSlot) -> None:
     slot.plan.input_finished()
 
 
-def _closed(plan: BatchPlan) -> None:
+def _end_progress(plan: BatchPlan) -> None:
     """End the batch's progress display (also after an error)."""
     if plan.progress is not None:
         plan.progress.close()
@@ -120,7 +120,7 @@ def _start_workers(
                 outcome = (index, exc, False)
             finally:
                 BATCH_SLOT.reset(token)
-                _finished(slot)
+                _count_input_done(slot)
             outcomes.put(outcome)
 
     context = contextvars.copy_context()
@@ -153,7 +153,7 @@ def run_batch(
         _interrupted(plan)
         raise
     finally:
-        _closed(plan)
+        _end_progress(plan)
     if failed and not return_exceptions:
         raise results[min(failed)]
     return results
@@ -179,7 +179,7 @@ def run_batch_as_completed(
         _interrupted(plan)
         raise
     finally:
-        _closed(plan)
+        _end_progress(plan)
 
 
 async def _arun_one(
@@ -201,7 +201,7 @@ async def _arun_one(
             return index, exc
         raise
     finally:
-        _finished(slot)
+        _count_input_done(slot)
 
 
 def _acalls(
@@ -244,7 +244,7 @@ async def arun_batch(
             )
         )
     finally:
-        _closed(plan)
+        _end_progress(plan)
     return [result for _, result in pairs]
 
 
@@ -269,4 +269,4 @@ async def arun_batch_as_completed(
     finally:
         for task in tasks:
             task.cancel()
-        _closed(plan)
+        _end_progress(plan)

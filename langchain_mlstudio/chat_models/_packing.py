@@ -72,7 +72,7 @@ class Group:
     expected: int | None = None
     members: list[Member] = field(default_factory=list)
     arrived: int = 0
-    sealed: bool = False
+    closed: bool = False
     started: bool = False
     created: float = field(default_factory=time.monotonic)
     last_event: float = field(default_factory=time.monotonic)
@@ -90,9 +90,9 @@ class Group:
         self.lock.notify_all()
 
     def enter(self, member: Member) -> tuple[bool, bool]:
-        """Join unless sealed or full: ``(joined, caller_must_start_the_runner)``."""
+        """Join unless closed or full: ``(joined, caller_must_start_the_runner)``."""
         with self.lock:
-            if self.sealed or len(self.members) >= self.max_size:
+            if self.closed or len(self.members) >= self.max_size:
                 return False, False
             self.add(member)
             first, self.started = not self.started, True
@@ -121,32 +121,32 @@ class Group:
             until = min(until, self.created + 4 * self.window)
         return max(0.0, until - now)
 
-    def seal(self, stop: threading.Event | None = None) -> list[Member]:
+    def collect(self, stop: threading.Event | None = None) -> list[Member]:
         """Block until the group is ready, close it, and return its members in order."""
         with self.lock:
             while (wait := self.ready_in(stop)) > 0:
                 self.lock.wait(min(wait, 0.05) if stop is not None else wait)
-            return self._close()
+            return self._close_now()
 
-    async def aseal(self) -> list[Member]:
-        """Async twin of :meth:`seal` (members join from the same event loop)."""
+    async def acollect(self) -> list[Member]:
+        """Async twin of :meth:`collect` (members join from the same event loop)."""
         while True:
             with self.lock:
                 wait = self.ready_in()
                 if wait <= 0:
-                    return self._close()
+                    return self._close_now()
             await asyncio.sleep(min(wait, 0.005))
 
-    def _close(self) -> list[Member]:
-        self.sealed = True
+    def _close_now(self) -> list[Member]:
+        self.closed = True
         self.members.sort(key=lambda m: m.order)
         return list(self.members)
 
     def withdraw(self, member: Member) -> bool:
-        """Take a cancelled caller's conversation out; False once it was sealed."""
+        """Take a cancelled caller's conversation out; False once it was collected."""
         with self.lock:
             member.cancelled = True
-            if not self.sealed and member in self.members:
+            if not self.closed and member in self.members:
                 self.members.remove(member)
                 self.lock.notify_all()
                 return True
@@ -209,7 +209,7 @@ class Packer:
         return group
 
     def forget(self, group: Group) -> None:
-        """Stop offering a group that was sealed by its runner."""
+        """Stop offering a group that was collected by its runner."""
         with self._lock:
             if self._open.get(group.key) is group:
                 del self._open[group.key]
@@ -253,7 +253,7 @@ class BatchPlan:
         self._groups: dict[int, Group] = {}
         self.progress: Progress | None = None
         self._completed: dict[str, int] = {}  # tasks done per job, by the server's count
-        self._finished = 0  # inputs whose call has returned (also without a job)
+        self._inputs_done = 0  # inputs whose call has returned (also without a job)
 
     def group_for(self, index: int, key: Hashable) -> Group | None:
         """The group of input ``index`` (``None`` if ``key`` is not the plan's)."""
@@ -294,13 +294,13 @@ class BatchPlan:
     def input_finished(self) -> None:
         """One input's call returned (answered, failed, or from the cache)."""
         with self._lock:
-            self._finished += 1
+            self._inputs_done += 1
             self._show()
 
     def _show(self) -> None:
         """Tasks done across all jobs (the caller holds the lock)."""
         if self.progress is not None:
-            done = max(self._finished, sum(self._completed.values()))
+            done = max(self._inputs_done, sum(self._completed.values()))
             self.progress.advance_to(min(done, self.count))
 
 

@@ -59,11 +59,11 @@ def langgraph_writer() -> Writer | None:
     return writer
 
 
-def job_news(job: GenerationJob, task_index: int) -> dict[str, Any]:
+def progress_data(job: GenerationJob, task_index: int) -> dict[str, Any]:
     """The progress event's data for one conversation of a job.
 
     Example:
-        >>> job_news(GenerationJob(job_id="j", job_status="RUNNING", total_tasks=2,
+        >>> progress_data(GenerationJob(job_id="j", job_status="RUNNING", total_tasks=2,
         ...                        completed_tasks=1), 1)["completed_tasks"]
         1
     """
@@ -145,7 +145,7 @@ class ProgressReporter:
 
     def progress(self, job: GenerationJob, task_index: int) -> Any:
         """Report one status check (awaitable for an async manager)."""
-        data = job_news(job, task_index)
+        data = progress_data(job, task_index)
         if not self._changed(data):
             return None
         return self.emit(PROGRESS_EVENT, data)

@@ -193,7 +193,7 @@ class GenerationJobSettings(BaseChatModel):
 
     # -- shared machinery -----------------------------------------------------
 
-    def _current(self) -> Runtime:
+    def _runtime_now(self) -> Runtime:
         """The runtime for the instance's settings as they are now."""
         runtime = current_runtime(self, self._runtime)
         self._runtime = runtime
@@ -206,12 +206,12 @@ class GenerationJobSettings(BaseChatModel):
         Use it to submit, inspect or resume jobs by id directly; it gives the
         same text as ``invoke`` for the same task.
         """
-        return self._current().client
+        return self._runtime_now().client
 
     @property
     def slots(self) -> Slots:
         """The count of jobs in flight shared by every model using this credential."""
-        return self._current().slots
+        return self._runtime_now().slots
 
     def _job_params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The job parameters of one call; an unknown keyword fails before any request."""

@@ -72,7 +72,7 @@ class BaseChatGenerationJob(GenerationJobSettings):
 
     # -- running jobs -----------------------------------------------------------
 
-    def _enter(
+    def _join_job(
         self,
         messages: list[BaseMessage],
         reporter: ProgressReporter,
@@ -92,7 +92,7 @@ class BaseChatGenerationJob(GenerationJobSettings):
             slot.used = True
         try:
             params = self._job_params(kwargs)
-            runtime = self._current()
+            runtime = self._runtime_now()
             member = Member(convert_messages(messages), reporter)
             runtime.client.build_payload([member.conversation], **params)
         except BaseException:
@@ -135,7 +135,7 @@ class BaseChatGenerationJob(GenerationJobSettings):
         return member, group, params
 
     @staticmethod
-    def _left_behind(group: Group, member: Member) -> str | None:
+    def _left_running(group: Group, member: Member) -> str | None:
         """A cancelled caller's job id, if its conversation was already submitted."""
         if group.withdraw(member):
             return None
@@ -178,11 +178,13 @@ class BaseChatGenerationJob(GenerationJobSettings):
                 run_manager=run_manager,
                 **kwargs,
             )
-        member, group, params = self._enter(messages, self._reporter(run_manager), kwargs, "sync")
+        member, group, params = self._join_job(
+            messages, self._reporter(run_manager), kwargs, "sync"
+        )
         try:
             group.done.wait()
         except BaseException:  # Ctrl-C: stop waiting, the job is followed in the background
-            job_id = self._left_behind(group, member)
+            job_id = self._left_running(group, member)
             if job_id is not None:
                 member.reporter.cancelled(job_id, member.task_index)
             raise
@@ -207,13 +209,13 @@ class BaseChatGenerationJob(GenerationJobSettings):
                 **kwargs,
             )
         loop = asyncio.get_running_loop()
-        member, group, params = self._enter(
+        member, group, params = self._join_job(
             messages, self._reporter(run_manager), kwargs, ("async", id(loop))
         )
         try:
             await group.wait()
         except asyncio.CancelledError:
-            job_id = self._left_behind(group, member)
+            job_id = self._left_running(group, member)
             if job_id is not None:
                 outcome = member.reporter.cancelled(job_id, member.task_index)
                 if outcome is not None:

@@ -213,7 +213,7 @@ class ModelStudioClient:
             retry_after=parse_retry_after(response.headers.get("retry-after")),
         )
 
-    def _final(self, job: GenerationJob) -> GenerationJob:
+    def _raise_if_failed(self, job: GenerationJob) -> GenerationJob:
         if job.state is JobState.FAILED:
             raise JobFailedError(
                 f"Job {job.job_id} ended as {job.job_status!r}",
@@ -336,7 +336,7 @@ class ModelStudioClient:
             first_delay=first_delay,
             sleep=self.transport._sleep,
         )
-        return self._final(job)
+        return self._raise_if_failed(job)
 
     # -- async --------------------------------------------------------------
 
@@ -374,7 +374,7 @@ class ModelStudioClient:
         response = await self.transport.arequest("GET", f"{self._jobs_path}/{job_id}")
         return self._job_from(response, job_id)
 
-    async def await_for_job(
+    async def await_job(
         self,
         job_id: str,
         *,
@@ -401,7 +401,7 @@ class ModelStudioClient:
             first_delay=first_delay,
             sleep=self.transport._asleep,
         )
-        return self._final(job)
+        return self._raise_if_failed(job)
 
     def close(self) -> None:
         """Close the HTTP client the instance created."""
