@@ -15,6 +15,7 @@ import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
+from langchain_mlstudio.chat_models import BaseChatGenerationJob
 from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.emulator.responders import SchemaResponder
 from tests.integration_tests.chat_models.conftest import (
@@ -48,11 +49,16 @@ class _EmulatedSuite(ChatModelIntegrationTests):
 
     emulator: Emulator
     emulator_fixture = "modelstudio_schema_emulator"
+    model_class: type[BaseChatGenerationJob] = ChatModelStudio
     extra_params: dict[str, Any] = {}
 
     @pytest.fixture(autouse=True)
     def _emulator(self, request: pytest.FixtureRequest) -> None:
         type(self).emulator = request.getfixturevalue(self.emulator_fixture)
+
+    @property
+    def chat_model_class(self) -> type[BaseChatGenerationJob]:
+        return self.model_class
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
@@ -105,30 +111,16 @@ class _PromptedSuite(_EmulatedSuite):
 class TestChatModelStudioIntegration(_EmulatedSuite):
     emulator_fixture = "modelstudio_schema_emulator"
 
-    @property
-    def chat_model_class(self) -> type[ChatModelStudio]:
-        return ChatModelStudio
-
 
 class TestChatIonosModelStudioIntegration(_EmulatedSuite):
     emulator_fixture = "ionos_schema_emulator"
-
-    @property
-    def chat_model_class(self) -> type[ChatIonosModelStudio]:
-        return ChatIonosModelStudio
+    model_class = ChatIonosModelStudio
 
 
 class TestChatModelStudioPromptedToolsIntegration(_PromptedSuite):
     emulator_fixture = "modelstudio_schema_emulator"
 
-    @property
-    def chat_model_class(self) -> type[ChatModelStudio]:
-        return ChatModelStudio
-
 
 class TestChatIonosModelStudioPromptedToolsIntegration(_PromptedSuite):
     emulator_fixture = "ionos_schema_emulator"
-
-    @property
-    def chat_model_class(self) -> type[ChatIonosModelStudio]:
-        return ChatIonosModelStudio
+    model_class = ChatIonosModelStudio
