@@ -20,8 +20,9 @@ from typing import Any
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._errors import describe_validation_error
-from langchain_mlstudio._core._http import APIResponse, HTTPTransport
+from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_job, poll_job
 from langchain_mlstudio._core._retry import Safety, parse_retry_after
 from langchain_mlstudio.chat_models._providers import PROVIDERS, Provider, status_hints
@@ -267,7 +268,7 @@ class ModelStudioClient:
                 delay = self._capacity_delay(exc, deadline, attempt)
                 if delay is None:
                     raise
-            (stop.wait if stop is not None else self.transport._sleep)(delay)
+            (stop.wait if stop is not None else self.transport.sleep)(delay)
             attempt += 1
         return self._submitted(response, len(conversations))
 
@@ -334,7 +335,7 @@ class ModelStudioClient:
             schedule=self.poll_schedule,
             timeout=self.job_timeout if timeout is None else timeout,
             first_delay=first_delay,
-            sleep=self.transport._sleep,
+            sleep=self.transport.sleep,
         )
         return self._raise_if_failed(job)
 
@@ -365,7 +366,7 @@ class ModelStudioClient:
                 delay = self._capacity_delay(exc, deadline, attempt)
                 if delay is None:
                     raise
-            await self.transport._asleep(delay)
+            await self.transport.asleep(delay)
             attempt += 1
         return self._submitted(response, len(conversations))
 
@@ -399,7 +400,7 @@ class ModelStudioClient:
             schedule=self.poll_schedule,
             timeout=self.job_timeout if timeout is None else timeout,
             first_delay=first_delay,
-            sleep=self.transport._asleep,
+            sleep=self.transport.asleep,
         )
         return self._raise_if_failed(job)
 
