@@ -46,12 +46,13 @@ class Runtime:
 
 def _settings_key(model: GenerationJobSettings) -> tuple[Hashable, tuple[Any, ...]]:
     """``(key, resolved credential)``; raises ConfigurationError on a bad setting."""
-    info = PROVIDERS[model.provider]
-    secret, organization, base_url = info.resolve(
-        model.api_key, model.organization_id, model.base_url
+    settings, organization = PROVIDERS[model.provider].resolve_settings(
+        api_key=model.api_key, organization_id=model.organization_id, base_url=model.base_url
     )
+    secret, base_url = settings.api_key, settings.base_url
+    assert secret is not None  # noqa: S101  # resolve_settings checked it
     credential = (
-        info.name,
+        model.provider,
         base_url,
         organization,
         secret_fingerprint(secret.get_secret_value()),

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Literal
 
 from langchain_core.language_models import BaseChatModel, LangSmithParams
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
 
 from langchain_mlstudio._core._limits import Slots
 from langchain_mlstudio.chat_models._capabilities import declared_profile
@@ -32,11 +33,11 @@ class GenerationJobSettings(BaseChatModel):
     model: str = Field(alias="model_id")
     """The fine-tuned model's id (alias ``model_id``)."""
     organization_id: str | None = None
-    """Organization id; from the provider's ``*_ORGANIZATION_ID`` variable if unset."""
+    """Organization id; each provider's class reads its ``*_ORGANIZATION_ID`` variable."""
     api_key: SecretStr | None = None
-    """Bearer token created in the Studio; from ``*_API_KEY`` if unset."""
+    """Bearer token created in the Studio; each provider's class reads its ``*_API_KEY``."""
     base_url: str | None = None
-    """API root; from ``*_BASE_URL`` if unset, else the provider's public URL."""
+    """API root; from each provider's ``*_BASE_URL``, else its public URL."""
     temperature: float = Field(default=0.7, ge=0.0, le=1.0)
     """Sampling temperature, 0.0 to 1.0 (checked before any request)."""
     max_tokens: int | None = Field(default=512, ge=1)
@@ -102,25 +103,30 @@ class GenerationJobSettings(BaseChatModel):
     _runtime: Runtime | None = PrivateAttr(default=None)
 
     @classmethod
-    def _info(cls) -> ProviderInfo:
+    def _service(cls) -> ProviderInfo:
         return PROVIDERS[cls.provider]
 
     @model_validator(mode="before")
     @classmethod
-    def _from_env(cls, values: Any) -> Any:
-        """Fill credentials from the environment, failing fast naming the variable."""
-        if not isinstance(values, dict):
-            return values
-        check_settings(cls.__name__, cls.model_fields, values)
-        api_key, organization_id, base_url = cls._info().resolve(
-            values.get("api_key"), values.get("organization_id"), values.get("base_url")
+    def _known_settings_only(cls, values: Any) -> Any:
+        """Refuse a misspelt or unsupported setting, naming close matches."""
+        if isinstance(values, dict):
+            check_settings(cls.__name__, cls.model_fields, values)
+        return values
+
+    @model_validator(mode="after")
+    def _checked_credentials(self) -> Self:
+        """Key, organization and API root checked now, failing fast naming the variable.
+
+        A credential left ``None`` is read from its variable here too, so the
+        chat model and :class:`ModelStudioClient` accept the same settings.
+        """
+        settings, organization = self._service().resolve_settings(
+            api_key=self.api_key, organization_id=self.organization_id, base_url=self.base_url
         )
-        return {
-            **values,
-            "api_key": api_key,
-            "organization_id": organization_id,
-            "base_url": base_url,
-        }
+        self.api_key, self.organization_id = settings.api_key, organization
+        self.base_url = settings.base_url
+        return self
 
     def model_post_init(self, context: Any, /) -> None:
         """Check settings that depend on each other."""
@@ -133,7 +139,7 @@ class GenerationJobSettings(BaseChatModel):
     @property
     def lc_secrets(self) -> dict[str, str]:
         """Where LangChain's serializer finds the secret."""
-        return {"api_key": self._info().api_key_env}
+        return {"api_key": self._service().api_key_env}
 
     @property
     def _llm_type(self) -> str:

@@ -10,22 +10,22 @@ ModelStudio) ``error`` (see :mod:`langchain_mlstudio.chat_models.types`).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from langchain_mlstudio._core._calls import APIResponse
+from langchain_mlstudio._core._calls import APIResponse, Call
 from langchain_mlstudio._core._errors import describe_validation_error
-from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_job, poll_job
 from langchain_mlstudio._core._retry import Safety, parse_retry_after
-from langchain_mlstudio.chat_models._providers import PROVIDERS, Provider, status_hints
+from langchain_mlstudio.chat_models._providers import API_PATH, PROVIDERS, Provider
 from langchain_mlstudio.chat_models.types import GenerationJob, JobState
 from langchain_mlstudio.errors import (
     InvalidInputError,
@@ -69,6 +69,12 @@ class ModelStudioClient:
         default_headers: Headers added to every request.
         http_client: An ``httpx.Client`` to use.
         http_async_client: An ``httpx.AsyncClient`` to use.
+        sleep: How the client waits between attempts and status checks.
+        asleep: How its async methods wait.
+
+    Attributes:
+        provider: ``"modelstudio"`` or ``"ionos"``, as on the chat models.
+        service: The front door's configuration record (names, variables, hints).
 
     Example:
         >>> from langchain_mlstudio.emulator import Emulator
@@ -82,10 +88,10 @@ class ModelStudioClient:
 
     def __init__(
         self,
+        *,
         api_key: str | SecretStr | None = None,
         organization_id: str | None = None,
         base_url: str | None = None,
-        *,
         provider: Provider = "modelstudio",
         timeout: float | None = 30.0,
         max_retries: int = 2,
@@ -94,27 +100,29 @@ class ModelStudioClient:
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         http_async_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        info = PROVIDERS[provider]
-        self.provider = info
-        self.api_key, self.organization_id, url = info.resolve(api_key, organization_id, base_url)
-        self.job_timeout = job_timeout
-        self.poll_schedule = poll_schedule or PollSchedule()
-        self.transport = HTTPTransport(
-            info.display_name,
-            url,
-            self._auth_headers,
+        self.provider: Provider = provider
+        self.service = PROVIDERS[provider]
+        settings, self.organization_id = self.service.resolve_settings(
+            api_key=api_key,
+            organization_id=organization_id,
+            base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
             http_client=http_client,
             http_async_client=http_async_client,
-            status_hints=status_hints(info),
         )
+        self.api_key: SecretStr = settings.api_key  # type: ignore[assignment]  # checked
+        self.job_timeout = job_timeout
+        self.poll_schedule = poll_schedule or PollSchedule()
+        self.transport = settings.transport(self._auth_headers, sleep=sleep, asleep=asleep)
 
     def __repr__(self) -> str:
         return (
-            f"ModelStudioClient(provider={self.provider.name!r}, "
+            f"ModelStudioClient(provider={self.provider!r}, "
             f"organization_id={self.organization_id!r}, base_url={self.transport.base_url!r})"
         )
 
@@ -123,7 +131,23 @@ class ModelStudioClient:
 
     @property
     def _jobs_path(self) -> str:
-        return f"/api/v1/organizations/{self.organization_id}/generate"
+        return f"{API_PATH}/organizations/{self.organization_id}/generate"
+
+    # -- the two endpoints ----------------------------------------------------
+
+    def _submit_call(self, payload: dict[str, Any]) -> Call[str]:
+        """``POST .../generate``: never repeated once it may have created a job."""
+        return Call(
+            "POST", self._jobs_path, self._job_id_from, json_body=payload, safety=Safety.CREATES
+        )
+
+    def _status_call(self, job_id: str) -> Call[GenerationJob]:
+        """``GET .../generate/{job_id}``: the job's status and results so far."""
+        return Call("GET", f"{self._jobs_path}/{job_id}", lambda r: self._job_from(r, job_id))
+
+    def _poll_call(self, job_id: str) -> Call[PollResult[GenerationJob]]:
+        """The status call, read as a poll result (final or not, ``Retry-After``)."""
+        return Call("GET", f"{self._jobs_path}/{job_id}", lambda r: self._poll_result(r, job_id))
 
     # -- request and response shapes ----------------------------------------
 
@@ -172,7 +196,7 @@ class ModelStudioClient:
         job_id = data.get("job_id") if isinstance(data, dict) else None
         if not isinstance(job_id, str) or not job_id:
             raise MalformedResponseError(
-                f"{self.provider.display_name} accepted the job but sent no job_id",
+                f"{self.service.name} accepted the job but sent no job_id",
                 status_code=response.status_code,
                 request_id=response.request_id,
             )
@@ -186,12 +210,12 @@ class ModelStudioClient:
             job = GenerationJob.model_validate(data)
         except ValidationError as exc:
             raise MalformedResponseError(
-                f"{self.provider.display_name} sent a job status for {job_id} "
+                f"{self.service.name} sent a job status for {job_id} "
                 f"with missing or wrongly typed fields ({describe_validation_error(exc)})",
                 status_code=response.status_code,
                 request_id=response.request_id,
             ) from None
-        if self.provider.name == "ionos":
+        if self.provider == "ionos":
             # IONOS's model continues the prompt: its results start with one
             # space. Remove exactly that one, so indentation survives.
             for item in job.results:
@@ -260,9 +284,7 @@ class ModelStudioClient:
             if stop is not None and stop.is_set():
                 raise InterruptedError("stopped before submitting")
             try:
-                response = self.transport.request(
-                    "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
-                )
+                job_id = self.transport.call(self._submit_call(payload))
                 break
             except RateLimitError as exc:
                 delay = self._capacity_delay(exc, deadline, attempt)
@@ -270,11 +292,11 @@ class ModelStudioClient:
                     raise
             (stop.wait if stop is not None else self.transport.sleep)(delay)
             attempt += 1
-        return self._submitted(response, len(conversations))
+        return self._submitted(job_id, len(conversations))
 
-    def _submitted(self, response: APIResponse, conversations: int) -> str:
+    @staticmethod
+    def _submitted(job_id: str, conversations: int) -> str:
         """The id of the job the submit created, logged."""
-        job_id = self._job_id_from(response)
         logger.info("Submitted job %s with %d conversation(s)", job_id, conversations)
         return job_id
 
@@ -291,14 +313,14 @@ class ModelStudioClient:
         delay = max(exc.retry_after or 0.0, min(2.0, 0.25 * 2**attempt))
         logger.info(
             "%s refused a job (429, parallel-job limit); submitting again in %.2f s",
-            self.provider.display_name,
+            self.service.name,
             delay,
         )
         return min(delay, left)
 
     def get_job(self, job_id: str) -> GenerationJob:
         """A job's current status and any results so far."""
-        return self._job_from(self.transport.request("GET", f"{self._jobs_path}/{job_id}"), job_id)
+        return self.transport.call(self._status_call(job_id))
 
     def wait_for_job(
         self,
@@ -322,9 +344,7 @@ class ModelStudioClient:
         """
 
         def check() -> PollResult[GenerationJob]:
-            result = self._poll_result(
-                self.transport.request("GET", f"{self._jobs_path}/{job_id}"), job_id
-            )
+            result = self.transport.call(self._poll_call(job_id))
             if on_progress is not None:
                 on_progress(result.state)
             return result
@@ -358,9 +378,7 @@ class ModelStudioClient:
         attempt = 0
         while True:
             try:
-                response = await self.transport.arequest(
-                    "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
-                )
+                job_id = await self.transport.acall(self._submit_call(payload))
                 break
             except RateLimitError as exc:
                 delay = self._capacity_delay(exc, deadline, attempt)
@@ -368,12 +386,11 @@ class ModelStudioClient:
                     raise
             await self.transport.asleep(delay)
             attempt += 1
-        return self._submitted(response, len(conversations))
+        return self._submitted(job_id, len(conversations))
 
     async def aget_job(self, job_id: str) -> GenerationJob:
         """Async twin of :meth:`get_job`."""
-        response = await self.transport.arequest("GET", f"{self._jobs_path}/{job_id}")
-        return self._job_from(response, job_id)
+        return await self.transport.acall(self._status_call(job_id))
 
     async def await_job(
         self,
@@ -386,8 +403,7 @@ class ModelStudioClient:
         """Async twin of :meth:`wait_for_job`."""
 
         async def check() -> PollResult[GenerationJob]:
-            response = await self.transport.arequest("GET", f"{self._jobs_path}/{job_id}")
-            result = self._poll_result(response, job_id)
+            result = await self.transport.acall(self._poll_call(job_id))
             if on_progress is not None:
                 outcome = on_progress(result.state)
                 if inspect.isawaitable(outcome):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from langchain_core.utils import from_env, secret_from_env
+from pydantic import Field, SecretStr
 
 from langchain_mlstudio.chat_models._providers import Provider
 from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
@@ -37,5 +38,17 @@ class ChatIonosModelStudio(BaseChatGenerationJob):
     """
 
     provider: ClassVar[Provider] = "ionos"
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("IONOS_MODEL_STUDIO_API_KEY", default=None)
+    )
+    """Bearer token created in the Studio; from ``IONOS_MODEL_STUDIO_API_KEY`` if unset."""
+    organization_id: str | None = Field(
+        default_factory=from_env("IONOS_MODEL_STUDIO_ORGANIZATION_ID", default=None)
+    )
+    """Organization id; from ``IONOS_MODEL_STUDIO_ORGANIZATION_ID`` if unset."""
+    base_url: str | None = Field(
+        default_factory=from_env("IONOS_MODEL_STUDIO_BASE_URL", default=None)
+    )
+    """API root; from ``IONOS_MODEL_STUDIO_BASE_URL`` if unset, else the public URL."""
     max_concurrent_jobs: int | None = Field(default=3, ge=1)
     """Jobs in flight at once; IONOS's fair-use limit is three parallel queries."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from langchain_core.utils import from_env, secret_from_env
+from pydantic import Field, SecretStr
+
 from langchain_mlstudio.chat_models._providers import Provider
 from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
 
@@ -33,3 +36,13 @@ class ChatModelStudio(BaseChatGenerationJob):
     """
 
     provider: ClassVar[Provider] = "modelstudio"
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("MODELSTUDIO_API_KEY", default=None)
+    )
+    """Bearer token created in the Studio; from ``MODELSTUDIO_API_KEY`` if unset."""
+    organization_id: str | None = Field(
+        default_factory=from_env("MODELSTUDIO_ORGANIZATION_ID", default=None)
+    )
+    """Organization id; from ``MODELSTUDIO_ORGANIZATION_ID`` if unset."""
+    base_url: str | None = Field(default_factory=from_env("MODELSTUDIO_BASE_URL", default=None))
+    """API root; from ``MODELSTUDIO_BASE_URL`` if unset, else the public URL."""
