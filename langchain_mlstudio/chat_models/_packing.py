@@ -219,10 +219,11 @@ class Packer:
 PACKER = Packer()
 
 
+@dataclass(eq=False)
 class BatchPlan:
     """The groups of one ``batch`` call: input ``i`` is place ``i % size`` of group ``i // size``.
 
-    Args:
+    Attributes:
         owner: The model whose ``batch`` made the plan; only its own calls use it.
         count: How many inputs the batch has.
         size: The most conversations per job (``max_batch_size``).
@@ -231,29 +232,27 @@ class BatchPlan:
             (a cache hit, an early error) are counted by :meth:`skip`, so this
             is only a safety net.
         job_slots: The batch's own cap on jobs in flight (``max_concurrency``).
+        stop: Set when the batch is interrupted: no job is submitted after it.
+        key: What every call of the batch shares (set by the first call).
+        job_ids: The batch's jobs, in submission order.
+        progress: Where tasks done are shown, if anywhere.
     """
 
-    def __init__(
-        self,
-        owner: object,
-        count: int,
-        size: int,
-        window: float,
-        job_slots: Any = None,
-    ) -> None:
-        self.owner = owner
-        self.count = count
-        self.size = size
-        self.window = window
-        self.job_slots = job_slots
-        self.stop = threading.Event()
-        self.key: Hashable | None = None
-        self.job_ids: list[str] = []
-        self._lock = threading.Lock()
-        self._groups: dict[int, Group] = {}
-        self.progress: Progress | None = None
-        self._completed: dict[str, int] = {}  # tasks done per job, by the server's count
-        self._inputs_done = 0  # inputs whose call has returned (also without a job)
+    owner: object
+    count: int
+    size: int
+    window: float
+    job_slots: Any = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    key: Hashable | None = None
+    job_ids: list[str] = field(default_factory=list)
+    progress: Progress | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _groups: dict[int, Group] = field(default_factory=dict, init=False, repr=False)
+    #: Tasks done per job, by the server's count.
+    _completed: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    #: Inputs whose call has returned (also without a job).
+    _inputs_done: int = field(default=0, init=False, repr=False)
 
     def group_for(self, index: int, key: Hashable) -> Group | None:
         """The group of input ``index`` (``None`` if ``key`` is not the plan's)."""

@@ -125,23 +125,30 @@ def _status_hints(limit: str) -> dict[int, str]:
     }
 
 
+def _front_door(
+    provider: Provider, name: str, env_prefix: str, default_base_url: str, limit: str = ""
+) -> ProviderInfo:
+    """A front door reading ``{env_prefix}_API_KEY``, ``_ORGANIZATION_ID`` and ``_BASE_URL``."""
+    return ProviderInfo(
+        name=name,
+        api_key_env=f"{env_prefix}_API_KEY",
+        base_url_env=f"{env_prefix}_BASE_URL",
+        default_base_url=default_base_url,
+        status_hints=_status_hints(limit),
+        provider=provider,
+        organization_env=f"{env_prefix}_ORGANIZATION_ID",
+    )
+
+
 PROVIDERS: dict[Provider, ProviderInfo] = {
-    "modelstudio": ProviderInfo(
-        name="ModelStudio",
-        api_key_env="MODELSTUDIO_API_KEY",
-        base_url_env="MODELSTUDIO_BASE_URL",
-        default_base_url="https://api.modelstudio.app",
-        status_hints=_status_hints(""),
-        provider="modelstudio",
-        organization_env="MODELSTUDIO_ORGANIZATION_ID",
+    "modelstudio": _front_door(
+        "modelstudio", "ModelStudio", "MODELSTUDIO", "https://api.modelstudio.app"
     ),
-    "ionos": ProviderInfo(
-        name="IONOS AI Model Studio",
-        api_key_env="IONOS_MODEL_STUDIO_API_KEY",
-        base_url_env="IONOS_MODEL_STUDIO_BASE_URL",
-        default_base_url="https://studio.ionos.de",
-        status_hints=_status_hints(" (IONOS allows three parallel jobs per user)"),
-        provider="ionos",
-        organization_env="IONOS_MODEL_STUDIO_ORGANIZATION_ID",
+    "ionos": _front_door(
+        "ionos",
+        "IONOS AI Model Studio",
+        "IONOS_MODEL_STUDIO",
+        "https://studio.ionos.de",
+        limit=" (IONOS allows three parallel jobs per user)",
     ),
 }

@@ -21,7 +21,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import ensure_config
 
-from langchain_mlstudio.chat_models import _batching
+from langchain_mlstudio.chat_models._batching import BatchRun
 from langchain_mlstudio.chat_models._messages import apply_stop, convert_messages
 from langchain_mlstudio.chat_models._packing import BATCH_SLOT, PACKER, Group, Member
 from langchain_mlstudio.chat_models._progress import ProgressReporter, langgraph_writer
@@ -475,7 +475,7 @@ class BaseChatGenerationJob(GenerationJobSettings):
         """
         if not inputs:
             return []
-        return _batching.run_batch(self, inputs, config, return_exceptions, kwargs)
+        return BatchRun(self, inputs, config, return_exceptions, kwargs).run()
 
     async def abatch(
         self,
@@ -488,7 +488,7 @@ class BaseChatGenerationJob(GenerationJobSettings):
         """Async twin of :meth:`batch`."""
         if not inputs:
             return []
-        return await _batching.arun_batch(self, inputs, config, return_exceptions, kwargs)
+        return await BatchRun(self, inputs, config, return_exceptions, kwargs).arun()
 
     def batch_as_completed(  # type: ignore[override]
         self,
@@ -501,7 +501,7 @@ class BaseChatGenerationJob(GenerationJobSettings):
         """Like :meth:`batch`, yielding ``(index, result)`` as each input finishes."""
         if not inputs:
             return iter(())
-        return _batching.run_batch_as_completed(self, inputs, config, return_exceptions, kwargs)
+        return BatchRun(self, inputs, config, return_exceptions, kwargs).run_as_completed()
 
     async def abatch_as_completed(  # type: ignore[override]
         self,
@@ -514,7 +514,6 @@ class BaseChatGenerationJob(GenerationJobSettings):
         """Async twin of :meth:`batch_as_completed`."""
         if not inputs:
             return
-        async for pair in _batching.arun_batch_as_completed(
-            self, inputs, config, return_exceptions, kwargs
-        ):
+        run = BatchRun(self, inputs, config, return_exceptions, kwargs)
+        async for pair in run.arun_as_completed():
             yield pair

@@ -34,18 +34,43 @@ from langchain_mlstudio.errors import (
     RateLimitError,
 )
 
-logger = logging.getLogger("langchain_mlstudio.jobs")
+__all__ = ["Conversation", "ModelStudioClient", "ProgressCallback", "Seconds"]
 
-__all__ = ["Conversation", "ModelStudioClient", "ProgressCallback"]
+logger = logging.getLogger("langchain_mlstudio.jobs")
 
 
 Conversation = Sequence[Mapping[str, Any]]
 ProgressCallback = Callable[[GenerationJob], Any]
+#: A duration in seconds, or ``None`` for the default (or no limit, where documented).
+Seconds = float | None
 
 
-def _deadline(wait_for_capacity: float | None) -> float | None:
-    """The monotonic time to stop waiting for capacity, ``None`` to give up at the first 429."""
-    return None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+class _CapacityWait:
+    """Submitting again after the server refused a job with 429, until a deadline.
+
+    ``wait_for_capacity=None`` gives up at the first 429 (once the transport's
+    own retries are spent).
+    """
+
+    def __init__(self, service: str, wait_for_capacity: Seconds) -> None:
+        self.service = service
+        self.deadline = None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+        self.attempt = 0
+
+    def delay_after(self, refusal: RateLimitError) -> float:
+        """The wait before submitting again; ``refusal`` is raised when it is time to give up."""
+        left = None if self.deadline is None else self.deadline - time.monotonic()
+        if left is None or left <= 0:
+            raise refusal
+        # The server's Retry-After, but never a busy loop: at least a growing backoff.
+        delay = max(refusal.retry_after or 0.0, min(2.0, 0.25 * 2**self.attempt))
+        self.attempt += 1
+        logger.info(
+            "%s refused a job (429, parallel-job limit); submitting again in %.2f s",
+            self.service,
+            delay,
+        )
+        return min(delay, left)
 
 
 class ModelStudioClient:
@@ -135,8 +160,17 @@ class ModelStudioClient:
 
     # -- the two endpoints ----------------------------------------------------
 
-    def _submit_call(self, payload: dict[str, Any]) -> Call[str]:
-        """``POST .../generate``: never repeated once it may have created a job."""
+    def _submit_call(
+        self,
+        conversations: Sequence[Conversation],
+        model: str,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> Call[str]:
+        """``POST .../generate`` (body checked first); never repeated once a job may exist."""
+        payload = self.build_payload(
+            conversations, model=model, temperature=temperature, max_tokens=max_tokens
+        )
         return Call(
             "POST", self._jobs_path, self._job_id_from, json_body=payload, safety=Safety.CREATES
         )
@@ -238,7 +272,16 @@ class ModelStudioClient:
             retry_after=parse_retry_after(response.headers.get("retry-after")),
         )
 
-    def _raise_if_failed(self, job: GenerationJob) -> GenerationJob:
+    def _polling(self, timeout: Seconds, first_delay: Seconds) -> dict[str, Any]:
+        """How :func:`poll_job` follows a job: the schedule, the deadline, the first wait."""
+        return {
+            "schedule": self.poll_schedule,
+            "timeout": self.job_timeout if timeout is None else timeout,
+            "first_delay": first_delay,
+        }
+
+    @staticmethod
+    def _raise_if_failed(job: GenerationJob) -> GenerationJob:
         if job.state is JobState.FAILED:
             raise JobFailedError(
                 f"Job {job.job_id} ended as {job.job_status!r}",
@@ -256,7 +299,7 @@ class ModelStudioClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
-        wait_for_capacity: float | None = None,
+        wait_for_capacity: Seconds = None,
         stop: threading.Event | None = None,
     ) -> str:
         """Submit a job of one or more conversations and return its ``job_id``.
@@ -275,48 +318,22 @@ class ModelStudioClient:
             stop: When set, stop waiting for capacity (raises
                 :class:`InterruptedError`; nothing is submitted).
         """
-        payload = self.build_payload(
-            conversations, model=model, temperature=temperature, max_tokens=max_tokens
-        )
-        deadline = _deadline(wait_for_capacity)
-        attempt = 0
+        call = self._submit_call(conversations, model, temperature, max_tokens)
+        capacity = _CapacityWait(self.service.name, wait_for_capacity)
         while True:
             if stop is not None and stop.is_set():
                 raise InterruptedError("stopped before submitting")
             try:
-                job_id = self.transport.call(self._submit_call(payload))
-                break
-            except RateLimitError as exc:
-                delay = self._capacity_delay(exc, deadline, attempt)
-                if delay is None:
-                    raise
+                return self._submitted(self.transport.call(call), len(conversations))
+            except RateLimitError as refusal:
+                delay = capacity.delay_after(refusal)
             (stop.wait if stop is not None else self.transport.sleep)(delay)
-            attempt += 1
-        return self._submitted(job_id, len(conversations))
 
     @staticmethod
     def _submitted(job_id: str, conversations: int) -> str:
         """The id of the job the submit created, logged."""
         logger.info("Submitted job %s with %d conversation(s)", job_id, conversations)
         return job_id
-
-    def _capacity_delay(
-        self, exc: RateLimitError, deadline: float | None, attempt: int
-    ) -> float | None:
-        """The wait before submitting again after a 429, or ``None`` to give up."""
-        if deadline is None:
-            return None
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        # The server's Retry-After, but never a busy loop: at least a growing backoff.
-        delay = max(exc.retry_after or 0.0, min(2.0, 0.25 * 2**attempt))
-        logger.info(
-            "%s refused a job (429, parallel-job limit); submitting again in %.2f s",
-            self.service.name,
-            delay,
-        )
-        return min(delay, left)
 
     def get_job(self, job_id: str) -> GenerationJob:
         """A job's current status and any results so far."""
@@ -326,9 +343,9 @@ class ModelStudioClient:
         self,
         job_id: str,
         *,
-        timeout: float | None = None,
+        timeout: Seconds = None,
         on_progress: ProgressCallback | None = None,
-        first_delay: float | None = None,
+        first_delay: Seconds = None,
     ) -> GenerationJob:
         """Poll a job adaptively until it ends, and return it.
 
@@ -350,12 +367,7 @@ class ModelStudioClient:
             return result
 
         job = poll_job(
-            job_id,
-            check,
-            schedule=self.poll_schedule,
-            timeout=self.job_timeout if timeout is None else timeout,
-            first_delay=first_delay,
-            sleep=self.transport.sleep,
+            job_id, check, sleep=self.transport.sleep, **self._polling(timeout, first_delay)
         )
         return self._raise_if_failed(job)
 
@@ -368,25 +380,16 @@ class ModelStudioClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
-        wait_for_capacity: float | None = None,
+        wait_for_capacity: Seconds = None,
     ) -> str:
         """Async twin of :meth:`submit`."""
-        payload = self.build_payload(
-            conversations, model=model, temperature=temperature, max_tokens=max_tokens
-        )
-        deadline = _deadline(wait_for_capacity)
-        attempt = 0
+        call = self._submit_call(conversations, model, temperature, max_tokens)
+        capacity = _CapacityWait(self.service.name, wait_for_capacity)
         while True:
             try:
-                job_id = await self.transport.acall(self._submit_call(payload))
-                break
-            except RateLimitError as exc:
-                delay = self._capacity_delay(exc, deadline, attempt)
-                if delay is None:
-                    raise
-            await self.transport.asleep(delay)
-            attempt += 1
-        return self._submitted(job_id, len(conversations))
+                return self._submitted(await self.transport.acall(call), len(conversations))
+            except RateLimitError as refusal:
+                await self.transport.asleep(capacity.delay_after(refusal))
 
     async def aget_job(self, job_id: str) -> GenerationJob:
         """Async twin of :meth:`get_job`."""
@@ -396,9 +399,9 @@ class ModelStudioClient:
         self,
         job_id: str,
         *,
-        timeout: float | None = None,
+        timeout: Seconds = None,
         on_progress: ProgressCallback | None = None,
-        first_delay: float | None = None,
+        first_delay: Seconds = None,
     ) -> GenerationJob:
         """Async twin of :meth:`wait_for_job`."""
 
@@ -411,12 +414,7 @@ class ModelStudioClient:
             return result
 
         job = await apoll_job(
-            job_id,
-            check,
-            schedule=self.poll_schedule,
-            timeout=self.job_timeout if timeout is None else timeout,
-            first_delay=first_delay,
-            sleep=self.transport.asleep,
+            job_id, check, sleep=self.transport.asleep, **self._polling(timeout, first_delay)
         )
         return self._raise_if_failed(job)
 
