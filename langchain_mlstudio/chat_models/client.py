@@ -299,8 +299,8 @@ class ModelStudioClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
-        wait_for_capacity: Seconds = None,
         stop: threading.Event | None = None,
+        wait_for_capacity: Seconds = None,
     ) -> str:
         """Submit a job of one or more conversations and return its ``job_id``.
 
@@ -312,11 +312,11 @@ class ModelStudioClient:
             model: The fine-tuned model's id.
             temperature: Sampling temperature, 0.0 to 1.0.
             max_tokens: Maximum length of each response.
+            stop: When set, stop waiting for capacity (raises
+                :class:`InterruptedError`; nothing is submitted).
             wait_for_capacity: Seconds to keep trying while the server refuses
                 the job with 429 (its parallel-job limit is reached); the
                 default gives up once the transport's retries are spent.
-            stop: When set, stop waiting for capacity (raises
-                :class:`InterruptedError`; nothing is submitted).
         """
         call = self._submit_call(conversations, model, temperature, max_tokens)
         capacity = _CapacityWait(self.service.name, wait_for_capacity)
