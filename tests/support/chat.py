@@ -7,7 +7,8 @@
 * :data:`SYNC_AND_ASYNC`, :func:`invoke`, :func:`batch`, :func:`batch_as_completed`:
   one test body for a sync call and its async twin;
 * :func:`call_in_threads` and :func:`fan_out`: concurrent callers (threads, a
-  LangGraph ``Send`` fan-out).
+  LangGraph ``Send`` fan-out);
+* :class:`SuiteModel`: the class and parameters of a langchain-tests standard suite.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import operator
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypedDict, TypeVar
 
 import httpx
 import pytest
@@ -243,3 +244,23 @@ async def fan_out(llm: Any, topics: list[str]) -> list[str]:
     graph.add_edge("answer", END)
     out = await graph.compile().ainvoke({"topics": topics, "answers": []})
     return list(out["answers"])
+
+
+class SuiteModel:
+    """Put first in a langchain-tests suite's bases: the class and the params it tests.
+
+    ``model_class`` picks the chat model class, ``extra_params`` are added to
+    what :meth:`suite_params` is given (a suite's ``chat_model_params``).
+    """
+
+    model_class: type[BaseChatGenerationJob] = ChatModelStudio
+    extra_params: ClassVar[dict[str, Any]] = {}
+
+    @property
+    def chat_model_class(self) -> type[BaseChatGenerationJob]:
+        """The class under test."""
+        return self.model_class
+
+    def suite_params(self, **params: Any) -> dict[str, Any]:
+        """``params`` with the suite's ``extra_params`` on top."""
+        return {**params, **self.extra_params}

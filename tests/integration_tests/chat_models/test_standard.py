@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
-from langchain_mlstudio.chat_models import BaseChatGenerationJob
+from langchain_mlstudio import ChatIonosModelStudio
 from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.emulator.responders import SchemaResponder
 from tests.integration_tests.chat_models.conftest import (
@@ -25,6 +24,7 @@ from tests.integration_tests.chat_models.conftest import (
     OVERRIDE_MODEL,
     start,
 )
+from tests.support.chat import SuiteModel
 
 
 def _schema_following(flavour: str) -> Iterator[Emulator]:
@@ -44,31 +44,21 @@ def ionos_schema_emulator() -> Iterator[Emulator]:
     yield from _schema_following("ionos")
 
 
-class _EmulatedSuite(ChatModelIntegrationTests):
+class _EmulatedSuite(SuiteModel, ChatModelIntegrationTests):
     """Shared settings: prompted formats only, no usage, no downloaded media."""
 
     emulator: Emulator
     emulator_fixture = "modelstudio_schema_emulator"
-    model_class: type[BaseChatGenerationJob] = ChatModelStudio
-    extra_params: dict[str, Any] = {}
 
     @pytest.fixture(autouse=True)
     def _emulator(self, request: pytest.FixtureRequest) -> None:
         type(self).emulator = request.getfixturevalue(self.emulator_fixture)
 
     @property
-    def chat_model_class(self) -> type[BaseChatGenerationJob]:
-        return self.model_class
-
-    @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {
-            "model": MODEL,
-            "api_key": API_KEY,
-            "organization_id": ORG,
-            "base_url": self.emulator.base_url,
-            **self.extra_params,
-        }
+        return self.suite_params(
+            model=MODEL, api_key=API_KEY, organization_id=ORG, base_url=self.emulator.base_url
+        )
 
     @property
     def has_tool_calling(self) -> bool:
