@@ -227,7 +227,11 @@ def test_concurrent_invokes_from_threads_and_copies_are_packed() -> None:
 
 def test_configurable_fields_instances_are_packed_and_share_the_limit() -> None:
     api = FakeJobAPI(checks_until_done=2)
-    llm = make_model(api).configurable_fields(max_tokens=ConfigurableField(id="max_tokens"))
+    # each instance builds its own client on its first call: on a loaded machine the
+    # fifteen calls can take longer than the default window to arrive
+    llm = make_model(api, pack_window=0.5).configurable_fields(
+        max_tokens=ConfigurableField(id="max_tokens")
+    )
 
     # each config builds its own instance, as configurable_fields does per call
     configs = [{"configurable": {"max_tokens": 50}, "max_concurrency": 15} for _ in range(15)]
