@@ -27,6 +27,7 @@ from langchain_mlstudio.chat_models._packing import BATCH_SLOT, PACKER, Group, M
 from langchain_mlstudio.chat_models._progress import ProgressReporter, langgraph_writer
 from langchain_mlstudio.chat_models._prompted_tools import (
     PromptedTools,
+    ToolTurns,
     agenerate_with_tools,
     generate_with_tools,
     prepare_tools,
@@ -169,14 +170,9 @@ class BaseChatGenerationJob(GenerationJobSettings):
     ) -> ChatResult:
         tools = PromptedTools.from_kwargs(kwargs, self.tool_calling)
         if tools is not None:
+            turns = ToolTurns.start(tools, messages, self.structured_output_retries)
             return generate_with_tools(
-                self._generate,
-                tools,
-                messages,
-                self.structured_output_retries,
-                stop=stop,
-                run_manager=run_manager,
-                **kwargs,
+                self._generate, turns, stop=stop, run_manager=run_manager, **kwargs
             )
         member, group, params = self._join_job(
             messages, self._reporter(run_manager), kwargs, "sync"
@@ -199,14 +195,9 @@ class BaseChatGenerationJob(GenerationJobSettings):
     ) -> ChatResult:
         tools = PromptedTools.from_kwargs(kwargs, self.tool_calling)
         if tools is not None:
+            turns = ToolTurns.start(tools, messages, self.structured_output_retries)
             return await agenerate_with_tools(
-                self._agenerate,
-                tools,
-                messages,
-                self.structured_output_retries,
-                stop=stop,
-                run_manager=run_manager,
-                **kwargs,
+                self._agenerate, turns, stop=stop, run_manager=run_manager, **kwargs
             )
         loop = asyncio.get_running_loop()
         member, group, params = self._join_job(
