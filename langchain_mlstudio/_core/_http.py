@@ -9,17 +9,19 @@ failure into a :class:`~langchain_mlstudio.MLStudioError` subclass.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import httpx
 
-from langchain_mlstudio._core._calls import AlreadyDone, APIResponse, Attempt, Call
+from langchain_mlstudio._core._calls import APIResponse, Attempt, Call
 from langchain_mlstudio._core._errors import error_from_response, request_id_of, troubleshooting
 from langchain_mlstudio._core._retry import (
     RetryPolicy,
@@ -348,19 +350,10 @@ class HTTPTransport:
         attempt = Attempt(call.method, call.path)
         while True:
             self.gate.before_attempt(attempt)
-            outcome = self._classify(call, attempt, self._send(client, call))
-            if isinstance(outcome, APIResponse):
-                return call.read(outcome)
-            delay, error = outcome
-            if delay is None:
-                done = _already_done(call, attempt, error)
-                if done is None:
-                    raise error
-                confirmed = None if done.confirm is None else self.call(done.confirm)
-                return done.settle(error, confirmed)
-            self._log_retry(call, attempt, delay, error)
-            self.sleep(delay)
-            attempt.number += 1
+            step = self._step(call, attempt, self._send(client, call))
+            if isinstance(step, _Outcome):
+                return step.finish(None if step.confirm is None else self.call(step.confirm))
+            self.sleep(step)
 
     async def acall(self, call: Call[T]) -> T:
         """Async twin of :meth:`call`."""
@@ -368,19 +361,34 @@ class HTTPTransport:
         attempt = Attempt(call.method, call.path)
         while True:
             await self.gate.abefore_attempt(attempt)
-            outcome = self._classify(call, attempt, await self._asend(client, call))
-            if isinstance(outcome, APIResponse):
-                return call.read(outcome)
-            delay, error = outcome
-            if delay is None:
-                done = _already_done(call, attempt, error)
-                if done is None:
-                    raise error
-                confirmed = None if done.confirm is None else await self.acall(done.confirm)
-                return done.settle(error, confirmed)
+            step = self._step(call, attempt, await self._asend(client, call))
+            if isinstance(step, _Outcome):
+                confirmed = None if step.confirm is None else await self.acall(step.confirm)
+                return step.finish(confirmed)
+            await self.asleep(step)
+
+    def _step(
+        self, call: Call[T], attempt: Attempt, result: httpx.Response | httpx.TransportError
+    ) -> _Outcome[T] | float:
+        """What follows an attempt: the call's outcome, or the wait before the next attempt.
+
+        Raises:
+            MLStudioError: The attempt failed, may not be retried, and is not
+                an earlier attempt's success.
+        """
+        classified = self._classify(call, attempt, result)
+        if isinstance(classified, APIResponse):
+            value = call.read(classified)
+            return _Outcome(None, lambda _confirmed: value)
+        delay, error = classified
+        if delay is not None:
             self._log_retry(call, attempt, delay, error)
-            await self.asleep(delay)
             attempt.number += 1
+            return delay
+        done = call.already_done
+        if done is None or attempt.number <= 1 or not isinstance(error, done.error):
+            raise error
+        return _Outcome(done.confirm, functools.partial(done.settle, error))
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, req: Call[Any]) -> httpx.Request:
         timeout = self.timeout if req.timeout is None else req.timeout
@@ -538,9 +546,9 @@ def _identity(response: APIResponse) -> APIResponse:
     return response
 
 
-def _already_done(call: Call[T], attempt: Attempt, error: MLStudioError) -> AlreadyDone[T] | None:
-    """``call``'s reading of ``error`` as an earlier attempt's success, if it applies."""
-    done = call.already_done
-    if done is None or attempt.number <= 1 or not isinstance(error, done.error):
-        return None
-    return done
+@dataclass(frozen=True)
+class _Outcome(Generic[T]):
+    """How a call ends: ``finish`` of the ``confirm`` call's value (``None`` without one)."""
+
+    confirm: Call[Any] | None
+    finish: Callable[[Any], T]

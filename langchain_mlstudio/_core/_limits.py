@@ -11,11 +11,12 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
-from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._http import RequestGate
+
+__all__ = ["RequestsPerSecond", "Slots", "secret_fingerprint", "shared_slots"]
 
 
 class RequestsPerSecond(RequestGate):
@@ -128,6 +129,9 @@ class _ThreadWaiter:
         self.limit = limit
 
 
+W = TypeVar("W", _AsyncWaiter, _ThreadWaiter)
+
+
 class Slots:
     """A counting semaphore usable from threads and event loops at once.
 
@@ -179,6 +183,16 @@ class Slots:
         self._in_use += 1
         self.peak = max(self.peak, self._in_use)
 
+    def _take_or_queue(self, limit: int | None, waiter: Callable[[int], W]) -> W | None:
+        """Take a free slot (``None``), or queue and return a new waiter for one."""
+        with self._lock:
+            if self._in_use < self._limit(limit) and not self._waiters:
+                self._take()
+                return None
+            queued = waiter(self._limit(limit))
+            self._waiters.append(queued)
+            return queued
+
     def acquire(self, limit: int | None = None, *, cancel: threading.Event | None = None) -> None:
         """Take a slot, blocking the thread until one is free.
 
@@ -187,12 +201,9 @@ class Slots:
             cancel: When set while waiting, stop waiting and raise
                 :class:`InterruptedError` (no slot is taken).
         """
-        with self._lock:
-            if self._in_use < self._limit(limit) and not self._waiters:
-                self._take()
-                return
-            waiter = _ThreadWaiter(self._limit(limit))
-            self._waiters.append(waiter)
+        waiter = self._take_or_queue(limit, _ThreadWaiter)
+        if waiter is None:
+            return
         # release() hands its slot over before setting the event
         while not waiter.event.wait(0.05 if cancel is not None else None):
             if cancel is not None and cancel.is_set():
@@ -204,12 +215,9 @@ class Slots:
 
     async def aacquire(self, limit: int | None = None) -> None:
         """Take a slot, suspending the task until one is free."""
-        with self._lock:
-            if self._in_use < self._limit(limit) and not self._waiters:
-                self._take()
-                return
-            waiter = _AsyncWaiter(self._limit(limit))
-            self._waiters.append(waiter)
+        waiter = self._take_or_queue(limit, _AsyncWaiter)
+        if waiter is None:
+            return
         try:
             await waiter.future
         except asyncio.CancelledError:
@@ -244,24 +252,14 @@ class Slots:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     async def __aenter__(self) -> Slots:
         await self.aacquire()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         self.release()
 
 

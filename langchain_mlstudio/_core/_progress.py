@@ -31,8 +31,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, Literal, TextIO
+
+__all__ = ["DEFAULT_DELAY", "ENV_VAR", "TQDM_LAYOUT", "Progress", "setting_from_env", "tqdm_class"]
 
 ENV_VAR = "LANGCHAIN_MLSTUDIO_PROGRESS"
 DEFAULT_DELAY = 2.0
@@ -281,10 +282,5 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

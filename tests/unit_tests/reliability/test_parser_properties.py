@@ -25,6 +25,7 @@ from langchain_mlstudio import (
 from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio.fastino import FastinoResult
+from langchain_mlstudio.fastino._batches import Batch, read_answers
 from langchain_mlstudio.fyretoolkit.types import (
     BatchJob,
     DeletedDeployment,
@@ -94,7 +95,6 @@ def test_submit_answer_gives_a_job_id_or_a_typed_error(data: Any) -> None:
     sent=st.integers(1, 4),
 )
 def test_fastino_answer_gives_one_typed_outcome_per_input(data: Any, sent: int) -> None:
-    client = FastinoClient(api_key="k", base_url="http://fastino.test")
     # Since issue 9 answers are matched by their echo: send the texts some echo.
     answers = data if isinstance(data, list) else []
     echoed = [
@@ -102,7 +102,8 @@ def test_fastino_answer_gives_one_typed_outcome_per_input(data: Any, sent: int) 
     ]
     texts = (echoed + ["x"] * sent)[:sent]
     try:
-        outcomes = client._parse(response(data), 0, texts)
+        batch = Batch(0, {"model_id": "fastino-pii", "input": [{"text": t} for t in texts]})
+        outcomes = read_answers(response(data), batch)
     except MLStudioError:
         return
     assert len(outcomes) == sent

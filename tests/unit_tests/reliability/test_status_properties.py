@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from langchain_mlstudio import (
-    FastinoClient,
     FyreToolkitClient,
     JobFailedError,
     JobTimeoutError,
@@ -25,6 +24,7 @@ from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._polling import PollSchedule
 from langchain_mlstudio.chat_models import JobState, TaskResult, parse_state
 from langchain_mlstudio.fastino import FastinoInputError, FastinoResult
+from langchain_mlstudio.fastino._batches import Batch, read_answers
 from langchain_mlstudio.fyretoolkit.types import BatchJob
 from tests.unit_tests.reliability.strategies import random_casing
 
@@ -165,10 +165,10 @@ def test_fyretoolkit_wait_never_accepts_a_look_alike_of_completed(word: str) -> 
 @SETTINGS
 @given(status=st.sampled_from(["success"]).flatmap(random_casing) | unknown_words | failure_words)
 def test_fastino_input_is_a_result_only_when_its_status_says_success(status: str) -> None:
-    client = FastinoClient(api_key="k", base_url="http://fastino.test")
     # Since issue 9 an answer must echo its input to be matched to it.
     data: Any = [{"input": "x", "status": status, "message": "m", "output": {"entities": []}}]
-    [outcome] = client._parse(APIResponse(200, httpx.Headers(), data), 0, ["x"])
+    batch = Batch(0, {"model_id": "fastino-pii", "input": [{"text": "x"}]})
+    [outcome] = read_answers(APIResponse(200, httpx.Headers(), data), batch)
     if status.lower() == "success":
         assert isinstance(outcome, FastinoResult)
     else:
