@@ -19,18 +19,19 @@ import importlib
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
-    BaseCallbackManager,
     CallbackManager,
-    CallbackManagerForLLMRun,
 )
 
 from langchain_mlstudio.chat_models.types import GenerationJob
+
+if TYPE_CHECKING:
+    from langchain_core.callbacks import BaseCallbackManager, CallbackManagerForLLMRun
 
 __all__ = ["CANCELLED_EVENT", "PROGRESS_EVENT", "JobLog", "ProgressReporter", "langgraph_writer"]
 

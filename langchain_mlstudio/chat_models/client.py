@@ -34,15 +34,14 @@ from langchain_mlstudio.errors import (
     RateLimitError,
 )
 
-__all__ = ["Conversation", "ModelStudioClient", "ProgressCallback", "Seconds"]
-
-logger = logging.getLogger("langchain_mlstudio.jobs")
-
-
 Conversation = Sequence[Mapping[str, Any]]
 ProgressCallback = Callable[[GenerationJob], Any]
 #: A duration in seconds, or ``None`` for the default (or no limit, where documented).
 Seconds = float | None
+
+__all__ = ["Conversation", "ModelStudioClient", "ProgressCallback", "Seconds"]
+
+logger = logging.getLogger("langchain_mlstudio.jobs")
 
 
 class _CapacityWait:
