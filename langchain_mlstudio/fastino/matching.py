@@ -77,18 +77,26 @@ def _bounded(text: str, start: int, end: int) -> bool:
     )
 
 
-def find_occurrences(text: str, values: Iterable[str]) -> list[tuple[int, int, str]]:
+def find_occurrences(
+    text: str, values: Iterable[str], *, flagged: Iterable[tuple[int, int]] = ()
+) -> list[tuple[int, int, str]]:
     r"""``(start, end, value)`` of every whole-word occurrence of each value in ``text``.
 
     Matching ignores case, Unicode normalisation and zero-width characters;
     a match is whole-word unless it touches a script written without spaces.
-    Combining marks following a match are included in it.
+    Combining marks following a match are included in it. A match inside a
+    longer word is kept too where it overlaps a ``flagged`` range: it is part
+    of text already found to be personal data (e.g. a value reported one
+    character off inside ``AAAA``), not another word.
 
     Example:
         >>> text = "Jamie met JAMIE and Ja\u200bmie, 私はJamieです; Jamieson left"
         >>> [text[s:e] for s, e, _ in find_occurrences(text, ["Jamie"])]
         ['Jamie', 'JAMIE', 'Ja\u200bmie', 'Jamie']
+        >>> find_occurrences("id AAAA", ["AAA"], flagged=[(4, 7)])
+        [(3, 6, 'AAA'), (4, 7, 'AAA')]
     """
+    ranges = list(flagged)
     view, where = fold(text)
     found: list[tuple[int, int, str]] = []
     seen: set[str] = set()
@@ -102,7 +110,7 @@ def find_occurrences(text: str, values: Iterable[str]) -> list[tuple[int, int, s
             start, end = where[pos], where[pos + len(needle) - 1] + 1
             while end < len(text) and (unicodedata.combining(text[end]) or text[end] in ZERO_WIDTH):
                 end += 1
-            if _bounded(text, start, end):
+            if _bounded(text, start, end) or any(s < end and start < e for s, e in ranges):
                 found.append((start, end, value))
             pos = view.find(needle, pos + 1)
     return found

@@ -116,7 +116,7 @@ def values_of(text: str, spans: Iterable[Span], answers: Iterable[Answer] = ()) 
 def find_other_occurrences(
     text: str, spans: Sequence[Span], values: Iterable[Value] = ()
 ) -> list[Span]:
-    """Spans for every other whole-word occurrence of a detected value.
+    """Spans for every other occurrence of a detected value: whole-word, or overlapping a span.
 
     Values are the spans' own texts plus ``values`` (e.g. found in another
     field of the same document); matching ignores case, Unicode normalisation
@@ -132,7 +132,7 @@ def find_other_occurrences(
         by_text.setdefault(value.text, value)
     known = {(s.start, s.end) for s in spans}
     found: list[Span] = []
-    for start, end, matched in find_occurrences(text, by_text):
+    for start, end, matched in find_occurrences(text, by_text, flagged=sorted(known)):
         if (start, end) in known:
             continue
         known.add((start, end))

@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from langchain_core.documents import Document
 
@@ -239,6 +239,12 @@ servers = st.builds(Server, st.sampled_from(UNITS), st.booleans(), st.booleans()
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(  # a value reported one character off inside a longer run of the same letters
+    planted=("000  AAAA", {"AAA": "secret"}),
+    strategy="redact",
+    bounds=(60, 20, 1),
+    server=Server("code points", True, False),
+)
 @given(
     planted=planted_texts(),
     strategy=st.sampled_from(STRATEGIES),
