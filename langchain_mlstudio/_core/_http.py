@@ -14,7 +14,6 @@ import json
 import logging
 import threading
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -23,12 +22,14 @@ import httpx
 
 from langchain_mlstudio._core._calls import APIResponse, Attempt, Call
 from langchain_mlstudio._core._errors import error_from_response, request_id_of, troubleshooting
+from langchain_mlstudio._core._headers import header_problem
 from langchain_mlstudio._core._retry import (
     RetryPolicy,
     Safety,
     should_retry_exception,
     should_retry_status,
 )
+from langchain_mlstudio._core._settings import Settings
 from langchain_mlstudio._version import __version__
 from langchain_mlstudio.errors import (
     APIConnectionError,
@@ -39,7 +40,7 @@ from langchain_mlstudio.errors import (
     MLStudioError,
 )
 
-__all__ = ["USER_AGENT", "HTTPTransport", "RequestGate", "header_problem"]
+__all__ = ["USER_AGENT", "HTTPTransport", "RequestGate"]
 
 logger = logging.getLogger("langchain_mlstudio.http")
 
@@ -54,33 +55,6 @@ def _utf8_encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def header_problem(value: str) -> str | None:
-    r"""Why ``value`` cannot be sent in an HTTP header, or ``None`` when it can.
-
-    Headers carry visible ASCII characters, with spaces or tabs only between
-    them. Names the offending character, never the rest of the value (it may
-    be a key).
-
-    Example:
-        >>> header_problem("Bearer sk-1234") is None
-        True
-        >>> header_problem("Bearer sk…34")
-        "the character '…' (U+2026 HORIZONTAL ELLIPSIS)"
-        >>> header_problem("Bearer sk-1234\n")
-        'the control character U+000A (a line break or other control)'
-    """
-    for char in value:
-        if char == "\t" or " " <= char <= "~":
-            continue
-        if char < " " or char == "\x7f":
-            return f"the control character U+{ord(char):04X} (a line break or other control)"
-        name = unicodedata.name(char, "unnamed")
-        return f"the character {char!r} (U+{ord(char):04X} {name})"
-    if value != value.strip(" \t"):
-        return "a space or tab at its start or end"
-    return None
 
 
 class RequestGate:
@@ -108,59 +82,50 @@ class RequestGate:
 
 
 class HTTPTransport:
-    """Send requests to one service with retries and typed errors.
+    """Send one service's calls with retries and typed errors.
 
     Args:
-        service: The service's name, used in error messages.
-        base_url: The service's base URL.
+        settings: The client's resolved settings: the service (its name and
+            advice per HTTP status), base URL, timeout, retries, default
+            headers and any injected ``httpx`` clients.
         auth_headers: A callable returning the authentication headers; called
             for every attempt so the secret never sits in a long-lived dict.
-        timeout: Seconds one HTTP request may take.
-        max_retries: How many times a failed request is retried.
-        default_headers: Headers merged into every request.
-        http_client: An ``httpx.Client`` to use instead of creating one.
-        http_async_client: An ``httpx.AsyncClient`` to use instead.
         gate: A :class:`RequestGate` consulted around every attempt.
-        status_hints: Extra advice per HTTP status for this service's errors.
-        retry: The retry policy (default: backoff with ``max_retries``).
+        retry: The retry policy (default: backoff with the settings'
+            ``max_retries``).
         sleep: How the transport waits between attempts (``time.sleep``);
             kept as the public attribute :attr:`sleep`, which the service
             clients also use for their own waits (job polling).
         asleep: The async twin of ``sleep`` (``asyncio.sleep``).
 
     Example:
-        >>> t = HTTPTransport("Example", "https://example.invalid", lambda: {})
-        >>> t.retry.max_retries
-        2
+        >>> from langchain_mlstudio._core._settings import Service
+        >>> example = Service("Example", "EXAMPLE_KEY", "EXAMPLE_URL", "https://example.invalid")
+        >>> t = HTTPTransport(example.settings(api_key="k"), lambda: {})
+        >>> t.service, t.base_url, t.retry.max_retries
+        ('Example', 'https://example.invalid', 2)
     """
 
     def __init__(
         self,
-        service: str,
-        base_url: str,
+        settings: Settings,
         auth_headers: Callable[[], dict[str, str]],
         *,
-        timeout: float | None = 60.0,
-        max_retries: int = 2,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        http_async_client: httpx.AsyncClient | None = None,
         gate: RequestGate | None = None,
-        status_hints: Mapping[int, str] | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.service = service
-        self.base_url = base_url.rstrip("/")
+        self.service = settings.service.name
+        self.base_url = settings.base_url.rstrip("/")
         self._auth_headers = auth_headers
-        self.timeout = timeout
-        self.retry = retry or RetryPolicy(max_retries=max_retries)
-        self.default_headers = dict(default_headers or {})
+        self.timeout = settings.timeout
+        self.retry = retry or RetryPolicy(max_retries=settings.max_retries)
+        self.default_headers = dict(settings.default_headers)
         self.gate = gate or RequestGate()
-        self.status_hints = dict(status_hints or {})
-        self._injected_client = http_client
-        self._injected_async_client = http_async_client
+        self.status_hints = dict(settings.service.status_hints)
+        self._injected_client = settings.http_client
+        self._injected_async_client = settings.http_async_client
         self.sleep = sleep
         self.asleep = asleep
         self._init_runtime_state()
@@ -298,42 +263,6 @@ class HTTPTransport:
             f"The request's {name} header for {self.service} contains {problem}, "
             "which an HTTP header cannot carry",
             hint=f"Fix the value (visible ASCII only). {nothing_sent}",
-        )
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        safety: Safety = Safety.IDEMPOTENT,
-        timeout: float | None = None,
-    ) -> APIResponse:
-        """Send a request, retrying what is safe to retry, and decode its JSON.
-
-        Raises:
-            MLStudioError: A subclass for every failure.
-        """
-        return self.call(
-            Call(method, path, _identity, json_body, params, dict(headers or {}), safety, timeout)
-        )
-
-    async def arequest(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        safety: Safety = Safety.IDEMPOTENT,
-        timeout: float | None = None,
-    ) -> APIResponse:
-        """Async twin of :meth:`request`."""
-        return await self.acall(
-            Call(method, path, _identity, json_body, params, dict(headers or {}), safety, timeout)
         )
 
     def call(self, call: Call[T]) -> T:
@@ -540,10 +469,6 @@ class HTTPTransport:
             self.retry.max_retries,
             delay,
         )
-
-
-def _identity(response: APIResponse) -> APIResponse:
-    return response
 
 
 @dataclass(frozen=True)

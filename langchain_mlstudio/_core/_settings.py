@@ -3,10 +3,10 @@
 Each service module declares one :class:`Service` record (its name, the
 environment variables it reads, its default host, its advice per HTTP
 status). :meth:`Service.settings` resolves a client's arguments into a
-checked :class:`Settings`, and :meth:`Settings.transport` builds the
-:class:`~langchain_mlstudio._core._http.HTTPTransport` the client sends
-through. The LangChain components declare ``secret_from_env``/``from_env``
-fields for the same variables and hand their values on.
+checked :class:`Settings`, from which the client builds the
+:class:`~langchain_mlstudio._core._http.HTTPTransport` it sends through.
+The LangChain components declare ``secret_from_env``/``from_env`` fields for
+the same variables and hand their values on.
 
 Example:
     >>> EXAMPLE = Service("Example", "EXAMPLE_API_KEY", "EXAMPLE_BASE_URL",
@@ -14,24 +14,21 @@ Example:
     >>> settings = EXAMPLE.settings(api_key="k", timeout=5.0)
     >>> settings
     Settings(service='Example', base_url='https://api.example.invalid', timeout=5.0, max_retries=2)
-    >>> settings.transport(lambda: {}).base_url
-    'https://api.example.invalid'
+    >>> settings.key()
+    'k'
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
 from pydantic import SecretStr
 
 from langchain_mlstudio._core._errors import troubleshooting
-from langchain_mlstudio._core._http import HTTPTransport, RequestGate, header_problem
-from langchain_mlstudio._core._retry import RetryPolicy
+from langchain_mlstudio._core._headers import header_problem
 from langchain_mlstudio.errors import ConfigurationError
 
 __all__ = ["Service", "Settings", "require"]
@@ -186,29 +183,3 @@ class Settings:
     def key(self) -> str:
         """The key's plain value, for the client's authentication header only."""
         return self.service.key_of(self.api_key)
-
-    def transport(
-        self,
-        auth_headers: Callable[[], dict[str, str]],
-        *,
-        gate: RequestGate | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> HTTPTransport:
-        """The transport a client built from these settings sends through."""
-        return HTTPTransport(
-            self.service.name,
-            self.base_url,
-            auth_headers,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-            http_client=self.http_client,
-            http_async_client=self.http_async_client,
-            gate=gate,
-            status_hints=self.service.status_hints,
-            retry=retry,
-            sleep=sleep,
-            asleep=asleep,
-        )

@@ -23,6 +23,7 @@ from pydantic import SecretStr, ValidationError
 
 from langchain_mlstudio._core._calls import APIResponse, Call
 from langchain_mlstudio._core._errors import describe_validation_error
+from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_job, poll_job
 from langchain_mlstudio._core._retry import Safety, parse_retry_after
 from langchain_mlstudio.chat_models._providers import API_PATH, PROVIDERS, Provider
@@ -142,7 +143,7 @@ class ModelStudioClient:
         self.api_key: SecretStr = settings.api_key  # type: ignore[assignment]  # checked
         self.job_timeout = job_timeout
         self.poll_schedule = poll_schedule or PollSchedule()
-        self.transport = settings.transport(self._auth_headers, sleep=sleep, asleep=asleep)
+        self.transport = HTTPTransport(settings, self._auth_headers, sleep=sleep, asleep=asleep)
 
     def __repr__(self) -> str:
         return (

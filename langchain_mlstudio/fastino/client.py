@@ -170,7 +170,8 @@ class FastinoClient(BaseModel):
             require_key=False,  # checked by the first request, like a missing key
         )
         gate = self.rate_gate
-        return settings.transport(
+        return HTTPTransport(
+            settings,
             self._auth_headers,
             gate=gate if gate is not None else RequestsPerSecond(self.requests_per_second),
         )

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import httpx
 from pydantic import SecretStr
 
+from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._polling import PollSchedule
 from langchain_mlstudio.fyretoolkit._batch_jobs import BatchJobEndpoints
 from langchain_mlstudio.fyretoolkit._deployments import DeploymentEndpoints
@@ -113,7 +114,8 @@ class FyreToolkitClient(
         self._gate = RateLimitGate(
             max_wait=max_rate_limit_wait, clock=clock, sleep=sleep, asleep=asleep
         )
-        self._transport = settings.transport(
+        self._transport = HTTPTransport(
+            settings,
             self._auth_headers,
             gate=self._gate,
             retry=FyreToolkitRetryPolicy(max_retries=settings.max_retries),

@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from langchain_mlstudio import ConflictError, MalformedResponseError, NotFoundError
-from langchain_mlstudio._core._calls import AlreadyDone, APIResponse, Attempt, Call
+from langchain_mlstudio._core._calls import AlreadyDone, Attempt, Call
 from langchain_mlstudio._core._http import HTTPTransport, RequestGate
 from langchain_mlstudio._core._retry import RetryPolicy
+from tests.support.core import make_transport, request
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -52,7 +53,7 @@ def transport(handler: Handler, gate: RequestGate | None = None) -> HTTPTranspor
     async def no_sleep(_delay: float) -> None:
         return None
 
-    return HTTPTransport(
+    return make_transport(
         "Svc",
         "https://svc.example",
         dict,
@@ -158,24 +159,17 @@ async def test_the_gate_sees_each_attempt_of_a_call_numbered_by_the_transport(mo
     assert gate.after == [("/a", 1, 503), ("/a", 2, 200), ("/b", 1, 200)]
 
 
-def test_request_is_a_call_whose_answer_is_the_decoded_response() -> None:
-    handler, _ = scripted(httpx.Response(200, json={"ok": True}, headers={"x-request-id": "r1"}))
-    response = transport(handler).request("GET", "/x")
-    assert isinstance(response, APIResponse)
-    assert (response.data, response.request_id) == ({"ok": True}, "r1")
-
-
 def test_the_transport_waits_between_attempts_with_the_sleep_it_was_given() -> None:
     handler, _ = scripted(httpx.Response(503, json={}, headers={"Retry-After": "2"}), OK)
     waits: list[float] = []
-    t = HTTPTransport(
+    t = make_transport(
         "Svc",
         "https://svc.example",
         dict,
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
         sleep=waits.append,
     )
-    t.request("GET", "/x")
+    request(t, "GET", "/x")
     assert waits == [2.0]
     assert t.sleep == waits.append
 

@@ -28,6 +28,7 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._retry import RetryPolicy, Safety, parse_retry_after
+from tests.support.core import arequest, make_transport, request
 
 SECRET = "sk-never-show-me-123"
 
@@ -36,7 +37,7 @@ def transport(
     handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any
 ) -> tuple[HTTPTransport, list[float]]:
     sleeps: list[float] = []
-    t = HTTPTransport(
+    t = make_transport(
         "Svc",
         "https://svc.example",
         lambda: {"Authorization": f"Bearer {SECRET}"},
@@ -70,7 +71,7 @@ def test_retryable_statuses_are_retried_for_idempotent_requests(status: int) -> 
     handler, seen = scripted(httpx.Response(status, json={"detail": "x"}), OK)
     t, sleeps = transport(handler)
 
-    assert t.request("GET", "/x").data == {"ok": True}
+    assert request(t, "GET", "/x").data == {"ok": True}
     assert len(seen) == 2
     assert len(sleeps) == 1
 
@@ -81,7 +82,7 @@ def test_client_errors_are_not_retried(status: int) -> None:
     t, _ = transport(handler)
 
     with pytest.raises(MLStudioError):
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
     assert len(seen) == 1
 
 
@@ -90,7 +91,7 @@ def test_backoff_grows_exponentially_with_jitter() -> None:
     t, sleeps = transport(handler, max_retries=4)
 
     with pytest.raises(ServerError):
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
 
     assert len(seen) == 5
     for attempt, delay in enumerate(sleeps):
@@ -108,7 +109,7 @@ def test_retry_after_seconds_is_honoured() -> None:
     handler, _ = scripted(httpx.Response(429, headers={"Retry-After": "3"}, json={}), OK)
     t, sleeps = transport(handler)
 
-    t.request("GET", "/x")
+    request(t, "GET", "/x")
 
     assert sleeps == [3.0]
 
@@ -118,7 +119,7 @@ def test_retry_after_http_date_is_honoured() -> None:
     handler, _ = scripted(httpx.Response(503, headers={"Retry-After": when}, json={}), OK)
     t, sleeps = transport(handler)
 
-    t.request("GET", "/x")
+    request(t, "GET", "/x")
 
     assert 3.0 <= sleeps[0] <= 5.0
 
@@ -127,7 +128,7 @@ def test_retry_after_is_capped() -> None:
     handler, _ = scripted(httpx.Response(429, headers={"Retry-After": "3600"}, json={}), OK)
     t, sleeps = transport(handler, retry=RetryPolicy(max_retry_after=10))
 
-    t.request("GET", "/x")
+    request(t, "GET", "/x")
 
     assert sleeps == [10]
 
@@ -137,7 +138,7 @@ def test_rate_limit_reset_header_is_used_on_a_429_without_retry_after() -> None:
     handler, _ = scripted(httpx.Response(429, headers={"X-RateLimit-Reset": reset}, json={}), OK)
     t, sleeps = transport(handler)
 
-    t.request("GET", "/x")
+    request(t, "GET", "/x")
 
     assert 2.0 <= sleeps[0] <= 4.0
 
@@ -155,7 +156,7 @@ def test_burst_longer_than_max_retries_raises_rate_limit_error() -> None:
     t, _ = transport(handler, max_retries=2)
 
     with pytest.raises(RateLimitError) as info:
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
 
     assert len(seen) == 3
     assert info.value.retry_after == 1.0
@@ -168,7 +169,7 @@ def test_creating_request_is_not_repeated_when_it_may_have_created(status: int) 
     t, _ = transport(handler)
 
     with pytest.raises(MLStudioError):
-        t.request("POST", "/jobs", json_body={}, safety=Safety.CREATES)
+        request(t, "POST", "/jobs", json_body={}, safety=Safety.CREATES)
     assert len(seen) == 1
 
 
@@ -177,7 +178,7 @@ def test_creating_request_is_repeated_when_it_provably_created_nothing(status: i
     handler, seen = scripted(httpx.Response(status, json={}), OK)
     t, _ = transport(handler)
 
-    t.request("POST", "/jobs", json_body={}, safety=Safety.CREATES)
+    request(t, "POST", "/jobs", json_body={}, safety=Safety.CREATES)
     assert len(seen) == 2
 
 
@@ -185,7 +186,7 @@ def test_creating_request_is_repeated_after_a_connect_error() -> None:
     handler, seen = scripted(httpx.ConnectError("refused"), OK)
     t, _ = transport(handler)
 
-    t.request("POST", "/jobs", json_body={}, safety=Safety.CREATES)
+    request(t, "POST", "/jobs", json_body={}, safety=Safety.CREATES)
     assert len(seen) == 2
 
 
@@ -197,7 +198,7 @@ def test_creating_request_is_not_repeated_after_the_request_was_sent(exc: Except
     t, _ = transport(handler)
 
     with pytest.raises(APIConnectionError):
-        t.request("POST", "/jobs", json_body={}, safety=Safety.CREATES)
+        request(t, "POST", "/jobs", json_body={}, safety=Safety.CREATES)
     assert len(seen) == 1
 
 
@@ -206,7 +207,7 @@ def test_read_timeout_is_retried_for_idempotent_requests_then_typed() -> None:
     t, _ = transport(handler, timeout=1.5)
 
     with pytest.raises(APITimeoutError, match=r"within 1\.5 s"):
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
     assert len(seen) == 3
 
 
@@ -235,7 +236,7 @@ def test_statuses_map_to_typed_errors(status: int, cls: type[MLStudioError]) -> 
     t, _ = transport(handler, max_retries=0)
 
     with pytest.raises(cls) as info:
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
 
     err = info.value
     assert err.status_code == status
@@ -259,7 +260,7 @@ def test_request_id_is_read_from_the_error_body() -> None:
     )
     t, _ = transport(handler)
     with pytest.raises(NotFoundError) as info:
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
     assert info.value.request_id == "req_body"
 
 
@@ -272,21 +273,21 @@ def test_non_json_success_body_is_a_malformed_response(body: bytes) -> None:
     handler, _ = scripted(httpx.Response(200, content=body))
     t, _ = transport(handler)
     with pytest.raises(MalformedResponseError):
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
 
 
 def test_non_json_error_body_still_gives_a_typed_error() -> None:
     handler, _ = scripted(httpx.Response(502, content=b"<html>Bad Gateway</html>"))
     t, _ = transport(handler, max_retries=0)
     with pytest.raises(ServerError, match="Bad Gateway"):
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
 
 
 def test_headers_carry_agent_defaults_and_extra() -> None:
     handler, seen = scripted(OK)
     t, _ = transport(handler, default_headers={"X-Team": "ml"})
 
-    t.request("GET", "/x", headers={"X-Extra": "1"})
+    request(t, "GET", "/x", headers={"X-Extra": "1"})
 
     headers = seen[0].headers
     assert headers["user-agent"].startswith("langchain-mlstudio/")
@@ -299,7 +300,7 @@ def test_per_request_timeout_reaches_httpx() -> None:
     handler, seen = scripted(OK)
     t, _ = transport(handler, timeout=30)
 
-    t.request("GET", "/x", timeout=2.5)
+    request(t, "GET", "/x", timeout=2.5)
 
     assert seen[0].extensions["timeout"]["read"] == 2.5
 
@@ -311,11 +312,11 @@ def test_secret_never_appears_in_errors_or_logs(caplog: pytest.LogCaptureFixture
     t, _ = transport(handler)
     with caplog.at_level(logging.DEBUG):
         with pytest.raises(AuthenticationError) as info:
-            t.request("GET", "/x")
+            request(t, "GET", "/x")
         connect_handler, _ = scripted(httpx.ConnectError("refused"))
         t2, _ = transport(connect_handler)
         with pytest.raises(APIConnectionError) as info2:
-            t2.request("GET", "/x")
+            request(t2, "GET", "/x")
 
     for text in (str(info.value), repr(info.value), str(info2.value), repr(t), caplog.text):
         assert SECRET not in text
@@ -328,7 +329,7 @@ async def test_async_requests_retry_like_sync_ones() -> None:
     async def fake_sleep(delay: float) -> None:
         sleeps.append(delay)
 
-    t = HTTPTransport(
+    t = make_transport(
         "Svc",
         "https://svc.example",
         dict,
@@ -336,26 +337,26 @@ async def test_async_requests_retry_like_sync_ones() -> None:
         asleep=fake_sleep,
     )
 
-    assert (await t.arequest("GET", "/x")).data == {"ok": True}
+    assert (await arequest(t, "GET", "/x")).data == {"ok": True}
     assert len(seen) == 2
     assert len(sleeps) == 1
 
 
 def test_clients_are_created_lazily_and_reused() -> None:
-    t = HTTPTransport("Svc", "https://svc.example", dict)
+    t = make_transport("Svc", "https://svc.example", dict)
     assert t._client is None
     assert t.client is t.client
     t.close()
 
 
 async def test_async_client_is_reused_within_a_loop() -> None:
-    t = HTTPTransport("Svc", "https://svc.example", dict)
+    t = make_transport("Svc", "https://svc.example", dict)
     assert t.async_client is t.async_client
     await t.aclose()
 
 
 def test_transport_pickles_without_its_clients() -> None:
-    t = HTTPTransport("Svc", "https://svc.example", dict, max_retries=5)
+    t = make_transport("Svc", "https://svc.example", dict, max_retries=5)
     _ = t.client
 
     clone = pickle.loads(pickle.dumps(t))
@@ -389,7 +390,7 @@ def test_validation_errors_that_echo_the_input_keep_only_location_and_message() 
     t, _ = transport(handler)
 
     with pytest.raises(UnprocessableEntityError) as info:
-        t.request("POST", "/run", json_body={})
+        request(t, "POST", "/run", json_body={})
 
     assert info.value.server_message == (
         "body.input.0.text: String should have at most 10 characters"

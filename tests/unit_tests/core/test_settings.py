@@ -7,6 +7,7 @@ import pytest
 from pydantic import SecretStr
 
 from langchain_mlstudio import ConfigurationError
+from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._settings import Service
 
 SECRET = "sk-settings-never-shown"
@@ -70,7 +71,7 @@ def test_the_key_never_shows_in_repr() -> None:
     assert SECRET not in repr(settings.api_key)
 
 
-def test_the_transport_carries_every_setting_and_the_services_hints() -> None:
+def test_a_transport_built_from_settings_carries_every_setting_and_the_services_hints() -> None:
     client = httpx.Client()
     settings = EXAMPLE.settings(
         api_key="k",
@@ -79,7 +80,7 @@ def test_the_transport_carries_every_setting_and_the_services_hints() -> None:
         default_headers={"X-Team": "a"},
         http_client=client,
     )
-    transport = settings.transport(lambda: {"x-api-key": settings.key()})
+    transport = HTTPTransport(settings, lambda: {"x-api-key": settings.key()})
     assert transport.service == "Example"
     assert transport.base_url == "https://api.example.invalid"
     assert (transport.timeout, transport.retry.max_retries) == (3.0, 5)

@@ -22,6 +22,7 @@ from langchain_mlstudio import (
     InvalidInputError,
 )
 from langchain_mlstudio._core._http import HTTPTransport
+from tests.support.core import make_transport, request
 
 PASTED = "<your --api-key, de…ey>"  # what the emulator's banner used to print
 BAD_KEYS = {
@@ -114,7 +115,7 @@ def test_a_key_pasted_from_the_old_banner_names_the_variable_it_came_from(
 
 
 def transport(server: Counting, auth: dict[str, str], **kwargs: Any) -> HTTPTransport:
-    return HTTPTransport(
+    return make_transport(
         "Svc", "https://svc.test", lambda: auth, http_client=mock(server), **kwargs
     )
 
@@ -123,7 +124,7 @@ def test_an_unsendable_auth_header_is_a_configuration_error_naming_the_header() 
     server = Counting()
     t = transport(server, {"Authorization": "Bearer de…ey"})
     with pytest.raises(ConfigurationError) as info:
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
     assert "API key for Svc (sent in the Authorization header)" in str(info.value)
     assert "de…ey" not in str(info.value)
     assert server.requests == 0
@@ -133,7 +134,7 @@ def test_an_unsendable_default_header_is_a_configuration_error_naming_it() -> No
     server = Counting()
     t = transport(server, {}, default_headers={"X-Team": "Équipe"})
     with pytest.raises(ConfigurationError) as info:
-        t.request("GET", "/x")
+        request(t, "GET", "/x")
     assert "default_headers['X-Team']" in str(info.value)
     assert server.requests == 0
 
@@ -142,7 +143,7 @@ def test_an_unsendable_request_header_is_an_input_error_naming_it() -> None:
     server = Counting()
     t = transport(server, {})
     with pytest.raises(InvalidInputError) as info:
-        t.request("POST", "/x", headers={"Idempotency-Key": "order\n42"})
+        request(t, "POST", "/x", headers={"Idempotency-Key": "order\n42"})
     assert "Idempotency-Key header" in str(info.value)
     assert server.requests == 0
 
@@ -162,7 +163,7 @@ def test_a_lone_surrogate_is_blamed_on_the_field_it_is_in(
     t = transport(server, {})
     path = kwargs.pop("path")
     with pytest.raises(InvalidInputError) as info:
-        t.request("POST", path, **kwargs)
+        request(t, "POST", path, **kwargs)
     assert where in str(info.value)
     str(info.value).encode("utf-8")  # the message itself can be printed
     assert server.requests == 0

@@ -23,7 +23,6 @@ from langchain_mlstudio import (
     ModelStudioClient,
 )
 from langchain_mlstudio._core._calls import APIResponse
-from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio.fastino import FastinoResult
 from langchain_mlstudio.fastino._batches import Batch, read_answers
 from langchain_mlstudio.fyretoolkit._reading import parse
@@ -36,6 +35,7 @@ from langchain_mlstudio.fyretoolkit.types import (
     Model,
     Prediction,
 )
+from tests.support.core import make_transport, request
 from tests.unit_tests.reliability.strategies import (
     fastino_results,
     generation_jobs,
@@ -194,7 +194,7 @@ def mock(status: int, body: bytes) -> httpx.MockTransport:
 def test_transport_gives_a_response_or_a_typed_error_for_any_answer(
     status: int, body: bytes
 ) -> None:
-    transport = HTTPTransport(
+    transport = make_transport(
         "Test",
         "http://api.test",
         dict,
@@ -203,7 +203,7 @@ def test_transport_gives_a_response_or_a_typed_error_for_any_answer(
     )
     outcome: Any
     try:
-        outcome = transport.request("GET", "/x")
+        outcome = request(transport, "GET", "/x")
     except MLStudioError as error:
         outcome = error
     if isinstance(outcome, MLStudioError):
