@@ -14,7 +14,11 @@ from pydantic.fields import FieldInfo
 
 from langchain_mlstudio.errors import ConfigurationError, InvalidInputError
 
-__all__ = ["check_call_kwargs", "check_settings"]
+__all__ = [
+    "check_call_kwargs",
+    "check_settings",
+    "close_matches",
+]
 
 #: Per-call parameters a job takes.
 CALL_PARAMS = ("model", "temperature", "max_tokens")

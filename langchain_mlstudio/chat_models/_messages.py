@@ -23,7 +23,12 @@ from langchain_core.messages import (
 
 from langchain_mlstudio.errors import InvalidInputError
 
-__all__ = ["apply_stop", "convert_messages"]
+__all__ = [
+    "apply_stop",
+    "convert_content",
+    "convert_message",
+    "convert_messages",
+]
 
 _ROLES = ("system", "user", "assistant")
 

@@ -31,7 +31,15 @@ from langchain_mlstudio._core._progress import Progress
 from langchain_mlstudio.chat_models._progress import ProgressReporter
 from langchain_mlstudio.chat_models.types import GenerationJob
 
-__all__ = ["BATCH_SLOT", "PACKER", "BatchPlan", "BatchSlot", "Group", "Member"]
+__all__ = [
+    "BATCH_SLOT",
+    "PACKER",
+    "BatchPlan",
+    "BatchSlot",
+    "Group",
+    "Member",
+    "Packer",
+]
 
 _ORDER = itertools.count()
 

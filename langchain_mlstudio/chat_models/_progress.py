@@ -33,7 +33,14 @@ from langchain_mlstudio.chat_models.types import GenerationJob
 if TYPE_CHECKING:
     from langchain_core.callbacks import BaseCallbackManager, CallbackManagerForLLMRun
 
-__all__ = ["CANCELLED_EVENT", "PROGRESS_EVENT", "JobLog", "ProgressReporter", "langgraph_writer"]
+__all__ = [
+    "CANCELLED_EVENT",
+    "PROGRESS_EVENT",
+    "JobLog",
+    "ProgressReporter",
+    "langgraph_writer",
+    "progress_data",
+]
 
 logger = logging.getLogger("langchain_mlstudio.chat_models")
 

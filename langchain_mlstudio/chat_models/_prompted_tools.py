@@ -49,6 +49,7 @@ __all__ = [
     "agenerate_with_tools",
     "generate_with_tools",
     "prepare_tools",
+    "render_history",
 ]
 
 _ANY = frozenset({"any", "required"})

@@ -25,7 +25,16 @@ from langchain_mlstudio.chat_models.client import ModelStudioClient
 from langchain_mlstudio.chat_models.types import GenerationJob
 from langchain_mlstudio.errors import APIStatusError, JobTimeoutError
 
-__all__ = ["JobSpec", "start_task", "start_thread"]
+__all__ = [
+    "BatchInterruptedError",
+    "JobSpec",
+    "arun_group",
+    "halves",
+    "refused_whole",
+    "run_group",
+    "start_task",
+    "start_thread",
+]
 
 logger = logging.getLogger("langchain_mlstudio.chat_models")
 

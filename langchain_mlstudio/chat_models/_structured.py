@@ -36,7 +36,12 @@ from langchain_mlstudio.chat_models._prompted_tools import PromptedTools
 from langchain_mlstudio.chat_models._schemas import InvalidAnswerError, OutputSchema
 from langchain_mlstudio.errors import StructuredOutputError, ToolCallingNotEnabledError
 
-__all__ = ["Method", "StructuredOutput", "structured_output"]
+__all__ = [
+    "Method",
+    "StructuredOutput",
+    "structured_output",
+    "to_messages",
+]
 
 Method = Literal["json_schema", "json_mode", "function_calling"]
 _METHODS = ("json_schema", "json_mode", "function_calling")

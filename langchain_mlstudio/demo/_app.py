@@ -29,7 +29,22 @@ from langchain_mlstudio.errors import ConfigurationError, MLStudioError, PIIDete
 from langchain_mlstudio.fastino import FastinoPIITransformer
 from langchain_mlstudio.fyretoolkit import FyreToolkitPredictTool
 
-__all__ = ["Backends", "load_documents", "main", "retrieve", "split_documents"]
+__all__ = [
+    "Backends",
+    "JobProgress",
+    "Printer",
+    "StageError",
+    "build_backends",
+    "build_parser",
+    "load_documents",
+    "main",
+    "retrieve",
+    "run",
+    "shorten",
+    "split_documents",
+    "stage",
+    "uses_real_services",
+]
 
 DEMO_KEY = "demo-key"
 DEMO_ORG = "demo-org"

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_MAX_OUTPUT_CHARS",
     "OutputBounds",
     "compact",
+    "cut_marker",
 ]
 
 #: Default bound of a tool's content, in characters (about 1,000 tokens).
