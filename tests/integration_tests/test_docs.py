@@ -102,7 +102,7 @@ def test_site_builds_strictly_with_every_page(site: Path) -> None:
         assert built.exists(), f"{page.name} was not built"
 
 
-SUBPACKAGES = ("chat_models", "fastino", "fyretoolkit", "emulator", "demo", "ray")
+SUBPACKAGES = ("chat_models", "fastino", "fyretoolkit", "emulator", "demo", "ray", "agents")
 
 
 def public_names() -> list[tuple[str, str]]:
@@ -126,6 +126,16 @@ def test_api_reference_lists_every_public_name(site: Path) -> None:
     assert not missing, f"api.md has no '::: module.Name' for {missing}"
     not_rendered = [f"{m}.{n}" for m, n in names if f'id="{m}.{n}"' not in html]
     assert not not_rendered, f"mkdocstrings rendered no heading for {not_rendered}"
+
+
+def test_api_reference_lists_only_public_names() -> None:
+    source = (PAGES / "api.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^::: (\S+)$", source, flags=re.MULTILINE)
+    public = {f"{m}.{n}" for m, n in public_names()}
+    public |= {f"langchain_mlstudio.{n}" for n in langchain_mlstudio.__all__}
+    not_public = sorted(set(documented) - public)
+    assert not not_public, f"api.md documents names no __all__ exports: {not_public}"
+    assert len(documented) == len(set(documented)), "api.md documents a name twice"
 
 
 def configurable_classes() -> list[str]:
