@@ -342,10 +342,12 @@ async def test_async_requests_retry_like_sync_ones() -> None:
     assert len(sleeps) == 1
 
 
-def test_clients_are_created_lazily_and_reused() -> None:
+def test_clients_are_created_lazily_and_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = counting_clients(monkeypatch)
     t = make_transport("Svc", "https://svc.example", dict)
-    assert t._client is None
+    assert made == []  # nothing is created before the first use
     assert t.client is t.client
+    assert len(made) == 1
     t.close()
 
 
@@ -355,15 +357,30 @@ async def test_async_client_is_reused_within_a_loop() -> None:
     await t.aclose()
 
 
-def test_transport_pickles_without_its_clients() -> None:
+def test_transport_pickles_without_its_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     t = make_transport("Svc", "https://svc.example", dict, max_retries=5)
     _ = t.client
+    made = counting_clients(monkeypatch)
 
     clone = pickle.loads(pickle.dumps(t))
 
     assert clone.retry.max_retries == 5
-    assert clone._client is None
+    assert made == []  # the copy carries no client: it makes its own on first use
     assert clone.client is not t.client
+    assert len(made) == 1
+
+
+def counting_clients(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Client]:
+    """Every ``httpx.Client`` created from now on, in creation order."""
+    made: list[httpx.Client] = []
+    real = httpx.Client
+
+    def client(*args: Any, **kwargs: Any) -> httpx.Client:
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(httpx, "Client", client)
+    return made
 
 
 def test_errors_survive_pickling() -> None:

@@ -208,11 +208,19 @@ async def test_cancelled_waiter_does_not_leak_a_slot() -> None:
     await asyncio.wait_for(slots.aacquire(), 1)
 
 
-def test_requests_per_second_spaces_reservations_with_a_jitter_margin() -> None:
-    gate = RequestsPerSecond(50, jitter=0.05)
-    delays = [gate._reserve() for _ in range(5)]
-    assert delays[0] == 0
-    gaps = [b - a for a, b in itertools.pairwise(delays)]
+def test_requests_per_second_spaces_starts_with_a_jitter_margin() -> None:
+    now = [100.0]  # a virtual clock that only moves when the gate sleeps
+
+    def sleep(delay: float) -> None:
+        now[0] += delay
+
+    gate = RequestsPerSecond(50, jitter=0.05, clock=lambda: now[0], sleep=sleep)
+    starts = []
+    for _ in range(5):
+        gate.before_attempt(Attempt("POST", "/run"))
+        starts.append(now[0])
+    assert starts[0] == 100.0  # the first request starts at once
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert all(gap == pytest.approx(1.05 / 50, abs=0.003) for gap in gaps)
 
 
