@@ -86,7 +86,7 @@ class AlreadyDone(Generic[T]):
     Example:
         >>> from langchain_mlstudio.errors import NotFoundError
         >>> gone = AlreadyDone(NotFoundError, lambda _: "deleted", note="deleted earlier")
-        >>> gone.settle(NotFoundError("gone"), None)
+        >>> gone.outcome(NotFoundError("gone"), None)
         'deleted'
     """
 
@@ -95,7 +95,7 @@ class AlreadyDone(Generic[T]):
     confirm: Call[Any] | None = None
     note: str = "an earlier attempt succeeded"
 
-    def settle(self, error: MLStudioError, confirmed: Any) -> T:
+    def outcome(self, error: MLStudioError, confirmed: Any) -> T:
         """The call's result from the confirmed state, or ``error`` raised."""
         outcome = self.result(confirmed)
         if outcome is None:

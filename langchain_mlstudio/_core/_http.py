@@ -317,7 +317,7 @@ class HTTPTransport:
         done = call.already_done
         if done is None or attempt.number <= 1 or not isinstance(error, done.error):
             raise error
-        return _Outcome(done.confirm, functools.partial(done.settle, error))
+        return _Outcome(done.confirm, functools.partial(done.outcome, error))
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, req: Call[Any]) -> httpx.Request:
         timeout = self.timeout if req.timeout is None else req.timeout

@@ -191,7 +191,7 @@ class BatchRun:
             outcomes = send(batch)
         except MLStudioError as exc:
             outcomes = self._failed(batch, exc)
-        return self._finished(batch, outcomes)
+        return self._reported(batch, outcomes)
 
     async def asend(
         self, batch: Batch, send: Callable[[Batch], Awaitable[list[Outcome]]]
@@ -201,14 +201,14 @@ class BatchRun:
             outcomes = await send(batch)
         except MLStudioError as exc:
             outcomes = self._failed(batch, exc)
-        return self._finished(batch, outcomes)
+        return self._reported(batch, outcomes)
 
     def _failed(self, batch: Batch, exc: MLStudioError) -> list[Outcome]:
         if not self.return_exceptions:
             raise exc
         return [exc] * len(batch.items)
 
-    def _finished(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+    def _reported(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
         if self.on_batch is not None:
             self.on_batch(len(outcomes))
         if self.on_done is not None:
