@@ -6,17 +6,15 @@ read here, are what the tests assert on (never wall-clock durations).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from langchain_mlstudio.emulator import Emulator
+from tests.support.emulators import Account, frozen_heap
 
-API_KEY = "ray-it-key"
-ORG = "ray-org"
-MODEL = "ray-model"
+ACCOUNT = Account(api_key="ray-it-key", organization_id="ray-org", model="ray-model")
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +36,8 @@ def ray_cluster() -> Iterator[Any]:
 def emulator_server() -> Iterator[Emulator]:
     # Arrival times at the emulator are what the rate-limit test reads: keep a
     # full collection of the test process's heap from looking like network jitter.
-    gc.collect()
-    gc.freeze()
-    try:
-        with Emulator(
-            api_key=API_KEY, organization_id=ORG, model=MODEL, flavour="ionos", job_duration=0.2
-        ) as emu:
-            yield emu
-    finally:
-        gc.unfreeze()
+    with frozen_heap(), ACCOUNT.emulator(flavour="ionos", job_duration=0.2) as emu:
+        yield emu
 
 
 @pytest.fixture

@@ -16,18 +16,16 @@ from langchain_mlstudio.ray._coordinator import start_coordinator
 from langchain_mlstudio.ray._generate import Generator, ModelRecipe
 from langchain_mlstudio.ray._rows import GenerationLayout, conversation_of, job_key
 
-from .conftest import API_KEY, MODEL, ORG
+from .conftest import ACCOUNT
 
 pytestmark = pytest.mark.usefixtures("ray_cluster")
 LAYOUT = GenerationLayout("prompt", "answer", "id")
 
 
 def model(emu: Emulator, **kwargs: Any) -> ChatIonosModelStudio:
-    return ChatIonosModelStudio(
-        model=MODEL,
-        api_key=API_KEY,
-        organization_id=ORG,
-        base_url=emu.base_url,
+    return ACCOUNT.chat_model(
+        ChatIonosModelStudio,
+        emu.base_url,
         poll_initial_interval=0.05,
         poll_max_interval=0.1,
         **kwargs,
