@@ -9,17 +9,19 @@ failure into a :class:`~langchain_mlstudio.MLStudioError` subclass.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import httpx
 
+from langchain_mlstudio._core._calls import APIResponse, Attempt, Call
 from langchain_mlstudio._core._errors import error_from_response, request_id_of, troubleshooting
 from langchain_mlstudio._core._retry import (
     RetryPolicy,
@@ -37,7 +39,11 @@ from langchain_mlstudio.errors import (
     MLStudioError,
 )
 
+__all__ = ["USER_AGENT", "HTTPTransport", "RequestGate", "header_problem"]
+
 logger = logging.getLogger("langchain_mlstudio.http")
+
+T = TypeVar("T")
 
 USER_AGENT = f"langchain-mlstudio/{__version__}"
 
@@ -81,46 +87,24 @@ class RequestGate:
     """A hook run before every attempt and after every response.
 
     Subclasses implement client-side rate limits (Fastino's requests per
-    second, FyreToolkit's ``X-RateLimit-*`` budget). The base class does
-    nothing.
+    second, FyreToolkit's ``X-RateLimit-*`` budget). The transport hands them
+    the call's :class:`~langchain_mlstudio._core._calls.Attempt`, so a gate
+    knows which call and which attempt it is deciding for. The base class
+    does nothing.
+
+    Example:
+        >>> gate = RequestGate()
+        >>> gate.before_attempt(Attempt("GET", "/"))  # returns at once
     """
 
-    def wait(self) -> None:
-        """Block until the next attempt may be sent."""
+    def before_attempt(self, attempt: Attempt) -> None:
+        """Block until ``attempt`` may be sent."""
 
-    async def await_(self) -> None:
-        """Wait, without blocking the event loop, until an attempt may be sent."""
+    async def abefore_attempt(self, attempt: Attempt) -> None:
+        """Wait, without blocking the event loop, until ``attempt`` may be sent."""
 
-    def observe(self, response: httpx.Response) -> None:
-        """Learn from a response's headers."""
-
-
-@dataclass
-class APIResponse:
-    """A decoded JSON response.
-
-    Attributes:
-        status_code: The HTTP status.
-        headers: The response headers.
-        data: The decoded JSON body (``None`` for an empty body).
-        request_id: The server's request id, if it sent one.
-    """
-
-    status_code: int
-    headers: httpx.Headers
-    data: Any
-    request_id: str | None = None
-
-
-@dataclass
-class _Request:
-    method: str
-    path: str
-    safety: Safety
-    json_body: Any = None
-    params: Mapping[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    timeout: float | None = None
+    def after_response(self, attempt: Attempt, response: httpx.Response) -> None:
+        """Learn from the answer to ``attempt`` (e.g. its rate-limit headers)."""
 
 
 class HTTPTransport:
@@ -138,6 +122,11 @@ class HTTPTransport:
         http_async_client: An ``httpx.AsyncClient`` to use instead.
         gate: A :class:`RequestGate` consulted around every attempt.
         status_hints: Extra advice per HTTP status for this service's errors.
+        retry: The retry policy (default: backoff with ``max_retries``).
+        sleep: How the transport waits between attempts (``time.sleep``);
+            kept as the public attribute :attr:`sleep`, which the service
+            clients also use for their own waits (job polling).
+        asleep: The async twin of ``sleep`` (``asyncio.sleep``).
 
     Example:
         >>> t = HTTPTransport("Example", "https://example.invalid", lambda: {})
@@ -159,6 +148,8 @@ class HTTPTransport:
         gate: RequestGate | None = None,
         status_hints: Mapping[int, str] | None = None,
         retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.service = service
         self.base_url = base_url.rstrip("/")
@@ -170,8 +161,8 @@ class HTTPTransport:
         self.status_hints = dict(status_hints or {})
         self._injected_client = http_client
         self._injected_async_client = http_async_client
-        self._sleep: Callable[[float], None] = time.sleep
-        self._asleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.sleep = sleep
+        self.asleep = asleep
         self._init_runtime_state()
 
     # -- lifecycle ---------------------------------------------------------
@@ -188,14 +179,15 @@ class HTTPTransport:
         # Injected clients hold sockets and cannot cross processes.
         state["_injected_client"] = None
         state["_injected_async_client"] = None
-        state["_sleep"] = None
-        state["_asleep"] = None
+        # Injected clocks are test doubles; a copy in another process uses real time.
+        state["sleep"] = None
+        state["asleep"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._sleep = time.sleep
-        self._asleep = asyncio.sleep
+        self.sleep = time.sleep
+        self.asleep = asyncio.sleep
         self._init_runtime_state()
 
     def __repr__(self) -> str:
@@ -270,7 +262,7 @@ class HTTPTransport:
             headers.update(part)
         return headers
 
-    def _checked_headers(self, req: _Request) -> dict[str, str]:
+    def _checked_headers(self, req: Call[Any]) -> dict[str, str]:
         """:meth:`headers`, or a typed error naming the header httpx could not send.
 
         A key pasted with a '…' or a line break would otherwise fail inside
@@ -324,20 +316,9 @@ class HTTPTransport:
         Raises:
             MLStudioError: A subclass for every failure.
         """
-        req = _Request(method, path, safety, json_body, params, dict(headers or {}), timeout)
-        client = self.client  # set up before the gate hands out a start
-        attempt = 0
-        while True:
-            self.gate.wait()
-            outcome = self._classify(req, attempt, self._send(client, req))
-            if isinstance(outcome, APIResponse):
-                return outcome
-            delay, error = outcome
-            if delay is None:
-                raise error
-            self._log_retry(req, attempt, delay, error)
-            self._sleep(delay)
-            attempt += 1
+        return self.call(
+            Call(method, path, _identity, json_body, params, dict(headers or {}), safety, timeout)
+        )
 
     async def arequest(
         self,
@@ -351,22 +332,65 @@ class HTTPTransport:
         timeout: float | None = None,
     ) -> APIResponse:
         """Async twin of :meth:`request`."""
-        req = _Request(method, path, safety, json_body, params, dict(headers or {}), timeout)
-        client = self.async_client
-        attempt = 0
-        while True:
-            await self.gate.await_()
-            outcome = self._classify(req, attempt, await self._asend(client, req))
-            if isinstance(outcome, APIResponse):
-                return outcome
-            delay, error = outcome
-            if delay is None:
-                raise error
-            self._log_retry(req, attempt, delay, error)
-            await self._asleep(delay)
-            attempt += 1
+        return await self.acall(
+            Call(method, path, _identity, json_body, params, dict(headers or {}), safety, timeout)
+        )
 
-    def _build(self, client: httpx.Client | httpx.AsyncClient, req: _Request) -> httpx.Request:
+    def call(self, call: Call[T]) -> T:
+        """Send ``call``, retrying what is safe to retry, and read its answer.
+
+        Every attempt passes the gate first. An error that a retried attempt
+        meets and ``call.already_done`` reads as the work of an earlier
+        attempt becomes the call's result (after its ``confirm`` call).
+
+        Raises:
+            MLStudioError: A subclass for every failure.
+        """
+        client = self.client  # set up before the gate hands out a start
+        attempt = Attempt(call.method, call.path)
+        while True:
+            self.gate.before_attempt(attempt)
+            step = self._step(call, attempt, self._send(client, call))
+            if isinstance(step, _Outcome):
+                return step.finish(None if step.confirm is None else self.call(step.confirm))
+            self.sleep(step)
+
+    async def acall(self, call: Call[T]) -> T:
+        """Async twin of :meth:`call`."""
+        client = self.async_client
+        attempt = Attempt(call.method, call.path)
+        while True:
+            await self.gate.abefore_attempt(attempt)
+            step = self._step(call, attempt, await self._asend(client, call))
+            if isinstance(step, _Outcome):
+                confirmed = None if step.confirm is None else await self.acall(step.confirm)
+                return step.finish(confirmed)
+            await self.asleep(step)
+
+    def _step(
+        self, call: Call[T], attempt: Attempt, result: httpx.Response | httpx.TransportError
+    ) -> _Outcome[T] | float:
+        """What follows an attempt: the call's outcome, or the wait before the next attempt.
+
+        Raises:
+            MLStudioError: The attempt failed, may not be retried, and is not
+                an earlier attempt's success.
+        """
+        classified = self._classify(call, attempt, result)
+        if isinstance(classified, APIResponse):
+            value = call.read(classified)
+            return _Outcome(None, lambda _confirmed: value)
+        delay, error = classified
+        if delay is not None:
+            self._log_retry(call, attempt, delay, error)
+            attempt.number += 1
+            return delay
+        done = call.already_done
+        if done is None or attempt.number <= 1 or not isinstance(error, done.error):
+            raise error
+        return _Outcome(done.confirm, functools.partial(done.settle, error))
+
+    def _build(self, client: httpx.Client | httpx.AsyncClient, req: Call[Any]) -> httpx.Request:
         timeout = self.timeout if req.timeout is None else req.timeout
         headers = self._checked_headers(req)
         try:
@@ -381,7 +405,7 @@ class HTTPTransport:
         except ValueError as exc:  # UnicodeEncodeError included
             raise self._unencodable(req, exc) from None
 
-    def _unencodable(self, req: _Request, exc: ValueError) -> InvalidInputError:
+    def _unencodable(self, req: Call[Any], exc: ValueError) -> InvalidInputError:
         """The typed error for a request httpx could not encode, naming the field.
 
         Lone surrogates (e.g. from a badly decoded file) cannot be UTF-8
@@ -409,7 +433,7 @@ class HTTPTransport:
             ),
         )
 
-    def _send(self, client: httpx.Client, req: _Request) -> httpx.Response | httpx.TransportError:
+    def _send(self, client: httpx.Client, req: Call[Any]) -> httpx.Response | httpx.TransportError:
         try:
             response = client.send(self._build(client, req))
             response.read()
@@ -418,7 +442,7 @@ class HTTPTransport:
         return response
 
     async def _asend(
-        self, client: httpx.AsyncClient, req: _Request
+        self, client: httpx.AsyncClient, req: Call[Any]
     ) -> httpx.Response | httpx.TransportError:
         try:
             response = await client.send(self._build(client, req))
@@ -429,22 +453,23 @@ class HTTPTransport:
 
     def _classify(
         self,
-        req: _Request,
-        attempt: int,
+        req: Call[Any],
+        attempt: Attempt,
         result: httpx.Response | httpx.TransportError,
-    ) -> APIResponse | tuple[float | None, Exception]:
+    ) -> APIResponse | tuple[float | None, MLStudioError]:
         """A decoded response, or the error with the delay before a retry.
 
         The delay is ``None`` when the error must not be retried.
         """
-        can_retry = attempt < self.retry.max_retries
+        retries_before = attempt.number - 1
+        can_retry = retries_before < self.retry.max_retries
         if isinstance(result, httpx.TransportError):
             failure = self._transport_error(req, result)
             if can_retry and should_retry_exception(result, req.safety):
-                return self.retry.delay_for(attempt, None), failure
+                return self.retry.delay_for(retries_before, None), failure
             return None, failure
         response = result
-        self.gate.observe(response)
+        self.gate.after_response(attempt, response)
         logger.debug("%s %s %s -> %s", self.service, req.method, req.path, response.status_code)
         if response.is_success:
             return self._decode(req, response)
@@ -452,16 +477,18 @@ class HTTPTransport:
             response, self.service, hint=self.status_hints.get(response.status_code)
         )
         if can_retry and should_retry_status(response.status_code, req.safety):
-            return self.retry.delay_for(attempt, response), error
+            return self.retry.delay_for(retries_before, response), error
         return None, error
 
-    def _decode(self, req: _Request, response: httpx.Response) -> APIResponse:
+    def _decode(self, req: Call[Any], response: httpx.Response) -> APIResponse:
         request_id = request_id_of(response, None)
         if not response.content.strip():
             return APIResponse(response.status_code, response.headers, None, request_id)
         try:
             data = json.loads(response.content)
         except (ValueError, UnicodeDecodeError) as exc:
+            if req.any_body:
+                return APIResponse(response.status_code, response.headers, None, request_id)
             raise MalformedResponseError(
                 f"{self.service} answered {req.method} {req.path} with a body that is not JSON",
                 status_code=response.status_code,
@@ -475,7 +502,7 @@ class HTTPTransport:
             request_id_of(response, data),
         )
 
-    def _transport_error(self, req: _Request, exc: httpx.TransportError) -> APIConnectionError:
+    def _transport_error(self, req: Call[Any], exc: httpx.TransportError) -> APIConnectionError:
         where = f"{req.method} {self.base_url}{req.path}"
         cls: type[APIConnectionError] = APIConnectionError
         message = f"Could not complete {where}: {type(exc).__name__}"
@@ -502,14 +529,26 @@ class HTTPTransport:
         err.__cause__ = exc
         return err
 
-    def _log_retry(self, req: _Request, attempt: int, delay: float, error: Exception) -> None:
+    def _log_retry(self, req: Call[Any], attempt: Attempt, delay: float, error: Exception) -> None:
         logger.info(
             "%s %s %s failed (%s); retry %d/%d in %.2f s",
             self.service,
             req.method,
             req.path,
             type(error).__name__,
-            attempt + 1,
+            attempt.number,
             self.retry.max_retries,
             delay,
         )
+
+
+def _identity(response: APIResponse) -> APIResponse:
+    return response
+
+
+@dataclass(frozen=True)
+class _Outcome(Generic[T]):
+    """How a call ends: ``finish`` of the ``confirm`` call's value (``None`` without one)."""
+
+    confirm: Call[Any] | None
+    finish: Callable[[Any], T]

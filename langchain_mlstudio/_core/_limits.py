@@ -10,10 +10,10 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Hashable
-from types import TracebackType
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
+from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._http import RequestGate
 
 
@@ -27,19 +27,37 @@ class RequestsPerSecond(RequestGate):
     delayed on its way by up to ``jitter`` seconds (scheduling, a
     garbage-collection pause, the network).
 
+    Args:
+        rate: Request starts per second.
+        jitter: The margin, as a fraction of the interval.
+        clock: The monotonic clock the spacing is measured with.
+        sleep: How a sync caller waits for its start.
+        asleep: How an async caller waits for its start.
+
     Example:
         >>> gate = RequestsPerSecond(10)
         >>> round(gate.interval, 3)
         0.105
-        >>> gate.wait()  # returns at once the first time
+        >>> gate.before_attempt(Attempt("POST", "/run"))  # returns at once the first time
     """
 
-    def __init__(self, rate: float, *, jitter: float = 0.05) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        jitter: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if rate <= 0:
             msg = "requests_per_second must be > 0"
             raise ValueError(msg)
         self.rate = rate
         self.jitter = jitter
+        self.clock = clock
+        self.sleep = sleep
+        self.asleep = asleep
         self._init_runtime_state()
 
     @property
@@ -56,13 +74,12 @@ class RequestsPerSecond(RequestGate):
         return {"rate": self.rate, "jitter": self.jitter}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._init_runtime_state()
+        self.__init__(state["rate"], jitter=state["jitter"])  # type: ignore[misc]
 
     def _reserve(self) -> float:
         """Seconds until this caller's turn (reservations keep callers in order)."""
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             start = max(now, self._next_start)
             self._next_start = start + self.interval
         return start - now
@@ -76,24 +93,24 @@ class RequestsPerSecond(RequestGate):
         the moment each request really starts.
         """
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             wait = self._last_start + self.interval - now
             if wait <= 0:
                 self._last_start = now
                 return 0.0
             return wait
 
-    def wait(self) -> None:
+    def before_attempt(self, attempt: Attempt) -> None:
         """Block until this caller's turn and a free start."""
-        time.sleep(self._reserve())
+        self.sleep(self._reserve())
         while (delay := self._admit()) > 0:
-            time.sleep(delay)
+            self.sleep(delay)
 
-    async def await_(self) -> None:
+    async def abefore_attempt(self, attempt: Attempt) -> None:
         """Sleep (without blocking the loop) until this caller's turn and a free start."""
-        await asyncio.sleep(self._reserve())
-        while (delay := self._admit()) > 0:  # noqa: ASYNC110 - waits a computed time
-            await asyncio.sleep(delay)
+        await self.asleep(self._reserve())
+        while (delay := self._admit()) > 0:
+            await self.asleep(delay)
 
 
 class _AsyncWaiter:
@@ -108,6 +125,9 @@ class _ThreadWaiter:
     def __init__(self, limit: int) -> None:
         self.event = threading.Event()
         self.limit = limit
+
+
+W = TypeVar("W", _AsyncWaiter, _ThreadWaiter)
 
 
 class Slots:
@@ -161,6 +181,16 @@ class Slots:
         self._in_use += 1
         self.peak = max(self.peak, self._in_use)
 
+    def _take_or_queue(self, limit: int | None, waiter: Callable[[int], W]) -> W | None:
+        """Take a free slot (``None``), or queue and return a new waiter for one."""
+        with self._lock:
+            if self._in_use < self._limit(limit) and not self._waiters:
+                self._take()
+                return None
+            queued = waiter(self._limit(limit))
+            self._waiters.append(queued)
+            return queued
+
     def acquire(self, limit: int | None = None, *, cancel: threading.Event | None = None) -> None:
         """Take a slot, blocking the thread until one is free.
 
@@ -169,12 +199,9 @@ class Slots:
             cancel: When set while waiting, stop waiting and raise
                 :class:`InterruptedError` (no slot is taken).
         """
-        with self._lock:
-            if self._in_use < self._limit(limit) and not self._waiters:
-                self._take()
-                return
-            waiter = _ThreadWaiter(self._limit(limit))
-            self._waiters.append(waiter)
+        waiter = self._take_or_queue(limit, _ThreadWaiter)
+        if waiter is None:
+            return
         # release() hands its slot over before setting the event
         while not waiter.event.wait(0.05 if cancel is not None else None):
             if cancel is not None and cancel.is_set():
@@ -186,12 +213,9 @@ class Slots:
 
     async def aacquire(self, limit: int | None = None) -> None:
         """Take a slot, suspending the task until one is free."""
-        with self._lock:
-            if self._in_use < self._limit(limit) and not self._waiters:
-                self._take()
-                return
-            waiter = _AsyncWaiter(self._limit(limit))
-            self._waiters.append(waiter)
+        waiter = self._take_or_queue(limit, _AsyncWaiter)
+        if waiter is None:
+            return
         try:
             await waiter.future
         except asyncio.CancelledError:
@@ -226,24 +250,14 @@ class Slots:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     async def __aenter__(self) -> Slots:
         await self.aacquire()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         self.release()
 
 

@@ -87,24 +87,31 @@ class _Poller(Generic[T]):
     timeout: float | None
     max_consecutive_errors: int
     started: float
+    failures: int = 0
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def handle_error(self, error: MLStudioError, failures: int) -> int:
+    def failed(self, error: MLStudioError) -> None:
+        """Count a failed check, or raise ``error`` when it is not worth another."""
         if not isinstance(error, TRANSIENT_ERRORS):
             raise error
-        failures += 1
-        if failures > self.max_consecutive_errors:
+        self.failures += 1
+        if self.failures > self.max_consecutive_errors:
             raise error
         logger.info(
             "Status check of job %s failed (%s); will check again (%d/%d)",
             self.job_id,
             type(error).__name__,
-            failures,
+            self.failures,
             self.max_consecutive_errors,
         )
-        return failures
+
+    def wait_after(self, result: PollResult[T] | None) -> float:
+        """The wait before the next check after ``result`` (``None``: a failed check)."""
+        if result is not None:
+            self.failures = 0
+        return self.next_wait(None if result is None else result.retry_after)
 
     def next_wait(self, retry_after: float | None) -> float:
         """The wait before the next check, or raise once the deadline passed."""
@@ -153,19 +160,15 @@ def poll_job(
         job_id, schedule, timeout, max_consecutive_errors, time.monotonic()
     )
     sleep(schedule.initial_interval if first_delay is None else first_delay)
-    failures = 0
     while True:
-        retry_after = None
+        result: PollResult[T] | None = None
         try:
             result = check()
         except MLStudioError as error:
-            failures = poller.handle_error(error, failures)
-        else:
-            failures = 0
-            if result.final:
-                return result.state
-            retry_after = result.retry_after
-        sleep(poller.next_wait(retry_after))
+            poller.failed(error)
+        if result is not None and result.final:
+            return result.state
+        sleep(poller.wait_after(result))
 
 
 async def apoll_job(
@@ -183,16 +186,12 @@ async def apoll_job(
         job_id, schedule, timeout, max_consecutive_errors, time.monotonic()
     )
     await sleep(schedule.initial_interval if first_delay is None else first_delay)
-    failures = 0
     while True:
-        retry_after = None
+        result: PollResult[T] | None = None
         try:
             result = await check()
         except MLStudioError as error:
-            failures = poller.handle_error(error, failures)
-        else:
-            failures = 0
-            if result.final:
-                return result.state
-            retry_after = result.retry_after
-        await sleep(poller.next_wait(retry_after))
+            poller.failed(error)
+        if result is not None and result.final:
+            return result.state
+        await sleep(poller.wait_after(result))

@@ -23,8 +23,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._errors import describe_validation_error
-from langchain_mlstudio._core._http import APIResponse, HTTPTransport
+from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_job, poll_job
 from langchain_mlstudio._core._retry import Safety, parse_retry_after
 from langchain_mlstudio.chat_models._providers import (
@@ -409,7 +410,7 @@ class ModelStudioClient:
                 delay = self._capacity_delay(exc, deadline, attempt)
                 if delay is None:
                     raise
-            (stop.wait if stop is not None else self.transport._sleep)(delay)
+            (stop.wait if stop is not None else self.transport.sleep)(delay)
             attempt += 1
         return self._submitted(response, len(conversations))
 
@@ -476,7 +477,7 @@ class ModelStudioClient:
             schedule=self.poll_schedule,
             timeout=self.job_timeout if timeout is None else timeout,
             first_delay=first_delay,
-            sleep=self.transport._sleep,
+            sleep=self.transport.sleep,
         )
         return self._final(job)
 
@@ -507,7 +508,7 @@ class ModelStudioClient:
                 delay = self._capacity_delay(exc, deadline, attempt)
                 if delay is None:
                     raise
-            await self.transport._asleep(delay)
+            await self.transport.asleep(delay)
             attempt += 1
         return self._submitted(response, len(conversations))
 
@@ -541,7 +542,7 @@ class ModelStudioClient:
             schedule=self.poll_schedule,
             timeout=self.job_timeout if timeout is None else timeout,
             first_delay=first_delay,
-            sleep=self.transport._asleep,
+            sleep=self.transport.asleep,
         )
         return self._final(job)
 

@@ -25,7 +25,6 @@ whose ``status`` is not ``success`` becomes a :class:`FastinoInputError`.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, overload
@@ -41,9 +40,11 @@ from pydantic import (
     ValidationError,
 )
 
+from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._errors import describe_validation_error
-from langchain_mlstudio._core._http import APIResponse, HTTPTransport, RequestGate
+from langchain_mlstudio._core._http import HTTPTransport, RequestGate
 from langchain_mlstudio._core._limits import RequestsPerSecond
+from langchain_mlstudio._core._locks import InstanceLock
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio._core._settings import require
 from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
@@ -162,36 +163,6 @@ class FastinoInputError(MLStudioError):
         super().__init__(message, **kwargs)
 
 
-class _InstanceLock:
-    """A lock made with its owner that pickles and copies as a new, free lock.
-
-    Creating the guard lock together with the instance (not on first use) is
-    what makes the lazy builds it guards race-free: two threads can never each
-    make their own lock and so each build their own transport (and rate gate).
-    A pickled or deep-copied owner gets a lock of its own.
-
-    Example:
-        >>> import pickle
-        >>> lock = _InstanceLock()
-        >>> with pickle.loads(pickle.dumps(lock)):
-        ...     pass
-    """
-
-    __slots__ = ("_lock",)
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> bool:
-        return self._lock.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
-
-    def __reduce__(self) -> tuple[type[_InstanceLock], tuple[()]]:
-        return (_InstanceLock, ())
-
-
 class FastinoClient(BaseModel):
     """A client for Fastino's ``/run`` endpoint, sync and async.
 
@@ -257,7 +228,7 @@ class FastinoClient(BaseModel):
     rate_gate: RequestGate | None = Field(default=None, exclude=True, repr=False)
 
     _transport: HTTPTransport | None = PrivateAttr(default=None)
-    _lock: _InstanceLock = PrivateAttr(default_factory=_InstanceLock)
+    _lock: InstanceLock = PrivateAttr(default_factory=InstanceLock)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -269,7 +240,7 @@ class FastinoClient(BaseModel):
         state["__dict__"] = fields
         # The transport (and its rate gate) is rebuilt lazily in each process.
         # The lock pickles as a new one (it is never shared across processes).
-        state["__pydantic_private__"] = {"_transport": None, "_lock": _InstanceLock()}
+        state["__pydantic_private__"] = {"_transport": None, "_lock": InstanceLock()}
         return state
 
     @property

@@ -8,8 +8,9 @@ from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
+from langchain_mlstudio._core._locks import InstanceLock
 from langchain_mlstudio.fastino._pipeline import ChunkBounds
-from langchain_mlstudio.fastino.client import FastinoClient, _InstanceLock
+from langchain_mlstudio.fastino.client import FastinoClient
 
 __all__ = ["DEFAULT_ENTITY_TYPES", "FastinoSettings"]
 
@@ -77,7 +78,7 @@ class FastinoSettings(BaseModel):
     """Most words shared by neighbouring chunks."""
 
     _own_client: FastinoClient | None = PrivateAttr(default=None)
-    _client_lock: _InstanceLock = PrivateAttr(default_factory=_InstanceLock)
+    _client_lock: InstanceLock = PrivateAttr(default_factory=InstanceLock)
 
     @model_validator(mode="after")
     def _check_chunks(self) -> Self:
@@ -135,6 +136,6 @@ class FastinoSettings(BaseModel):
         state = super().__getstate__()
         private = dict(state.get("__pydantic_private__") or {})
         private["_own_client"] = None
-        private["_client_lock"] = _InstanceLock()
+        private["_client_lock"] = InstanceLock()
         state["__pydantic_private__"] = private
         return state

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeVar
 
-from langchain_mlstudio._core._http import APIResponse, HTTPTransport
+from langchain_mlstudio._core._calls import APIResponse
+from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._polling import (
     PollResult,
     PollSchedule,
@@ -276,7 +277,7 @@ class BatchJobs:
                 lambda: _shown(bar, self._poll_result(self._run(spec))),
                 schedule=poll_schedule or self.poll_schedule,
                 timeout=timeout,
-                sleep=self._transport._sleep,
+                sleep=self._transport.sleep,
             )
         except JobTimeoutError as err:
             if cancel_on_timeout:
@@ -308,7 +309,7 @@ class BatchJobs:
                 check,
                 schedule=poll_schedule or self.poll_schedule,
                 timeout=timeout,
-                sleep=self._transport._asleep,
+                sleep=self._transport.asleep,
             )
         except JobTimeoutError as err:
             if cancel_on_timeout:

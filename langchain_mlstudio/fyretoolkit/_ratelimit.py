@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._errors import parse_error_body, request_id_of
 from langchain_mlstudio._core._http import RequestGate
 from langchain_mlstudio._core._retry import RetryPolicy, parse_retry_after
@@ -127,27 +128,37 @@ class RateLimitGate(RequestGate):
 
     One gate is shared by every thread and event loop using a client. The
     category of the current call comes from :meth:`scope`, which the client
-    enters around each request; the transport calls :meth:`wait` /
-    :meth:`await_` before every attempt and :meth:`observe` after every
-    response.
+    enters around each request; the transport calls :meth:`before_attempt` /
+    :meth:`abefore_attempt` before every attempt and :meth:`after_response`
+    after every response.
 
     Args:
         max_wait: The most one call waits in total, in seconds; a call that
             would need longer raises ``RateLimitError`` before sleeping.
+        clock: The wall clock ``X-RateLimit-Reset`` is compared with.
+        sleep: How a sync call waits for its window.
+        asleep: How an async call waits for its window.
 
     Example:
         >>> gate = RateLimitGate()
         >>> with gate.scope("read"):
-        ...     gate.wait()  # nothing observed yet: returns at once
+        ...     gate.before_attempt(Attempt("GET", "/models"))  # nothing seen yet: at once
         >>> gate.last is None
         True
     """
 
-    def __init__(self, *, max_wait: float = DEFAULT_MAX_WAIT) -> None:
+    def __init__(
+        self,
+        *,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.max_wait = max_wait
-        self._clock: Callable[[], float] = time.time
-        self._sleep: Callable[[float], None] = time.sleep
-        self._asleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.clock = clock
+        self.sleep = sleep
+        self.asleep = asleep
         self._init_runtime_state()
 
     def _init_runtime_state(self) -> None:
@@ -191,11 +202,11 @@ class RateLimitGate(RequestGate):
         if category is None:
             call = _current.get()
             category = call.category if call is not None else None
-        return min(self.max_wait, self._window_delay(category, self._clock()))
+        return min(self.max_wait, self._window_delay(category, self.clock()))
 
     def _before_attempt(self) -> float:
         call = _current.get()
-        delay = self.delay() if call is None else self._call_delay(call, self._clock())
+        delay = self.delay() if call is None else self._call_delay(call, self.clock())
         if delay > 0:
             with self._lock:
                 self.waits.append(delay)
@@ -234,19 +245,19 @@ class RateLimitGate(RequestGate):
         call.waited += needed
         return needed
 
-    def wait(self) -> None:
+    def before_attempt(self, attempt: Attempt) -> None:
         """Block until the current category's window resets, if it is spent."""
         delay = self._before_attempt()
         if delay > 0:
-            self._sleep(delay)
+            self.sleep(delay)
 
-    async def await_(self) -> None:
-        """Async twin of :meth:`wait`; never blocks the event loop."""
+    async def abefore_attempt(self, attempt: Attempt) -> None:
+        """Async twin of :meth:`before_attempt`; never blocks the event loop."""
         delay = self._before_attempt()
         if delay > 0:
-            await self._asleep(delay)
+            await self.asleep(delay)
 
-    def observe(self, response: httpx.Response) -> None:
+    def after_response(self, attempt: Attempt, response: httpx.Response) -> None:
         """Remember the response's ``X-RateLimit-*`` headers, if it has any."""
         limit = _int_header(response, "x-ratelimit-limit")
         remaining = _int_header(response, "x-ratelimit-remaining")
@@ -268,7 +279,7 @@ class RateLimitGate(RequestGate):
 
     def _note_refusal(self, call: CallScope, response: httpx.Response, reset: float | None) -> None:
         """Remember when a refused call may retry: ``Retry-After`` first, else the reset."""
-        now = self._clock()
+        now = self.clock()
         call.limited_at = now
         try:
             body = response.json()

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
-from langchain_mlstudio._core._http import APIResponse
+from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._retry import Safety
 from langchain_mlstudio.errors import (
     ConfigurationError,

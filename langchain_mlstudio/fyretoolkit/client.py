@@ -27,7 +27,8 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from langchain_mlstudio._core._http import APIResponse, HTTPTransport
+from langchain_mlstudio._core._calls import APIResponse
+from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._polling import (
     PollSchedule,
 )

@@ -24,6 +24,7 @@ from typing import Any
 
 import ray
 
+from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio.fastino.strategies import Pseudonymizer
 
@@ -78,7 +79,7 @@ class RunCoordinator:
         next caller.
         """
         if self._gate is not None:
-            await self._gate.await_()
+            await self._gate.abefore_attempt(Attempt("POST", "/run"))
         self._granted += 1
         return time.time()
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
+from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._http import RequestGate
 from langchain_mlstudio.fastino.strategies import Pseudonymizer, label_token
 from langchain_mlstudio.ray._errors import RunCoordinatorError, require_ray
@@ -55,14 +56,14 @@ class ClusterRateGate(RequestGate):
         self.late = late
         self.attempts = attempts
 
-    def wait(self) -> None:
+    def before_attempt(self, attempt: Attempt) -> None:
         """Block until the coordinator grants this attempt a start, in time."""
         for _ in range(self.attempts):
             granted = call(self.coordinator.admit.remote(), "a request start")
             if time.time() - granted <= self.late:
                 return
 
-    async def await_(self) -> None:
+    async def abefore_attempt(self, attempt: Attempt) -> None:
         """Await the coordinator's grant without blocking the event loop."""
         ray = require_ray()
         for _ in range(self.attempts):

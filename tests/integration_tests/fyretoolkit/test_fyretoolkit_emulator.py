@@ -73,11 +73,11 @@ def make_client(emu: Emulator, clock: FakeClock | None = None, **kwargs: Any) ->
     client = FyreToolkitClient(api_key=DEMO_KEY, base_url=emu.base_url, **kwargs)
     if clock is not None:
         # Every wait (backoff, polling, rate-limit reset) moves the fake clock.
-        client._transport._sleep = clock.sleep
-        client._transport._asleep = clock.asleep
-        client._gate._clock = clock.time
-        client._gate._sleep = clock.sleep
-        client._gate._asleep = clock.asleep
+        client._transport.sleep = clock.sleep
+        client._transport.asleep = clock.asleep
+        client._gate.clock = clock.time
+        client._gate.sleep = clock.sleep
+        client._gate.asleep = clock.asleep
     return client
 
 

@@ -394,7 +394,7 @@ def test_transient_status_check_error_is_retried_not_fatal() -> None:
 def test_submission_is_not_repeated_after_a_500() -> None:
     api = FakeJobAPI(responses=[httpx.Response(500, json={"detail": "boom"})])
     llm = make_model(api, max_retries=3)
-    llm.client.transport._sleep = lambda _: None
+    llm.client.transport.sleep = lambda _: None
 
     with pytest.raises(Exception, match="boom"):
         llm.invoke("a")
@@ -405,7 +405,7 @@ def test_submission_is_not_repeated_after_a_500() -> None:
 def test_submission_after_read_timeout_is_not_repeated() -> None:
     api = FakeJobAPI(responses=[httpx.ReadTimeout("slow")])
     llm = make_model(api, max_retries=3)
-    llm.client.transport._sleep = lambda _: None
+    llm.client.transport.sleep = lambda _: None
 
     with pytest.raises(Exception, match="did not answer"):
         llm.invoke("a")
@@ -425,7 +425,7 @@ def test_submission_after_read_timeout_is_not_repeated() -> None:
 def test_submission_is_retried_when_no_job_was_created(first: Any) -> None:
     api = FakeJobAPI(responses=[first])
     llm = make_model(api)
-    llm.client.transport._sleep = lambda _: None
+    llm.client.transport.sleep = lambda _: None
 
     assert llm.invoke("a").content == "reply to a"
     assert len(api.jobs) == 1

@@ -438,8 +438,8 @@ async def test_a_submit_refused_for_the_parallel_limit_waits_and_tries_again(
     async def no_async_wait(delay: float) -> None:
         waits.append(delay)
 
-    llm.client.transport._sleep = waits.append
-    llm.client.transport._asleep = no_async_wait
+    llm.client.transport.sleep = waits.append
+    llm.client.transport.asleep = no_async_wait
 
     result = await llm.ainvoke("q") if asynchronous else llm.invoke("q")
 

@@ -41,9 +41,9 @@ def transport(
         "https://svc.example",
         lambda: {"Authorization": f"Bearer {SECRET}"},
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        sleep=sleeps.append,
         **kwargs,
     )
-    t._sleep = sleeps.append
     return t, sleeps
 
 
@@ -324,17 +324,17 @@ def test_secret_never_appears_in_errors_or_logs(caplog: pytest.LogCaptureFixture
 async def test_async_requests_retry_like_sync_ones() -> None:
     handler, seen = scripted(httpx.Response(503, json={}), OK)
     sleeps: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        sleeps.append(delay)
+
     t = HTTPTransport(
         "Svc",
         "https://svc.example",
         dict,
         http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        asleep=fake_sleep,
     )
-
-    async def fake_sleep(delay: float) -> None:
-        sleeps.append(delay)
-
-    t._asleep = fake_sleep
 
     assert (await t.arequest("GET", "/x")).data == {"ok": True}
     assert len(seen) == 2

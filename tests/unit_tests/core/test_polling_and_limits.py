@@ -11,6 +11,7 @@ import time
 import pytest
 
 from langchain_mlstudio import JobTimeoutError, NotFoundError, ServerError
+from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._limits import RequestsPerSecond, Slots
 from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_job, poll_job
 
@@ -222,13 +223,13 @@ async def test_requests_per_second_holds_across_threads_and_tasks() -> None:
 
     def sync_caller() -> None:
         for _ in range(5):
-            gate.wait()
+            gate.before_attempt(Attempt("POST", "/run"))
             with lock:
                 starts.append(time.monotonic())
 
     async def async_caller() -> None:
         for _ in range(5):
-            await gate.await_()
+            await gate.abefore_attempt(Attempt("POST", "/run"))
             with lock:
                 starts.append(time.monotonic())
 
@@ -250,7 +251,7 @@ def test_limits_pickle_without_their_locks() -> None:
     slots = pickle.loads(pickle.dumps(Slots(3)))
     assert gate.rate == 5
     assert slots.size == 3
-    gate.wait()
+    gate.before_attempt(Attempt("POST", "/run"))
     with slots:
         assert slots.in_use == 1
 

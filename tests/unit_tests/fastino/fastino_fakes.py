@@ -72,10 +72,10 @@ class FakeFastino:
             http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(self.handler)),
             **kwargs,
         )
-        client.transport._sleep = lambda _s: None  # no real backoff in unit tests
+        client.transport.sleep = lambda _s: None  # no real backoff in unit tests
 
         async def _nosleep(_s: float) -> None:
             return None
 
-        client.transport._asleep = _nosleep
+        client.transport.asleep = _nosleep
         return client

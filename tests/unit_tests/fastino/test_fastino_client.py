@@ -153,7 +153,7 @@ def test_429_is_retried_by_the_shared_layer(fake: FakeFastino) -> None:
     )
     client = fake.make_client()
     delays: list[float] = []
-    client.transport._sleep = delays.append
+    client.transport.sleep = delays.append
     [result] = client.run("fastino-pii", ["Hi Jamie Derran"])
     assert result.entities
     assert delays == [2.0]

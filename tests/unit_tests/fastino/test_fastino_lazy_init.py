@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import langchain_mlstudio.fastino.client as client_module
+import langchain_mlstudio._core._locks as locks_module
 import langchain_mlstudio.fastino.transformer as transformer_module
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITool, FastinoPIITransformer
 
@@ -59,7 +59,7 @@ def _from_two_threads(get: Callable[[], object]) -> set[int]:
 
 def test_two_threads_share_one_transport_and_rate_gate(monkeypatch: pytest.MonkeyPatch) -> None:
     client = FastinoClient(api_key="k", base_url="https://fastino.test")
-    _interleave(monkeypatch, client_module, FastinoClient, "_build_transport")
+    _interleave(monkeypatch, locks_module, FastinoClient, "_build_transport")
     gates = _from_two_threads(lambda: client.transport.gate)
     assert len(gates) == 1
 
@@ -75,7 +75,7 @@ def test_unpickled_client_still_builds_one_transport(monkeypatch: pytest.MonkeyP
     client = FastinoClient(api_key="k", base_url="https://fastino.test")
     _ = client.transport
     copy_ = pickle.loads(pickle.dumps(client))
-    _interleave(monkeypatch, client_module, FastinoClient, "_build_transport")
+    _interleave(monkeypatch, locks_module, FastinoClient, "_build_transport")
     gates = _from_two_threads(lambda: copy_.transport.gate)
     assert len(gates) == 1
     assert copy_.transport is not client.transport

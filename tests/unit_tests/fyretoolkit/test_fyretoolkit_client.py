@@ -57,12 +57,12 @@ def make_client(handler: Handler, **kwargs: Any) -> tuple[FyreToolkitClient, Rec
         http_async_client=httpx.AsyncClient(transport=transport),
         **kwargs,
     )
-    client._transport._sleep = lambda _delay: None
+    client._transport.sleep = lambda _delay: None
 
     async def no_sleep(_delay: float) -> None:
         return None
 
-    client._transport._asleep = no_sleep
+    client._transport.asleep = no_sleep
     return client, recorder
 
 
@@ -664,9 +664,9 @@ def _limited(clock: FakeClock, remaining: list[int], reset_in: float = 30.0) -> 
 
 
 def _fake_gate(client: FyreToolkitClient, clock: FakeClock) -> None:
-    client._gate._clock = clock.time
-    client._gate._sleep = clock.sleep
-    client._gate._asleep = clock.asleep
+    client._gate.clock = clock.time
+    client._gate.sleep = clock.sleep
+    client._gate.asleep = clock.asleep
 
 
 @modes
@@ -732,8 +732,8 @@ def _clocked(
     """A client whose transport and gate both sleep on ``clock``."""
     client, rec = make_client(handler, **kwargs)
     _fake_gate(client, clock)
-    client._transport._sleep = clock.sleep
-    client._transport._asleep = clock.asleep
+    client._transport.sleep = clock.sleep
+    client._transport.asleep = clock.asleep
     return client, rec
 
 
@@ -919,12 +919,12 @@ async def test_credentials_in_base_url_never_reach_errors_repr_or_logs(
         http_async_client=httpx.AsyncClient(transport=transport),
         max_retries=1,
     )
-    client._transport._sleep = lambda _d: None
+    client._transport.sleep = lambda _d: None
 
     async def no_sleep(_d: float) -> None:
         return None
 
-    client._transport._asleep = no_sleep
+    client._transport.asleep = no_sleep
     caplog.set_level("DEBUG")
     with pytest.raises(MLStudioError) as info:
         await call(mode, client, "get_model", "m")

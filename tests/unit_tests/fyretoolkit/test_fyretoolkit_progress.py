@@ -39,12 +39,12 @@ def job_client(states: list[tuple[int, int | None]], final: str = "completed") -
         http_client=httpx.Client(transport=transport),
         http_async_client=httpx.AsyncClient(transport=transport),
     )
-    client._transport._sleep = lambda _delay: None
+    client._transport.sleep = lambda _delay: None
 
     async def no_sleep(_delay: float) -> None:
         return None
 
-    client._transport._asleep = no_sleep
+    client._transport.asleep = no_sleep
     return client
 
 

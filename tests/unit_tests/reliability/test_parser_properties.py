@@ -22,7 +22,8 @@ from langchain_mlstudio import (
     MLStudioError,
     ModelStudioClient,
 )
-from langchain_mlstudio._core._http import APIResponse, HTTPTransport
+from langchain_mlstudio._core._calls import APIResponse
+from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio.fastino import FastinoResult
 from langchain_mlstudio.fyretoolkit.types import (
     BatchJob,

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import time
 
+from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._limits import RequestsPerSecond
 
 RATE = 20.0
@@ -16,7 +17,7 @@ async def test_starts_stay_spaced_when_the_event_loop_wakes_waiters_late() -> No
     starts: list[float] = []
 
     async def request() -> None:
-        await gate.await_()
+        await gate.abefore_attempt(Attempt("POST", "/run"))
         starts.append(time.monotonic())
 
     tasks = [asyncio.create_task(request()) for _ in range(4)]

@@ -21,7 +21,7 @@ from langchain_mlstudio import (
     JobTimeoutError,
     ModelStudioClient,
 )
-from langchain_mlstudio._core._http import APIResponse
+from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._polling import PollSchedule
 from langchain_mlstudio.chat_models import JobState, TaskResult, parse_state
 from langchain_mlstudio.fastino import FastinoInputError, FastinoResult
