@@ -21,7 +21,6 @@ from langchain_mlstudio import (
     JobTimeoutError,
     ModelStudioClient,
 )
-from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._polling import PollSchedule
 from langchain_mlstudio.chat_models import JobState, TaskResult, parse_state
 from langchain_mlstudio.fastino import FastinoInputError, FastinoResult
@@ -165,10 +164,17 @@ def test_fyretoolkit_wait_never_accepts_a_look_alike_of_completed(word: str) -> 
 @SETTINGS
 @given(status=st.sampled_from(["success"]).flatmap(random_casing) | unknown_words | failure_words)
 def test_fastino_input_is_a_result_only_when_its_status_says_success(status: str) -> None:
-    client = FastinoClient(api_key="k", base_url="http://fastino.test")
     # Since issue 9 an answer must echo its input to be matched to it.
     data: Any = [{"input": "x", "status": status, "message": "m", "output": {"entities": []}}]
-    [outcome] = client._parse(APIResponse(200, httpx.Headers(), data), 0, ["x"])
+    client = FastinoClient(
+        api_key="k",
+        base_url="http://fastino.test",
+        requests_per_second=1e6,
+        http_client=httpx.Client(
+            transport=httpx.MockTransport(lambda request: httpx.Response(200, json=data))
+        ),
+    )
+    [outcome] = client.run("fastino-pii", ["x"], return_exceptions=True)
     if status.lower() == "success":
         assert isinstance(outcome, FastinoResult)
     else:
