@@ -18,14 +18,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messag
 from langchain_mlstudio.chat_models._messages import convert_messages
 from langchain_mlstudio.errors import ConfigurationError, InvalidInputError
 
-__all__ = [
-    "GenerationLayout",
-    "RedactionLayout",
-    "conversation_of",
-    "error_name",
-    "has_text",
-    "job_key",
-]
+__all__ = ["GenerationLayout", "RedactionLayout", "Row", "conversation_of", "job_key"]
 
 Row = dict[str, Any]
 

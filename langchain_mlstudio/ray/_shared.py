@@ -19,10 +19,10 @@ from langchain_mlstudio._core._http import RequestGate
 from langchain_mlstudio.fastino.strategies import Pseudonymizer, label_token
 from langchain_mlstudio.ray._errors import RunCoordinatorError, require_ray
 
-__all__ = ["ClusterRateGate", "SharedPseudonymizer", "call"]
+__all__ = ["ClusterRateGate", "SharedPseudonymizer", "ask_coordinator"]
 
 
-def call(ref: Any, what: str) -> Any:
+def ask_coordinator(ref: Any, what: str) -> Any:
     """``ray.get(ref)``, a lost coordinator raised as :class:`RunCoordinatorError`.
 
     The error names only ``what`` was asked (never the arguments, which may
@@ -31,6 +31,15 @@ def call(ref: Any, what: str) -> Any:
     ray = require_ray()
     try:
         return ray.get(ref)
+    except ray.exceptions.RayActorError:
+        raise RunCoordinatorError(f"The run's coordinator actor is gone ({what})") from None
+
+
+async def aask_coordinator(ref: Any, what: str) -> Any:
+    """Async twin of :func:`ask_coordinator`: awaits ``ref`` without blocking the loop."""
+    ray = require_ray()
+    try:
+        return await ref
     except ray.exceptions.RayActorError:
         raise RunCoordinatorError(f"The run's coordinator actor is gone ({what})") from None
 
@@ -59,19 +68,14 @@ class ClusterRateGate(RequestGate):
     def before_attempt(self, attempt: Attempt) -> None:
         """Block until the coordinator grants this attempt a start, in time."""
         for _ in range(self.attempts):
-            granted = call(self.coordinator.admit.remote(), "a request start")
+            granted = ask_coordinator(self.coordinator.admit.remote(), "a request start")
             if time.time() - granted <= self.late:
                 return
 
     async def abefore_attempt(self, attempt: Attempt) -> None:
         """Await the coordinator's grant without blocking the event loop."""
-        ray = require_ray()
         for _ in range(self.attempts):
-            try:
-                granted = await self.coordinator.admit.remote()
-            except ray.exceptions.RayActorError:
-                msg = "The run's coordinator actor is gone (a request start)"
-                raise RunCoordinatorError(msg) from None
+            granted = await aask_coordinator(self.coordinator.admit.remote(), "a request start")
             if time.time() - granted <= self.late:
                 return
 
@@ -106,7 +110,7 @@ class SharedPseudonymizer(Pseudonymizer):
         key = (label_token(label), value)
         token = self._cache.get(key)
         if token is None:
-            [token] = call(self.coordinator.tokens.remote([key]), "a pseudonym")
+            [token] = ask_coordinator(self.coordinator.tokens.remote([key]), "a pseudonym")
             self._cache[key] = token
             self.merge({"entries": [{"label": key[0], "value": value, "token": token}]})
         return token
@@ -122,7 +126,7 @@ class SharedPseudonymizer(Pseudonymizer):
         if not require_ray().is_initialized():
             return
         with self._fetch_lock:
-            data = call(self.coordinator.export.remote(self._fetched), "the mapping")
+            data = ask_coordinator(self.coordinator.export.remote(self._fetched), "the mapping")
             self.merge(data)
             self._fetched += len(data["entries"])
 
