@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from langchain_mlstudio.emulator import Emulator
-from tests.support.emulators import Account, frozen_heap
+from tests.support.live import Account, frozen_heap
 
 ACCOUNT = Account(api_key="ray-it-key", organization_id="ray-org", model="ray-model")
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from langchain_mlstudio.emulator import Emulator
-from tests.support.emulators import Account
 from tests.support.faults import format_log
+from tests.support.live import Account
 
 ACCOUNT = Account(
     api_key="rel-key-5c1d9e", organization_id="org-reliability", model="ft-reliability"

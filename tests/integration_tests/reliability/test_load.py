@@ -43,7 +43,7 @@ from langchain_mlstudio import (
     ServerError,
 )
 from langchain_mlstudio.emulator import peak_in_window
-from tests.support.emulators import Account
+from tests.support.live import Account
 
 ACCOUNT = Account(api_key="load-key-8e21", organization_id="org-load", model="ft-load")
 PROMPTS = 500

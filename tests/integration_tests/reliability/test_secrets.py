@@ -37,8 +37,8 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio.emulator import Emulator, Fault
 from langchain_mlstudio.fastino import FastinoClient
-from tests.support.emulators import Account
 from tests.support.faults import fast_retries, format_log
+from tests.support.live import Account
 
 KEY = "sk-secret-0a9f8e7d6c5b"
 ACCOUNT = Account(api_key=KEY, organization_id="org-secrets", model="ft-secrets")

@@ -1,4 +1,4 @@
-"""Helpers for suites that run clients against a live emulator on 127.0.0.1.
+"""Helpers for suites that run clients against a live emulator (on 127.0.0.1, in the test process).
 
 - :class:`Account`: the key, organization and model an emulator serves, so a
   suite starts the emulator and builds its chat models from one record.
