@@ -10,6 +10,7 @@ Example:
     True
 """
 
+from langchain_mlstudio import errors
 from langchain_mlstudio._version import __version__
 from langchain_mlstudio.chat_models import (
     ChatIonosModelStudio,
@@ -17,29 +18,7 @@ from langchain_mlstudio.chat_models import (
     GenerationJob,
     ModelStudioClient,
 )
-from langchain_mlstudio.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    ConflictError,
-    InvalidInputError,
-    JobFailedError,
-    JobTimeoutError,
-    MalformedResponseError,
-    MLStudioError,
-    NotFoundError,
-    PermissionDeniedError,
-    PIIDetectionError,
-    RateLimitError,
-    ServerError,
-    StructuredOutputError,
-    TaskFailedError,
-    ToolCallingNotEnabledError,
-    UnprocessableEntityError,
-)
+from langchain_mlstudio.errors import *  # noqa: F403 - every error, as listed in errors.__all__
 from langchain_mlstudio.fastino import (
     FastinoClient,
     FastinoEntity,
@@ -55,15 +34,8 @@ from langchain_mlstudio.fyretoolkit import (
 )
 
 __all__ = [
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
     "ChatIonosModelStudio",
     "ChatModelStudio",
-    "ConfigurationError",
-    "ConflictError",
     "FastinoClient",
     "FastinoEntity",
     "FastinoInputError",
@@ -74,23 +46,10 @@ __all__ = [
     "FyreToolkitClient",
     "FyreToolkitPredictTool",
     "GenerationJob",
-    "InvalidInputError",
-    "JobFailedError",
-    "JobTimeoutError",
-    "MLStudioError",
-    "MalformedResponseError",
     "ModelStudioClient",
-    "NotFoundError",
-    "PIIDetectionError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "ServerError",
-    "StructuredOutputError",
-    "TaskFailedError",
-    "ToolCallingNotEnabledError",
-    "UnprocessableEntityError",
     "__version__",
 ]
+__all__ += errors.__all__
 
 
 def __getattr__(name: str) -> object:

@@ -3,3 +3,5 @@
 Every service module of the package sends its requests through
 :class:`~langchain_mlstudio._core._http.HTTPTransport`.
 """
+
+__all__: list[str] = []

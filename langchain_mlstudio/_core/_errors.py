@@ -21,6 +21,15 @@ from langchain_mlstudio.errors import (
     UnprocessableEntityError,
 )
 
+__all__ = [
+    "TROUBLESHOOTING",
+    "describe_validation_error",
+    "error_from_response",
+    "parse_error_body",
+    "request_id_of",
+    "troubleshooting",
+]
+
 TROUBLESHOOTING = "docs/pages/troubleshooting.md"
 # The troubleshooting section that explains each status a newcomer meets most.
 _SECTION_BY_STATUS = {401: "status-401", 403: "status-403", 429: "status-429"}

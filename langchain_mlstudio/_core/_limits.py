@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._http import RequestGate
 
+__all__ = ["RequestsPerSecond", "Slots", "secret_fingerprint", "shared_slots"]
+
 
 class RequestsPerSecond(RequestGate):
     """Space request starts ``(1 + jitter) / rate`` seconds apart.

@@ -25,6 +25,8 @@ from langchain_mlstudio.errors import (
     ServerError,
 )
 
+__all__ = ["TRANSIENT_ERRORS", "PollResult", "PollSchedule", "apoll_job", "poll_job"]
+
 logger = logging.getLogger("langchain_mlstudio.polling")
 
 T = TypeVar("T")

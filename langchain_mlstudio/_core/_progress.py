@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, TextIO
 
+__all__ = ["DEFAULT_DELAY", "ENV_VAR", "TQDM_LAYOUT", "Progress", "setting_from_env", "tqdm_class"]
+
 ENV_VAR = "LANGCHAIN_MLSTUDIO_PROGRESS"
 DEFAULT_DELAY = 2.0
 

@@ -10,6 +10,18 @@ from enum import Enum
 
 import httpx
 
+__all__ = [
+    "NOT_CREATED_STATUSES",
+    "RETRYABLE_STATUSES",
+    "RetryPolicy",
+    "Safety",
+    "parse_reset_header",
+    "parse_retry_after",
+    "server_advised_delay",
+    "should_retry_exception",
+    "should_retry_status",
+]
+
 #: Statuses worth retrying for a request that is safe to repeat.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 

@@ -25,6 +25,20 @@ from typing import Any, Literal
 from langchain_mlstudio.emulator import Emulator, Fault, GenerateJobService
 from langchain_mlstudio.emulator.responders import load_responses
 
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_MODEL",
+    "DEFAULT_ORGANIZATION",
+    "DEFAULT_PORT",
+    "banner",
+    "build_parser",
+    "configure",
+    "export_lines",
+    "generate_apis",
+    "main",
+    "parallel_limit",
+]
+
 #: The defaults of the bare command (also the demo's default model id).
 DEFAULT_PORT = 8765
 DEFAULT_API_KEY = "emulator-key"
@@ -34,6 +48,28 @@ DEFAULT_MODEL = "my-fine-tuned-model"
 # The environment variable prefix of the generate-job clients, per flavour.
 _PREFIX = {"modelstudio": "MODELSTUDIO", "ionos": "IONOS_MODEL_STUDIO"}
 _NAME = {"modelstudio": "ModelStudio", "ionos": "IONOS AI Model Studio"}
+
+
+#: The options that tune one service: flag, type, default, help.
+_TUNING_OPTIONS: tuple[tuple[str, type, float | None, str], ...] = (
+    ("--job-duration", float, 1.0, "seconds a generation job takes"),
+    (
+        "--max-parallel-jobs",
+        int,
+        None,
+        "unfinished jobs allowed at once, 0 for no limit "
+        "(default: 3 for ionos, no limit for modelstudio)",
+    ),
+    ("--fastino-max-batch-size", int, 64, "inputs one /run may carry"),
+    ("--fastino-latency", float, 0.0, "seconds added to every /run"),
+    (
+        "--fyretoolkit-rate-limit",
+        int,
+        None,
+        "FyreToolkit requests per window before a 429 (default: unlimited)",
+    ),
+    ("--fyretoolkit-rate-window", float, 60.0, "seconds per budget window"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,31 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="both: ModelStudio at the root and IONOS under /ionos; "
         "otherwise only that flavour, at the root",
     )
-    parser.add_argument(
-        "--job-duration", type=float, default=1.0, help="seconds a generation job takes"
-    )
-    parser.add_argument(
-        "--max-parallel-jobs",
-        type=int,
-        default=None,
-        help="unfinished jobs allowed at once, 0 for no limit "
-        "(default: 3 for ionos, no limit for modelstudio)",
-    )
-    parser.add_argument(
-        "--fastino-max-batch-size", type=int, default=64, help="inputs one /run may carry"
-    )
-    parser.add_argument(
-        "--fastino-latency", type=float, default=0.0, help="seconds added to every /run"
-    )
-    parser.add_argument(
-        "--fyretoolkit-rate-limit",
-        type=int,
-        default=None,
-        help="FyreToolkit requests per window before a 429 (default: unlimited)",
-    )
-    parser.add_argument(
-        "--fyretoolkit-rate-window", type=float, default=60.0, help="seconds per budget window"
-    )
+    for flag, kind, default, text in _TUNING_OPTIONS:
+        parser.add_argument(flag, type=kind, default=default, help=text)
     parser.add_argument(
         "--responses",
         metavar="FILE",
@@ -215,6 +228,18 @@ def banner(emulator: Emulator, args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def parallel_limit(option: int | None) -> int | Literal["default"] | None:
+    """``--max-parallel-jobs`` as :class:`Emulator` takes it.
+
+    Example:
+        >>> parallel_limit(None), parallel_limit(0), parallel_limit(2)
+        ('default', None, 2)
+    """
+    if option is None:
+        return "default"  # the flavour's own limit
+    return option or None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the emulator until Ctrl-C or SIGTERM; return the exit status.
 
@@ -223,17 +248,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         main([])  # every API on 127.0.0.1:8765 with the defaults
     """
     args = build_parser().parse_args(argv)
-    limit: int | Literal["default"] | None = "default"
-    if args.max_parallel_jobs is not None:
-        limit = args.max_parallel_jobs or None
     emulator = Emulator(
         api_key=args.api_key,
         organization_id=args.organization_id,
         model=args.model,
         flavour=args.flavour,
+        max_parallel_jobs=parallel_limit(args.max_parallel_jobs),
         port=args.port,
         job_duration=args.job_duration,
-        max_parallel_jobs=limit,
     )
     configure(emulator, args)
     stop = threading.Event()

@@ -1,29 +1,52 @@
-"""The emulator's HTTP server: routing, fault injection and the request log.
+"""The emulator's HTTP server: route tables, dispatch and error wrapping, once.
 
-Each emulated API is a :class:`Service` with its own routes; they all share
-one :class:`EmulatorServer` on ``127.0.0.1``, one port and one API key.
+Every emulated API is an :class:`EmulatedService` whose :meth:`~EmulatedService.routes`
+is a table of :class:`Route` rows, one per endpoint of its API page::
+
+    Route("GET", "/jobs/{job_id}", self.get_job)
+
+A handler takes the request and the path's parameters by name and returns an
+:class:`EmulatedResponse`, or raises :class:`EmulatedAPIError`; the server
+renders that error in the service's own schema (:meth:`~EmulatedService.error_body`).
+Authentication and rate limits are hooks of the service that raise the same
+error. All services share one :class:`EmulatorServer` on ``127.0.0.1``, one
+port and one API key; the server applies armed faults and logs each request.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
-FaultKind = Literal["status", "drop", "drop_mid", "delay", "non_json", "body"]
+from langchain_mlstudio.emulator._faults import Fault, FaultInjector
+from langchain_mlstudio.emulator._log import LoggedRequest, RequestLog
+
+__all__ = [
+    "EmulatedAPIError",
+    "EmulatedRequest",
+    "EmulatedResponse",
+    "EmulatedService",
+    "EmulatorServer",
+    "Handler",
+    "Route",
+]
 
 
 @dataclass
 class EmulatedRequest:
-    """One request as a service handler sees it."""
+    """One request as a service handler sees it.
+
+    Attributes:
+        arrived_at: ``time.monotonic()`` when the server began reading it.
+    """
 
     method: str
     path: str
@@ -33,6 +56,7 @@ class EmulatedRequest:
     json: Any = None
     json_error: bool = False
     request_id: str = field(default_factory=lambda: "req_" + uuid.uuid4().hex[:16])
+    arrived_at: float = field(default_factory=time.monotonic)
 
     def header(self, name: str) -> str | None:
         """A header's value by case-insensitive name."""
@@ -61,196 +85,124 @@ class EmulatedResponse:
         return json.dumps(self.body).encode()
 
 
-Handler = Callable[[EmulatedRequest, re.Match[str]], EmulatedResponse]
+class EmulatedAPIError(Exception):
+    """The error every handler and hook raises; the service renders its body.
+
+    Args:
+        status: The HTTP status.
+        message: What went wrong, as the API says it.
+        code: A machine-readable code, for APIs whose errors carry one.
+        details: More context, for APIs whose errors carry it.
+        headers: Headers of the error response (``Retry-After``...).
+
+    Example:
+        >>> error = EmulatedAPIError(404, "No such job", code="job_not_found")
+        >>> error.status, error.code, str(error)
+        (404, 'job_not_found', 'No such job')
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str = "",
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
 
 
-@dataclass
+#: A route's handler: ``handler(request, **path_parameters)``.
+Handler = Callable[..., EmulatedResponse]
+
+_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
 class Route:
-    """A method and a full-match path pattern mapped to a handler."""
+    """One endpoint: a method, a path with ``{name}`` parameters, its handler.
+
+    Example:
+        >>> route = Route("GET", "/jobs/{job_id}", lambda request, job_id: EmulatedResponse())
+        >>> route.pattern("/ionos").fullmatch("/ionos/jobs/7")["job_id"]
+        '7'
+    """
 
     method: str
-    pattern: re.Pattern[str]
+    path: str
     handler: Handler
 
+    def pattern(self, prefix: str = "") -> re.Pattern[str]:
+        """The regular expression of the path mounted under ``prefix`` (``""``: the root)."""
+        mount = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        pieces = _PARAMETER.split(self.path)  # literal, name, literal, name, ...
+        regex = "".join(
+            f"(?P<{piece}>[^/]+)" if i % 2 else re.escape(piece) for i, piece in enumerate(pieces)
+        )
+        return re.compile(re.escape(mount) + regex)
 
-class Service:
-    """Base class of an emulated API.
 
-    Subclasses set ``name`` and return their routes from :meth:`routes`;
-    :meth:`authenticate` returns an error response when a request's
-    credentials are wrong, else ``None``. An instance's ``prefix`` (for
-    example ``"/ionos"``) mounts all its routes under that path, so two
-    instances of one API can share a server.
+class EmulatedService:
+    """Base class of an emulated API: a route table and the hooks around it.
+
+    Subclasses set ``name`` and return their :class:`Route` table from
+    :meth:`routes`. Before a handler runs, :meth:`authenticate` and then
+    :meth:`admit` may raise :class:`EmulatedAPIError`; :meth:`serve` runs the
+    handler; any :class:`EmulatedAPIError` becomes a response whose body
+    :meth:`error_body` shapes. An instance's ``prefix`` (for example
+    ``"/ionos"``) mounts all its routes under that path, so two instances of
+    one API can share a server.
     """
 
     name = "service"
     prefix = ""
 
     def routes(self) -> list[Route]:
-        """The service's routes."""
+        """The service's route table."""
         return []
 
-    def authenticate(self, request: EmulatedRequest) -> EmulatedResponse | None:
-        """``None`` when the request may proceed, else the error to send."""
-        return None
+    def authenticate(self, request: EmulatedRequest) -> None:
+        """Raise :class:`EmulatedAPIError` unless the request's credentials are right."""
+
+    def admit(self, request: EmulatedRequest) -> Mapping[str, str]:
+        """Headers every response to this request carries; raise to refuse it (a 429)."""
+        return {}
+
+    def serve(
+        self, route: Route, request: EmulatedRequest, params: dict[str, str]
+    ) -> EmulatedResponse:
+        """Run the route's handler (a service may override to hold a lock around it)."""
+        return route.handler(request, **params)
+
+    def error_body(self, request: EmulatedRequest, error: EmulatedAPIError) -> Any:
+        """The API's error schema for ``error``."""
+        return {"error": error.message}
 
     def not_found(self, request: EmulatedRequest) -> EmulatedResponse:
         """The response for a path that matches no route of any service."""
         return EmulatedResponse(404, {"error": f"No route for {request.path}"})
 
-
-@dataclass
-class Fault:
-    """A misbehaviour the server shows for matching requests.
-
-    Attributes:
-        kind: ``status`` answers ``status`` with ``body`` and ``headers``
-            instead of handling the request; ``drop`` closes the connection
-            before any response; ``delay`` sleeps ``delay`` seconds, then
-            handles the request normally; ``drop_mid`` handles the request,
-            then closes the connection halfway through the response;
-            ``non_json`` handles it, then answers 200 with an HTML body;
-            ``body`` handles it, then answers 200 with ``body`` instead.
-        times: How many matching requests it affects (``None``: unlimited).
-        method: Only requests with this method (``None``: any).
-        path: Only paths matching this regular expression (``re.search``).
-        probability: The chance a matching request is affected (seeded).
-    """
-
-    kind: FaultKind = "status"
-    status: int = 503
-    times: int | None = 1
-    method: str | None = None
-    path: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    body: Any = None
-    delay: float = 0.0
-    probability: float = 1.0
-    hits: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        """Whether this fault applies to a request (ignores its budget)."""
-        if self.method and self.method.upper() != method.upper():
-            return False
-        return not (self.path and not re.search(self.path, path))
-
-
-def mounted(route: Route, prefix: str) -> Route:
-    r"""``route`` with every path under ``prefix`` (``""``: unchanged).
-
-    Example:
-        >>> route = Route("GET", re.compile(r"/jobs/(?P<id>\w+)"), lambda r, m: EmulatedResponse())
-        >>> mounted(route, "/ionos").pattern.fullmatch("/ionos/jobs/7")["id"]
-        '7'
-    """
-    prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
-    if not prefix:
-        return route
-    pattern = re.compile(re.escape(prefix) + route.pattern.pattern, route.pattern.flags)
-    return Route(route.method, pattern, route.handler)
-
-
-class FaultInjector:
-    """The faults armed on a server; the first matching one with budget wins.
-
-    Example:
-        >>> faults = FaultInjector()
-        >>> _ = faults.add(Fault(status=429, headers={"Retry-After": "1"}))
-    """
-
-    def __init__(self, seed: int = 0) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-        self._random = random.Random(seed)
-
-    def add(self, fault: Fault) -> Fault:
-        """Arm a fault and return it (its ``hits`` count what it did)."""
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear(self) -> None:
-        """Disarm every fault."""
-        with self._lock:
-            self._faults.clear()
-
-    def take(self, method: str, path: str) -> Fault | None:
-        """The fault to apply to this request, if any, spending its budget."""
-        with self._lock:
-            for fault in self._faults:
-                if fault.times is not None and fault.hits >= fault.times:
-                    continue
-                if not fault.matches(method, path):
-                    continue
-                if fault.probability < 1 and self._random.random() >= fault.probability:
-                    continue
-                fault.hits += 1
-                return fault
-        return None
-
-
-@dataclass
-class LoggedRequest:
-    """One request the server received. Headers (and so keys) are not kept."""
-
-    at: float
-    method: str
-    path: str
-    service: str
-    status: int | None
-    json: Any
-    fault: str | None = None
-
-
-def peak_in_window(times: Iterable[float], window: float = 1.0) -> int:
-    """The most events inside any half-open window of ``window`` seconds.
-
-    Use it on request arrival times to check a client's rate limit.
-
-    Example:
-        >>> peak_in_window([0.0, 0.5, 0.99, 1.0, 1.6])
-        3
-    """
-    ordered = sorted(times)
-    best, low = 0, 0
-    for high, moment in enumerate(ordered):
-        while moment - ordered[low] >= window:
-            low += 1
-        best = max(best, high - low + 1)
-    return best
-
-
-class RequestLog:
-    """Every request the server saw, in arrival order."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.entries: list[LoggedRequest] = []
-
-    def append(self, entry: LoggedRequest) -> None:
-        """Record a request."""
-        with self._lock:
-            self.entries.append(entry)
-
-    def clear(self) -> None:
-        """Forget every request."""
-        with self._lock:
-            self.entries.clear()
-
-    def matching(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
-        """Requests with this method whose path matches ``path`` (``re.search``)."""
-        with self._lock:
-            entries = list(self.entries)
-        return [
-            e
-            for e in entries
-            if (method is None or e.method == method.upper())
-            and (path is None or re.search(path, e.path))
-        ]
-
-    def count(self, method: str | None = None, path: str | None = None) -> int:
-        """How many requests match."""
-        return len(self.matching(method, path))
+    def respond(
+        self, route: Route, request: EmulatedRequest, params: dict[str, str]
+    ) -> EmulatedResponse:
+        """Authenticate, admit and serve one request; render a raised error."""
+        headers: Mapping[str, str] = {}
+        try:
+            self.authenticate(request)
+            headers = self.admit(request)
+            response = self.serve(route, request, params)
+        except EmulatedAPIError as error:
+            response = EmulatedResponse(
+                error.status, self.error_body(request, error), dict(error.headers)
+            )
+        response.headers.update(headers)
+        return response
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -277,24 +229,83 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(address, _RequestHandler)
 
 
+def _read(handler: BaseHTTPRequestHandler) -> EmulatedRequest:
+    arrived_at = time.monotonic()
+    split = urlsplit(handler.path)
+    length = int(handler.headers.get("Content-Length") or 0)
+    body = handler.rfile.read(length) if length else b""
+    request = EmulatedRequest(
+        method=handler.command,
+        path=split.path,
+        query=parse_qs(split.query),
+        headers={k.lower(): v for k, v in handler.headers.items()},
+        body=body,
+        arrived_at=arrived_at,
+    )
+    if body:
+        try:
+            request.json = json.loads(body)
+        except ValueError:
+            request.json_error = True
+    return request
+
+
+def _write(
+    handler: BaseHTTPRequestHandler,
+    request: EmulatedRequest,
+    response: EmulatedResponse,
+    *,
+    drop_mid: bool,
+) -> None:
+    payload = response.encode()
+    handler.send_response(response.status)
+    headers = {"Content-Type": "application/json", "X-Request-Id": request.request_id}
+    headers.update(response.headers)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(payload) + (16 if drop_mid else 0)))
+    handler.end_headers()
+    handler.wfile.write(payload[: len(payload) // 2] if drop_mid else payload)
+    handler.wfile.flush()
+    if drop_mid:
+        handler.close_connection = True
+
+
+def _faulty(fault: Fault, response: EmulatedResponse) -> EmulatedResponse:
+    """The response a ``non_json`` or ``body`` fault sends instead of ``response``."""
+    if fault.kind == "non_json":
+        return EmulatedResponse(
+            200, b"<html><body>Bad gateway</body></html>", {"Content-Type": "text/html"}
+        )
+    if fault.kind == "body":
+        return EmulatedResponse(200, fault.body, dict(fault.headers))
+    return response
+
+
 class EmulatorServer:
     """A threaded HTTP server on 127.0.0.1 serving a set of services.
 
     Example:
-        >>> server = EmulatorServer([Service()])
+        >>> server = EmulatorServer([EmulatedService()])
         >>> with server:
         ...     server.base_url.startswith("http://127.0.0.1:")
         True
     """
 
-    def __init__(self, services: Iterable[Service], *, port: int = 0, seed: int = 0) -> None:
+    def __init__(
+        self, services: Iterable[EmulatedService], *, port: int = 0, seed: int = 0
+    ) -> None:
         self.services = list(services)
         self.faults = FaultInjector(seed)
         self.log = RequestLog()
         self._port = port
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._routes = [(s, mounted(r, s.prefix)) for s in self.services for r in s.routes()]
+        self._routes = [
+            (service, route, route.pattern(service.prefix))
+            for service in self.services
+            for route in service.routes()
+        ]
 
     @property
     def port(self) -> int:
@@ -346,61 +357,39 @@ class EmulatorServer:
 
     # -- request handling --------------------------------------------------
 
-    def _read(self, handler: _RequestHandler) -> EmulatedRequest:
-        split = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        request = EmulatedRequest(
-            method=handler.command,
-            path=split.path,
-            query=parse_qs(split.query),
-            headers={k.lower(): v for k, v in handler.headers.items()},
-            body=body,
-        )
-        if body:
-            try:
-                request.json = json.loads(body)
-            except ValueError:
-                request.json_error = True
-        return request
+    def received(self, request: EmulatedRequest) -> None:
+        """Called with every request as it arrives, before faults and routing.
 
-    def _route(self, request: EmulatedRequest) -> tuple[Service | None, EmulatedResponse]:
+        Does nothing; override it to observe arrivals (``request.arrived_at``).
+        """
+
+    def dispatch(self, request: EmulatedRequest) -> tuple[EmulatedService | None, EmulatedResponse]:
+        """The service whose route matches the request, and its response.
+
+        A path no route matches answers 404 (in the first service's words), a
+        known path with another method 405; the service is then ``None``.
+        """
         matched_path = False
-        for service, route in self._routes:
-            match = route.pattern.fullmatch(request.path)
+        for service, route, pattern in self._routes:
+            match = pattern.fullmatch(request.path)
             if match is None:
                 continue
             matched_path = True
             if route.method != request.method:
                 continue
-            denied = service.authenticate(request)
-            if denied is not None:
-                return service, denied
-            return service, route.handler(request, match)
+            params = {name: unquote(value) for name, value in match.groupdict().items()}
+            return service, service.respond(route, request, params)
         if matched_path:
             return None, EmulatedResponse(405, {"error": "Method not allowed"})
-        owner = self.services[0] if self.services else Service()
+        owner = self.services[0] if self.services else EmulatedService()
         return None, owner.not_found(request)
 
-    def handle(self, handler: _RequestHandler) -> None:
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
         """Serve one request, applying any armed fault, and log it."""
-        request = self._read(handler)
+        request = _read(handler)
+        self.received(request)
         fault = self.faults.take(request.method, request.path)
-        service: Service | None = None
-        response: EmulatedResponse | None = None
-        if fault is not None and fault.kind == "delay":
-            time.sleep(fault.delay)
-        if fault is not None and fault.kind == "status":
-            response = EmulatedResponse(
-                fault.status,
-                fault.body if fault.body is not None else {"error": f"Injected {fault.status}"},
-                dict(fault.headers),
-            )
-        elif fault is None or fault.kind != "drop":
-            try:
-                service, response = self._route(request)
-            except Exception as exc:  # an emulator bug must not hang the client
-                response = EmulatedResponse(500, {"error": f"Emulator error: {type(exc).__name__}"})
+        service, response = self._answer(request, fault)
         self.log.append(
             LoggedRequest(
                 at=time.monotonic(),
@@ -415,33 +404,22 @@ class EmulatorServer:
         if response is None:  # drop before any response
             handler.close_connection = True
             return
-        if fault is not None and fault.kind == "non_json":
-            response = EmulatedResponse(
-                200, b"<html><body>Bad gateway</body></html>", {"Content-Type": "text/html"}
-            )
-        elif fault is not None and fault.kind == "body":
-            response = EmulatedResponse(200, fault.body, dict(fault.headers))
-        self._write(
-            handler, request, response, drop_mid=fault is not None and fault.kind == "drop_mid"
-        )
+        if fault is not None:
+            response = _faulty(fault, response)
+        _write(handler, request, response, drop_mid=fault is not None and fault.kind == "drop_mid")
 
-    def _write(
-        self,
-        handler: _RequestHandler,
-        request: EmulatedRequest,
-        response: EmulatedResponse,
-        *,
-        drop_mid: bool,
-    ) -> None:
-        payload = response.encode()
-        handler.send_response(response.status)
-        headers = {"Content-Type": "application/json", "X-Request-Id": request.request_id}
-        headers.update(response.headers)
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(payload) + (16 if drop_mid else 0)))
-        handler.end_headers()
-        handler.wfile.write(payload[: len(payload) // 2] if drop_mid else payload)
-        handler.wfile.flush()
-        if drop_mid:
-            handler.close_connection = True
+    def _answer(
+        self, request: EmulatedRequest, fault: Fault | None
+    ) -> tuple[EmulatedService | None, EmulatedResponse | None]:
+        """The handling service and response (``None``: drop the connection)."""
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.delay)
+        if fault is not None and fault.kind == "status":
+            body = fault.body if fault.body is not None else {"error": f"Injected {fault.status}"}
+            return None, EmulatedResponse(fault.status, body, dict(fault.headers))
+        if fault is not None and fault.kind == "drop":
+            return None, None
+        try:
+            return self.dispatch(request)
+        except Exception as exc:  # an emulator bug must not hang the client
+            return None, EmulatedResponse(500, {"error": f"Emulator error: {type(exc).__name__}"})

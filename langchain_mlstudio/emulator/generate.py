@@ -5,6 +5,9 @@ Two routes, as the seed pages describe them::
     POST /api/v1/organizations/{org}/generate           -> {"job_id", "status", ...}
     GET  /api/v1/organizations/{org}/generate/{job_id}  -> {"job_status", "results"}
 
+Both need ``Authorization: Bearer <key>`` (else 401) and the key's own
+organization (else 403); every error is ``{"detail": message}``.
+
 A job's state is computed from the clock, never from a background thread: it
 is queued for the first third of its duration, then running, then finished.
 The reply to each conversation is deterministic: ``"Echo: "`` and the text of
@@ -28,44 +31,42 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from langchain_mlstudio.emulator._emulated_job import (
+    JOB_STATUS,
+    EmulatedJob,
+    EmulatedJobState,
+    Flavour,
+)
 from langchain_mlstudio.emulator._server import (
+    EmulatedAPIError,
     EmulatedRequest,
     EmulatedResponse,
+    EmulatedService,
     Route,
-    Service,
 )
 
-Flavour = Literal["modelstudio", "ionos"]
-JobState = Literal["queued", "running", "finished", "failed"]
+__all__ = [
+    "FAIL_MARKER",
+    "IONOS_PARALLEL_JOBS",
+    "JOB_STATUS",
+    "ROLES",
+    "EmulatedJob",
+    "EmulatedJobState",
+    "Flavour",
+    "GenerateJobService",
+    "count_images",
+    "message_text",
+    "request_problem",
+]
 
 ROLES = ("system", "user", "assistant")
 IONOS_PARALLEL_JOBS = 3  # IONOS fair use: three parallel inference queries per user
 FAIL_MARKER = "[[fail]]"
 _SLOW_MARKER = re.compile(r"\[\[slow:(\d+(?:\.\d+)?)\]\]")
 _ANY_MARKER = re.compile(r"\[\[(?:fail|slow:\d+(?:\.\d+)?)\]\]")
-_ORG = r"/api/v1/organizations/(?P<org>[^/]+)/generate"
-
-# What each flavour calls a job's state.
-JOB_STATUS: dict[Flavour, dict[JobState, str]] = {
-    "modelstudio": {
-        "queued": "pending",
-        "running": "running",
-        "finished": "completed",
-        "failed": "failed",
-    },
-    "ionos": {
-        "queued": "QUEUED",
-        "running": "RUNNING",
-        "finished": "FINISHED",
-        "failed": "FAILED",
-    },
-}
-
-
-def _detail(status: int, message: str, **headers: str) -> EmulatedResponse:
-    return EmulatedResponse(status, {"detail": message}, headers)
+_JOBS = "/api/v1/organizations/{org}/generate"
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -97,50 +98,8 @@ def count_images(conversation: list[dict[str, Any]]) -> int:
     )
 
 
-@dataclass
-class GenerationJob:
-    """One job the emulator accepted; its state follows from the clock.
-
-    Attributes:
-        job_id: ``job_`` and 12 hex digits.
-        created_at: The clock reading when the job was created.
-        conversations: The ``messages`` of the request (one task each).
-        duration: Seconds from creation until the job ends.
-        replies: The text of each task (``None`` for a task that fails).
-        doomed: Whether the whole job ends failed (``fail_next_jobs``).
-        clock: The service's clock (``time.monotonic`` unless replaced).
-    """
-
-    job_id: str
-    created_at: float
-    conversations: list[list[dict[str, Any]]]
-    duration: float
-    replies: list[str | None]
-    doomed: bool = False
-    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
-
-    @property
-    def progress(self) -> float:
-        """The fraction of the duration elapsed, from 0 to 1."""
-        if self.duration <= 0:
-            return 1.0
-        return min(1.0, max(0.0, (self.clock() - self.created_at) / self.duration))
-
-    @property
-    def state(self) -> JobState:
-        """``queued`` (first third), ``running``, then ``finished`` or ``failed``."""
-        progress = self.progress
-        if progress >= 1:
-            return "failed" if self.doomed else "finished"
-        return "queued" if progress < 1 / 3 else "running"
-
-    @property
-    def done(self) -> bool:
-        """Whether the job reached a final state."""
-        return self.progress >= 1
-
-
-class GenerateJobService(Service):
+@dataclass(eq=False, kw_only=True)
+class GenerateJobService(EmulatedService):
     """``POST/GET /api/v1/organizations/{org}/generate[/{job_id}]``.
 
     Args:
@@ -164,16 +123,20 @@ class GenerateJobService(Service):
             the echo. Settable later as ``service.responder``.
         clock: The time source (seconds); tests may pass a fake one.
 
+    Attributes:
+        jobs: Every job created, by id.
+        created_jobs: How many jobs were created.
+        peak_running_jobs: The most unfinished jobs there ever were at once.
+        lock: Held while jobs and counters change; hold it to read or reset
+            several of them at once.
+
     Example:
         >>> import httpx
-        >>> from langchain_mlstudio.emulator import EmulatorServer
-        >>> service = GenerateJobService(
-        ...     api_key="k", organization_id="org", models={"m"}
-        ... )
+        >>> from langchain_mlstudio.emulator import Emulator
         >>> body = {"model_id": "m", "messages": [[{"role": "user", "content": "Hi"}]]}
         >>> auth = {"Authorization": "Bearer k"}
-        >>> with EmulatorServer([service]) as server:
-        ...     url = server.base_url + "/api/v1/organizations/org/generate"
+        >>> with Emulator(api_key="k", organization_id="org", model="m") as emu:
+        ...     url = emu.base_url + "/api/v1/organizations/org/generate"
         ...     r = httpx.post(url, headers=auth, json=body)
         ...     job = httpx.get(url + "/" + r.json()["job_id"], headers=auth).json()
         >>> job["job_status"], job["results"][0]["result"]
@@ -182,62 +145,178 @@ class GenerateJobService(Service):
 
     name = "generate"
 
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        organization_id: str,
-        models: set[str],
-        flavour: Flavour = "modelstudio",
-        job_duration: float = 0.0,
-        max_parallel_jobs: int | None = None,
-        max_tasks_per_job: int | None = None,
-        max_body_bytes: int | None = None,
-        shuffle_results: bool = False,
-        fail_next_jobs: int = 0,
-        responder: Callable[[list[dict[str, Any]]], str | None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if flavour not in JOB_STATUS:
-            raise ValueError(f"flavour must be 'modelstudio' or 'ionos', not {flavour!r}")
-        self.api_key = api_key
-        self.organization_id = organization_id
-        self.models = set(models)
-        self.flavour: Flavour = flavour
-        self.job_duration = job_duration
-        self.max_parallel_jobs = max_parallel_jobs
-        self.max_tasks_per_job = max_tasks_per_job
-        self.max_body_bytes = max_body_bytes
-        self.shuffle_results = shuffle_results
-        self.fail_next_jobs = fail_next_jobs
-        self.responder = responder
-        self.clock = clock
-        self.jobs: dict[str, GenerationJob] = {}
-        self.created_jobs = 0
-        self.peak_running_jobs = 0
-        self._lock = threading.Lock()
+    api_key: str = field(repr=False)
+    organization_id: str
+    models: set[str]
+    flavour: Flavour = "modelstudio"
+    job_duration: float = 0.0
+    max_parallel_jobs: int | None = None
+    max_tasks_per_job: int | None = None
+    max_body_bytes: int | None = None
+    shuffle_results: bool = False
+    fail_next_jobs: int = 0
+    responder: Callable[[list[dict[str, Any]]], str | None] | None = None
+    clock: Callable[[], float] = time.monotonic
+    jobs: dict[str, EmulatedJob] = field(default_factory=dict, init=False, repr=False)
+    created_jobs: int = field(default=0, init=False)
+    peak_running_jobs: int = field(default=0, init=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    # -- routing and auth ----------------------------------------------------
+    def __post_init__(self) -> None:
+        if self.flavour not in JOB_STATUS:
+            raise ValueError(f"flavour must be 'modelstudio' or 'ionos', not {self.flavour!r}")
+        self.models = set(self.models)
+
+    # -- the API page: authentication, errors, endpoints ---------------------
 
     def routes(self) -> list[Route]:
-        """The create and retrieve routes."""
+        """Create a generation job; retrieve the generated output."""
         return [
-            Route("POST", re.compile(_ORG), self._create),
-            Route("GET", re.compile(_ORG + r"/(?P<job_id>[^/]+)"), self._retrieve),
+            Route("POST", _JOBS, self.create_job),
+            Route("GET", _JOBS + "/{job_id}", self.retrieve_job),
         ]
 
-    def authenticate(self, request: EmulatedRequest) -> EmulatedResponse | None:
+    def authenticate(self, request: EmulatedRequest) -> None:
         """401 unless ``Authorization: Bearer <api_key>``."""
         if request.header("authorization") != f"Bearer {self.api_key}":
-            return _detail(401, "Invalid or missing API key")
-        return None
+            raise EmulatedAPIError(401, "Invalid or missing API key")
 
-    def _forbidden(self, org: str) -> EmulatedResponse | None:
+    def error_body(self, request: EmulatedRequest, error: EmulatedAPIError) -> dict[str, Any]:
+        """``{"detail": message}``."""
+        return {"detail": error.message}
+
+    def create_job(self, request: EmulatedRequest, org: str) -> EmulatedResponse:
+        """``POST /api/v1/organizations/{org}/generate``: ``{"job_id", "status": "CREATED"}``.
+
+        403 for another organization, 413 for a body over ``max_body_bytes``,
+        400 for an invalid request, 404 for an unknown model, 429 once
+        ``max_parallel_jobs`` jobs are unfinished.
+        """
+        self._check_organization(org)
+        conversations, max_tokens = self._job_request(request)
+        texts = [" ".join(message_text(m) for m in c) for c in conversations]
+        slow = [float(s) for t in texts for s in _SLOW_MARKER.findall(t)]
+        replies = [
+            None if FAIL_MARKER in t else self.answer(c, max_tokens)
+            for t, c in zip(texts, conversations, strict=True)
+        ]
+        job = self._start(conversations, replies, max(slow) if slow else self.job_duration)
+        return EmulatedResponse(
+            200,
+            {
+                "job_id": job.job_id,
+                "status": "CREATED",
+                "message": "Generation job created successfully",
+            },
+        )
+
+    def retrieve_job(self, request: EmulatedRequest, org: str, job_id: str) -> EmulatedResponse:
+        """``GET /api/v1/organizations/{org}/generate/{job_id}``: its status and results.
+
+        ``results`` stays empty until the job is done; 404 for an unknown job.
+        """
+        self._check_organization(org)
+        with self.lock:
+            job = self.jobs.get(job_id)
+        if job is None:
+            raise EmulatedAPIError(404, f"Job {job_id!r} not found")
+        state = job.state
+        completed = job.completed_tasks(state)
+        total = len(job.conversations)
+        results = [self._result(job, i) for i in range(total)] if job.done else []
+        if self.shuffle_results:
+            results.reverse()
+        return EmulatedResponse(
+            200,
+            {
+                "job_id": job.job_id,
+                "job_status": JOB_STATUS[self.flavour][state],
+                "total_tasks": total,
+                "completed_tasks": completed,
+                "results": results,
+            },
+        )
+
+    # -- what the handlers share ---------------------------------------------
+
+    def _check_organization(self, org: str) -> None:
         if org != self.organization_id:
-            return _detail(403, f"Insufficient permissions for organization {org!r}")
-        return None
+            raise EmulatedAPIError(403, f"Insufficient permissions for organization {org!r}")
 
-    # -- state ---------------------------------------------------------------
+    def _job_request(
+        self, request: EmulatedRequest
+    ) -> tuple[list[list[dict[str, Any]]], int | None]:
+        """The conversations and ``max_tokens`` of a valid create request."""
+        if self.max_body_bytes is not None and len(request.body) > self.max_body_bytes:
+            raise EmulatedAPIError(
+                413, f"Request body too large: at most {self.max_body_bytes} bytes per job"
+            )
+        problem = "Request body must be a JSON object" if request.json_error else None
+        problem = problem or request_problem(request.json)
+        if problem is not None:
+            raise EmulatedAPIError(400, problem)
+        body = request.json
+        if body["model_id"] not in self.models:
+            raise EmulatedAPIError(404, "Model not found")
+        conversations: list[list[dict[str, Any]]] = body["messages"]
+        if self.max_tasks_per_job is not None and len(conversations) > self.max_tasks_per_job:
+            raise EmulatedAPIError(
+                400,
+                f"messages: at most {self.max_tasks_per_job} conversations per job, "
+                f"got {len(conversations)}",
+            )
+        return conversations, body.get("max_tokens")
+
+    def _start(
+        self, conversations: list[list[dict[str, Any]]], replies: list[str | None], duration: float
+    ) -> EmulatedJob:
+        """A new job, unless ``max_parallel_jobs`` are unfinished (429)."""
+        with self.lock:
+            running = sum(1 for job in self.jobs.values() if not job.done)
+            if self.max_parallel_jobs is not None and running >= self.max_parallel_jobs:
+                raise EmulatedAPIError(
+                    429,
+                    "Too many parallel generation jobs: at most "
+                    f"{self.max_parallel_jobs} may run at once per user. "
+                    "Retry when one has finished.",
+                    headers={"Retry-After": "1"},
+                )
+            job = EmulatedJob(
+                job_id="job_" + uuid.uuid4().hex[:12],
+                created_at=self.clock(),
+                conversations=conversations,
+                duration=duration,
+                replies=replies,
+                doomed=self.fail_next_jobs > 0,
+                clock=self.clock,
+            )
+            self.fail_next_jobs = max(0, self.fail_next_jobs - 1)
+            self.jobs[job.job_id] = job
+            self.created_jobs += 1
+            self.peak_running_jobs = max(self.peak_running_jobs, running + 1)
+        return job
+
+    def _result(self, job: EmulatedJob, index: int) -> dict[str, Any]:
+        text = job.replies[index]
+        ionos = self.flavour == "ionos"
+        if job.doomed or text is None:
+            why = "the job failed" if job.doomed else "the model could not generate a reply"
+            return {
+                "task_index": index,
+                "status": "FAILED" if ionos else "failed",
+                "result": None,
+                "error": f"Task failed: {why} (emulated)",
+            }
+        if ionos:
+            return {"task_index": index, "status": "completed", "result": " " + text}
+        return {
+            "task_index": index,
+            "status": "completed",
+            "result": text,
+            "error": None,
+        }
+
+    # -- state and replies ---------------------------------------------------
 
     def running_jobs(self) -> int:
         """How many jobs have not finished yet.
@@ -249,7 +328,7 @@ class GenerateJobService(Service):
             >>> service.running_jobs()
             0
         """
-        with self._lock:
+        with self.lock:
             return sum(1 for job in self.jobs.values() if not job.done)
 
     def reply(self, conversation: list[dict[str, Any]], max_tokens: int | None) -> str:
@@ -291,150 +370,47 @@ class GenerateJobService(Service):
             return " ".join(words[:max_tokens])
         return scripted
 
-    # -- handlers ------------------------------------------------------------
 
-    def _create(self, request: EmulatedRequest, match: re.Match[str]) -> EmulatedResponse:
-        forbidden = self._forbidden(match["org"])
-        if forbidden is not None:
-            return forbidden
-        if self.max_body_bytes is not None and len(request.body) > self.max_body_bytes:
-            return _detail(
-                413, f"Request body too large: at most {self.max_body_bytes} bytes per job"
-            )
-        problem = self._validate(request)
-        if problem is not None:
-            return _detail(400, problem)
-        body = request.json
-        if body["model_id"] not in self.models:
-            return _detail(404, "Model not found")
-        conversations: list[list[dict[str, Any]]] = body["messages"]
-        if self.max_tasks_per_job is not None and len(conversations) > self.max_tasks_per_job:
-            return _detail(
-                400,
-                f"messages: at most {self.max_tasks_per_job} conversations per job, "
-                f"got {len(conversations)}",
-            )
-        max_tokens = body.get("max_tokens")
-        texts = [" ".join(message_text(m) for m in c) for c in conversations]
-        slow = [float(s) for t in texts for s in _SLOW_MARKER.findall(t)]
-        replies = [
-            None if FAIL_MARKER in t else self.answer(c, max_tokens)
-            for t, c in zip(texts, conversations, strict=True)
-        ]
-        with self._lock:
-            running = sum(1 for job in self.jobs.values() if not job.done)
-            if self.max_parallel_jobs is not None and running >= self.max_parallel_jobs:
-                return _detail(
-                    429,
-                    "Too many parallel generation jobs: at most "
-                    f"{self.max_parallel_jobs} may run at once per user. "
-                    "Retry when one has finished.",
-                    **{"Retry-After": "1"},
-                )
-            job = GenerationJob(
-                job_id="job_" + uuid.uuid4().hex[:12],
-                created_at=self.clock(),
-                conversations=conversations,
-                duration=max(slow) if slow else self.job_duration,
-                replies=replies,
-                doomed=self.fail_next_jobs > 0,
-                clock=self.clock,
-            )
-            self.fail_next_jobs = max(0, self.fail_next_jobs - 1)
-            self.jobs[job.job_id] = job
-            self.created_jobs += 1
-            self.peak_running_jobs = max(self.peak_running_jobs, running + 1)
-        return EmulatedResponse(
-            200,
-            {
-                "job_id": job.job_id,
-                "status": "CREATED",
-                "message": "Generation job created successfully",
-            },
-        )
+def request_problem(body: Any) -> str | None:
+    """Why a create request's body is invalid, or ``None``.
 
-    def _retrieve(self, request: EmulatedRequest, match: re.Match[str]) -> EmulatedResponse:
-        forbidden = self._forbidden(match["org"])
-        if forbidden is not None:
-            return forbidden
-        with self._lock:
-            job = self.jobs.get(match["job_id"])
-        if job is None:
-            return _detail(404, f"Job {match['job_id']!r} not found")
-        state = job.state
-        total = len(job.conversations)
-        if state == "failed":
-            completed = 0
-        elif state == "finished":
-            completed = total
-        else:
-            completed = int(total * job.progress)
-        results = [self._result(job, i) for i in range(total)] if job.done else []
-        if self.shuffle_results:
-            results.reverse()
-        return EmulatedResponse(
-            200,
-            {
-                "job_id": job.job_id,
-                "job_status": JOB_STATUS[self.flavour][state],
-                "total_tasks": total,
-                "completed_tasks": completed,
-                "results": results,
-            },
-        )
+    Example:
+        >>> request_problem({"model_id": "m", "messages": [[{"role": "user", "content": "Hi"}]]})
+        >>> request_problem({"model_id": "m", "messages": [], "max_tokens": 0})
+        'messages: required, must be a non-empty list of conversations'
+    """
+    if not isinstance(body, dict):
+        return "Request body must be a JSON object"
+    if not isinstance(body.get("model_id"), str) or not body["model_id"]:
+        return "model_id: required, must be a non-empty string"
+    conversations = body.get("messages")
+    if not isinstance(conversations, list) or not conversations:
+        return "messages: required, must be a non-empty list of conversations"
+    for i, conversation in enumerate(conversations):
+        if not isinstance(conversation, list) or not conversation:
+            return f"messages[{i}]: must be a non-empty list of messages"
+        for j, message in enumerate(conversation):
+            problem = _message_problem(message)
+            if problem is not None:
+                return f"messages[{i}][{j}]: {problem}"
+    return _sampling_problem(body)
 
-    def _result(self, job: GenerationJob, index: int) -> dict[str, Any]:
-        text = job.replies[index]
-        ionos = self.flavour == "ionos"
-        if job.doomed or text is None:
-            why = "the job failed" if job.doomed else "the model could not generate a reply"
-            return {
-                "task_index": index,
-                "status": "FAILED" if ionos else "failed",
-                "result": None,
-                "error": f"Task failed: {why} (emulated)",
-            }
-        if ionos:
-            return {"task_index": index, "status": "completed", "result": " " + text}
-        return {
-            "task_index": index,
-            "status": "completed",
-            "result": text,
-            "error": None,
-        }
 
-    # -- validation ----------------------------------------------------------
-
-    def _validate(self, request: EmulatedRequest) -> str | None:
-        """The reason a create request is invalid, or ``None``."""
-        body = request.json
-        if request.json_error or not isinstance(body, dict):
-            return "Request body must be a JSON object"
-        if not isinstance(body.get("model_id"), str) or not body["model_id"]:
-            return "model_id: required, must be a non-empty string"
-        conversations = body.get("messages")
-        if not isinstance(conversations, list) or not conversations:
-            return "messages: required, must be a non-empty list of conversations"
-        for i, conversation in enumerate(conversations):
-            if not isinstance(conversation, list) or not conversation:
-                return f"messages[{i}]: must be a non-empty list of messages"
-            for j, message in enumerate(conversation):
-                problem = _message_problem(message)
-                if problem is not None:
-                    return f"messages[{i}][{j}]: {problem}"
-        temperature = body.get("temperature")
-        if temperature is not None and (
-            isinstance(temperature, bool)
-            or not isinstance(temperature, (int, float))
-            or not 0 <= temperature <= 1
-        ):
-            return "temperature: must be a number between 0.0 and 1.0"
-        max_tokens = body.get("max_tokens")
-        if max_tokens is not None and (
-            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
-        ):
-            return "max_tokens: must be a positive integer"
-        return None
+def _sampling_problem(body: dict[str, Any]) -> str | None:
+    """Why ``temperature`` or ``max_tokens`` is invalid, or ``None``."""
+    temperature = body.get("temperature")
+    if temperature is not None and (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not 0 <= temperature <= 1
+    ):
+        return "temperature: must be a number between 0.0 and 1.0"
+    max_tokens = body.get("max_tokens")
+    if max_tokens is not None and (
+        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+    ):
+        return "max_tokens: must be a positive integer"
+    return None
 
 
 def _message_problem(message: Any) -> str | None:

@@ -50,16 +50,23 @@ from langchain_mlstudio.chat_models._instructions import (
 from langchain_mlstudio.chat_models._jsonschema import resolve_ref
 
 __all__ = [
+    "KINDS",
+    "Conversation",
     "Malformed",
     "Responder",
     "Responders",
     "Rule",
     "RuleTable",
     "SchemaResponder",
+    "corrupt",
+    "instance_of",
+    "last_user_text",
     "load_responses",
 ]
 
+#: One conversation of the generate-job API: its messages, oldest first.
 Conversation = list[dict[str, Any]]
+#: Answers a conversation, or returns ``None`` to leave it to the next responder.
 Responder = Callable[[Conversation], "str | None"]
 
 _TOOL_PREFIXES = (TOOL_RESULT_PREFIX, TOOL_ERROR_PREFIX)
@@ -143,27 +150,6 @@ class Rule:
         return self.answer(conversation) if callable(self.answer) else self.answer
 
 
-class RuleTable:
-    """The first matching rule's answer; ``None`` when no rule matches.
-
-    Example:
-        >>> RuleTable([Rule(lambda c: len(c) > 1, "long"), Rule("", "short")])(
-        ...     [{"role": "user", "content": "x"}])
-        'short'
-    """
-
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        self.rules = list(rules)
-
-    def __call__(self, conversation: Conversation) -> str | None:
-        """Try each rule in order."""
-        for rule in self.rules:
-            answer = rule(conversation)
-            if answer is not None:
-                return answer
-        return None
-
-
 class Responders:
     """The first responder that answers (not ``None``).
 
@@ -182,6 +168,24 @@ class Responders:
             if answer is not None:
                 return answer
         return None
+
+
+class RuleTable(Responders):
+    """The first matching rule's answer; ``None`` when no rule matches.
+
+    Example:
+        >>> RuleTable([Rule(lambda c: len(c) > 1, "long"), Rule("", "short")])(
+        ...     [{"role": "user", "content": "x"}])
+        'short'
+    """
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        super().__init__(rules)
+
+    @property
+    def rules(self) -> list[Responder]:
+        """The rules, in the order they are tried."""
+        return self.responders
 
 
 # -- schema-following ---------------------------------------------------------

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from langchain_mlstudio.emulator import Emulator, peak_in_window
+from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.emulator.fastino import FIRST_NAMES, LAST_NAMES, detect
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITransformer
+from tests.support.emulator import peak_in_window
 
 N_DOCS = 400
 LATENCY = 0.05

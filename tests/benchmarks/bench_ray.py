@@ -32,9 +32,10 @@ from bench_fastino import make_documents
 from ray.data import DataContext
 
 from langchain_mlstudio import ChatIonosModelStudio, FastinoPIITransformer
-from langchain_mlstudio.emulator import Emulator, peak_in_window
+from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.emulator.fastino import detect
 from langchain_mlstudio.ray import generate_dataset, redact_dataset
+from tests.support.emulator import peak_in_window
 
 N_DOCS = 5_000
 N_PROMPTS = 2_000

@@ -17,13 +17,14 @@ from langchain_mlstudio import (
     NotFoundError,
     PIIDetectionError,
 )
-from langchain_mlstudio.emulator import Emulator, Fault, peak_in_window
+from langchain_mlstudio.emulator import Emulator, Fault
 from langchain_mlstudio.fastino import (
     FastinoClient,
     FastinoInputError,
     FastinoPIITool,
     FastinoPIITransformer,
 )
+from tests.support.emulator import peak_in_window
 
 API_KEY = "fastino-it-key"
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from langchain_mlstudio import FastinoPIITransformer
-from langchain_mlstudio.emulator import Emulator, peak_in_window
+from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.errors import AuthenticationError
 from langchain_mlstudio.ray import redact_dataset
+from tests.support.emulator import peak_in_window
 
 from .conftest import ACCOUNT
 

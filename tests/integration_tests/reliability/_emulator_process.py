@@ -22,11 +22,9 @@ import dataclasses
 import json
 import sys
 import threading
-import time
 from typing import Any
 
-from langchain_mlstudio.emulator import Emulator, Fault
-from langchain_mlstudio.emulator._server import EmulatedRequest, _RequestHandler
+from langchain_mlstudio.emulator import EmulatedRequest, Emulator, Fault
 
 
 class StampedEmulator(Emulator):
@@ -37,12 +35,9 @@ class StampedEmulator(Emulator):
         self.arrivals: list[tuple[float, str, str]] = []
         self._arrivals_lock = threading.Lock()
 
-    def _read(self, handler: _RequestHandler) -> EmulatedRequest:
-        arrived = time.monotonic()
-        request = super()._read(handler)
+    def received(self, request: EmulatedRequest) -> None:
         with self._arrivals_lock:
-            self.arrivals.append((arrived, request.method, request.path))
-        return request
+            self.arrivals.append((request.arrived_at, request.method, request.path))
 
     def report(self) -> dict[str, Any]:
         """What the server saw since the last report; then forget it."""
@@ -51,7 +46,7 @@ class StampedEmulator(Emulator):
         entries = list(self.log.entries)
         self.log.clear()
         generate = self.generate
-        with generate._lock:
+        with generate.lock:
             jobs = [
                 [
                     [m.get("content") for m in conv if m.get("role") == "user"]

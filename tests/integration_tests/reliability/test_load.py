@@ -42,7 +42,7 @@ from langchain_mlstudio import (
     FastinoPIITransformer,
     ServerError,
 )
-from langchain_mlstudio.emulator import peak_in_window
+from tests.support.emulator import peak_in_window
 from tests.support.live import Account
 
 ACCOUNT = Account(api_key="load-key-8e21", organization_id="org-load", model="ft-load")
