@@ -62,10 +62,10 @@ def replace_texts(content: Any, new: list[str]) -> Any:
     return out
 
 
-Path = tuple[Any, ...]
+_Path = tuple[Any, ...]
 
 
-def _leaves(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
+def _leaves(value: Any, path: _Path = ()) -> Iterator[tuple[_Path, str]]:
     """Every string and number of a JSON value, with where it sits."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -79,7 +79,7 @@ def _leaves(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
         yield path, json.dumps(value)
 
 
-def _set(value: Any, path: Path, new: Any) -> None:
+def _set(value: Any, path: _Path, new: Any) -> None:
     for step in path[:-1]:
         value = value[step]
     value[path[-1]] = new
@@ -111,7 +111,7 @@ class TextPart:
     text: str
     fine: bool = False
     _data: Any = field(default=None, init=False, repr=False)
-    _leaves: list[tuple[Path, str]] = field(default_factory=list, init=False, repr=False)
+    _leaves: list[tuple[_Path, str]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         stripped = self.text.strip()

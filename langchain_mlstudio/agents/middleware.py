@@ -35,15 +35,16 @@ from langchain_mlstudio.agents._content import TextPart, replace_texts, texts_of
 from langchain_mlstudio.errors import ConfigurationError, PIIDetectionError
 from langchain_mlstudio.fastino import FastinoPIITransformer
 
-__all__ = ["FastinoPIIMiddleware", "FastinoPIIState"]
+__all__ = ["FastinoPIIMiddleware", "FastinoPIIState", "MiddlewareStrategy"]
 
-Strategy = Literal["redact", "mask", "hash", "pseudonymize", "block"]
+#: The transformer's strategies, or ``block`` (stop the run on personal data).
+MiddlewareStrategy = Literal["redact", "mask", "hash", "pseudonymize", "block"]
 
 #: What the Pseudonymizer writes: ``<FULL_NAME_1>``, or with the mapping's
 #: namespace, ``<FULL_NAME_1_K7Q2X>``.
-PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+(?:_[A-Z0-9]{1,16})?>")
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+(?:_[A-Z0-9]{1,16})?>")
 
-STATE_KEY = "fastino_pii"
+_STATE_KEY = "fastino_pii"
 
 
 class FastinoPIIState(AgentState[Any]):
@@ -64,7 +65,7 @@ def _digest(content: Any) -> str:
 
 
 @dataclass
-class _Pending:
+class _MessageCheck:
     """A message to check: its text parts and, once checked, their new texts."""
 
     message: AnyMessage
@@ -140,7 +141,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         self,
         transformer: FastinoPIITransformer | None = None,
         *,
-        strategy: Strategy | None = None,
+        strategy: MiddlewareStrategy | None = None,
         apply_to_tool_results: bool = True,
         restore_output: bool = False,
         restore_tool_args: bool | Collection[str] = True,
@@ -159,7 +160,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             msg = f"strategy={strategy!r} differs from the transformer's {transformer.strategy!r}"
             raise ConfigurationError(msg, hint="Set the strategy on the transformer.")
         self.transformer = transformer
-        self.strategy: Strategy = strategy or transformer.strategy
+        self.strategy: MiddlewareStrategy = strategy or transformer.strategy
         self.apply_to_tool_results = apply_to_tool_results
         self.restore_output = restore_output
         self.restore_tool_args = (
@@ -183,15 +184,15 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
 
     def _plan(
         self, state: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[_Pending], list[AnyMessage]]:
+    ) -> tuple[dict[str, Any], list[_MessageCheck], list[AnyMessage]]:
         """Bookkeeping, the messages to check, and the answers to swap back."""
-        book = dict(state.get(STATE_KEY) or {})
+        book = dict(state.get(_STATE_KEY) or {})
         book = {
             "done": dict(book.get("done", {})),
             "tokens": list(book.get("tokens", [])),
             "restored": dict(book.get("restored", {})),
         }
-        pending: list[_Pending] = []
+        pending: list[_MessageCheck] = []
         swap: list[AnyMessage] = []
         for message in state.get("messages", []):
             mid = message.id or ""
@@ -201,11 +202,11 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
                 # Skipped only if it is exactly what this middleware wrote: a
                 # message sent again under a known id is checked again.
                 parts = [TextPart(text) for text in texts_of(message.content)]
-                pending.append(_Pending(message, parts, [None] * len(parts)))
+                pending.append(_MessageCheck(message, parts, [None] * len(parts)))
         return book, pending, swap
 
     @staticmethod
-    def _documents_for(pending: list[_Pending]) -> list[Document]:
+    def _documents_for(pending: list[_MessageCheck]) -> list[Document]:
         """One document per text still to check, named ``message:part:text``."""
         return [
             Document(page_content=text, id=f"{m}:{p}:{t}")
@@ -216,7 +217,9 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         ]
 
     @staticmethod
-    def _fill(pending: list[_Pending], docs: list[Document], results: Sequence[Document]) -> bool:
+    def _take_checked(
+        pending: list[_MessageCheck], docs: list[Document], results: Sequence[Document]
+    ) -> bool:
         """Put the checked texts back; ``True`` if some JSON part needs a finer pass."""
         by_id = {doc.id: doc for doc in results}
         missing = [doc.id or "" for doc in docs if doc.id not in by_id]
@@ -241,8 +244,8 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
                     item.new[p] = rebuilt
         return again
 
-    def _apply(
-        self, book: dict[str, Any], pending: list[_Pending], swap: list[AnyMessage]
+    def _state_update(
+        self, book: dict[str, Any], pending: list[_MessageCheck], swap: list[AnyMessage]
     ) -> dict[str, Any] | None:
         if not pending and not swap:
             return None
@@ -262,8 +265,8 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
                 )
             for part, after in zip(item.parts, item.new, strict=True):
                 # Only placeholders the redaction wrote, never ones typed in.
-                tokens |= set(PLACEHOLDER.findall(after or "")) - set(
-                    PLACEHOLDER.findall(part.text)
+                tokens |= set(_PLACEHOLDER.findall(after or "")) - set(
+                    _PLACEHOLDER.findall(part.text)
                 )
             content = replace_texts(message.content, [t or "" for t in item.new])
             book["done"][message.id or ""] = _digest(content)
@@ -273,7 +276,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             content = book["restored"].pop(message.id or "")
             updates.append(message.model_copy(update={"content": content}))
         book["tokens"] = sorted(tokens)
-        return {"messages": updates, STATE_KEY: book}
+        return {"messages": updates, _STATE_KEY: book}
 
     # -- hooks -------------------------------------------------------------
 
@@ -283,9 +286,9 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         for _ in range(2):  # a second, finer pass only for JSON values that crossed a line
             docs = self._documents_for(pending)
             results = self.transformer.transform_documents(docs) if docs else []
-            if not self._fill(pending, docs, results):
+            if not self._take_checked(pending, docs, results):
                 break
-        return self._apply(book, pending, swap)
+        return self._state_update(book, pending, swap)
 
     async def abefore_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Async twin of :meth:`before_model`."""
@@ -293,9 +296,9 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         for _ in range(2):
             docs = self._documents_for(pending)
             results = await self.transformer.atransform_documents(docs) if docs else []
-            if not self._fill(pending, docs, results):
+            if not self._take_checked(pending, docs, results):
                 break
-        return self._apply(book, pending, swap)
+        return self._state_update(book, pending, swap)
 
     def after_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Mark the model's answer as checked: it was written from redacted text."""
@@ -305,7 +308,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
             return None
         book: dict[str, Any] = dict(state.get("fastino_pii") or {})
         book["done"] = {**book.get("done", {}), final.id or "": _digest(final.content)}
-        return {STATE_KEY: book}
+        return {_STATE_KEY: book}
 
     async def aafter_model(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Async twin of :meth:`after_model`."""
@@ -329,7 +332,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         return tool_name in self.restore_tool_args
 
     def _tokens(self, state: Any) -> set[str]:
-        book = state.get(STATE_KEY) if isinstance(state, dict) else None
+        book = state.get(_STATE_KEY) if isinstance(state, dict) else None
         return set((book or {}).get("tokens", []))
 
     def _restored_request(self, request: ToolCallRequest) -> ToolCallRequest:
@@ -375,7 +378,7 @@ class FastinoPIIMiddleware(AgentMiddleware[FastinoPIIState, Any, Any]):
         # Kept so the next turn shows the model its own placeholder text again.
         book["restored"] = {**book.get("restored", {}), final.id or "": final.content}
         update = final.model_copy(update={"content": replace_texts(final.content, restored)})
-        return {"messages": [update], STATE_KEY: book}
+        return {"messages": [update], _STATE_KEY: book}
 
     async def aafter_agent(self, state: FastinoPIIState, runtime: Any) -> dict[str, Any] | None:
         """Async twin of :meth:`after_agent`."""

@@ -12,19 +12,17 @@ Example:
     'redact'
 """
 
-from langchain_mlstudio.fastino.client import (
-    FastinoClient,
+from langchain_mlstudio.fastino.client import FastinoClient
+from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
+from langchain_mlstudio.fastino.results import (
     FastinoEntity,
     FastinoInput,
     FastinoInputError,
     FastinoResult,
 )
-from langchain_mlstudio.fastino.strategies import Pseudonymizer
+from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES
 from langchain_mlstudio.fastino.tool import FastinoPIIInput, FastinoPIITool
-from langchain_mlstudio.fastino.transformer import (
-    DEFAULT_ENTITY_TYPES,
-    FastinoPIITransformer,
-)
+from langchain_mlstudio.fastino.transformer import FastinoPIITransformer
 
 __all__ = [
     "DEFAULT_ENTITY_TYPES",

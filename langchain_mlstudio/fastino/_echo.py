@@ -170,7 +170,7 @@ def fail_disagreeing(keys: Sequence[str], outcomes: list[Any]) -> None:
     """Replace, in place, every result whose input (by ``keys``) was answered otherwise too.
 
     Example:
-        >>> from langchain_mlstudio.fastino.client import FastinoResult
+        >>> from langchain_mlstudio.fastino.results import FastinoResult
         >>> a = FastinoResult(input="x", status="success", output={"entities": []})
         >>> b = FastinoResult(input="x", status="success", output={"redacted_text": "<A>"})
         >>> outcomes = [a, b]

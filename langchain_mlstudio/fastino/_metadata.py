@@ -26,10 +26,11 @@ class MetaKey:
 
 
 MetaPath = tuple[str | int | MetaKey, ...]
-Path = MetaPath
 
 
-def string_leaves(metadata: Mapping[str, Any], keep: Collection[str]) -> Iterator[tuple[Path, str]]:
+def string_leaves(
+    metadata: Mapping[str, Any], keep: Collection[str]
+) -> Iterator[tuple[MetaPath, str]]:
     """Every string (and nested dict key) in ``metadata`` outside the kept keys, with its path.
 
     Example:
@@ -45,7 +46,7 @@ def string_leaves(metadata: Mapping[str, Any], keep: Collection[str]) -> Iterato
 
 def searched_leaves(
     metadata: Mapping[str, Any], keep: Collection[str]
-) -> Iterator[tuple[Path, str]]:
+) -> Iterator[tuple[MetaPath, str]]:
     """Top-level string keys and integers (as text) outside the kept keys, with their paths.
 
     Example:
@@ -62,7 +63,7 @@ def searched_leaves(
         yield from _numbers((key,), value)
 
 
-def _walk(path: Path, value: Any) -> Iterator[tuple[Path, str]]:
+def _walk(path: MetaPath, value: Any) -> Iterator[tuple[MetaPath, str]]:
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, Mapping):
@@ -75,7 +76,7 @@ def _walk(path: Path, value: Any) -> Iterator[tuple[Path, str]]:
             yield from _walk((*path, i), inner)
 
 
-def _numbers(path: Path, value: Any) -> Iterator[tuple[Path, str]]:
+def _numbers(path: MetaPath, value: Any) -> Iterator[tuple[MetaPath, str]]:
     if isinstance(value, int) and not isinstance(value, bool):
         yield path, str(value)
     elif isinstance(value, Mapping):
@@ -93,9 +94,9 @@ def _items(value: Any) -> list[Any]:
 
 def rebuild(
     value: Any,
-    replace: Callable[[Path, Any], Any],
-    renamed: dict[Path, str],
-    path: Path = (),
+    replace: Callable[[MetaPath, Any], Any],
+    renamed: dict[MetaPath, str],
+    path: MetaPath = (),
 ) -> Any:
     """A copy of ``value`` with each leaf and dict key replaced by ``replace(path, leaf)``.
 
@@ -111,7 +112,7 @@ def rebuild(
     if isinstance(value, Mapping):
         out: dict[Any, Any] = {}
         for key, inner in value.items():
-            key_path: Path = (*path, MetaKey(key))
+            key_path: MetaPath = (*path, MetaKey(key))
             new_key = replace(key_path, key) if isinstance(key, str) else key
             base, n = new_key, 1
             while new_key in out:
@@ -129,7 +130,7 @@ def rebuild(
     return replace(path, value)
 
 
-def path_name(path: Path, renamed: Mapping[Path, str] | None = None) -> str:
+def path_name(path: MetaPath, renamed: Mapping[MetaPath, str] | None = None) -> str:
     """A path as a dotted name (``to.0``), keys as they were renamed; a key itself ends ``(key)``.
 
     Example:
@@ -145,6 +146,6 @@ def path_name(path: Path, renamed: Mapping[Path, str] | None = None) -> str:
         if isinstance(part, MetaKey):
             parts.append(f"{renamed.get(path[: i + 1], part.name)}(key)")
         else:
-            key_path: Path = (*path[:i], MetaKey(str(part)))
+            key_path: MetaPath = (*path[:i], MetaKey(str(part)))
             parts.append(str(renamed.get(key_path, part)) if isinstance(part, str) else str(part))
     return ".".join(parts)

@@ -10,8 +10,9 @@ them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_mlstudio.errors import (
@@ -24,8 +25,8 @@ from langchain_mlstudio.errors import (
 )
 from langchain_mlstudio.fastino._metadata import MetaPath
 from langchain_mlstudio.fastino.chunking import Chunk, chunk_text
-from langchain_mlstudio.fastino.client import FastinoResult
 from langchain_mlstudio.fastino.placeholders import neutralise
+from langchain_mlstudio.fastino.results import FastinoResult
 from langchain_mlstudio.fastino.spans import (
     Span,
     answer_spans,
@@ -36,15 +37,13 @@ from langchain_mlstudio.fastino.spans import (
 
 __all__ = [
     "ChunkBounds",
-    "FieldJob",
+    "DocumentField",
     "config_failure",
     "entity_dicts",
     "is_transient",
     "plan",
     "spans_of_document",
 ]
-
-Path = MetaPath
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class ChunkBounds:
 
 
 @dataclass
-class FieldJob:
+class DocumentField:
     """One field of one document: its neutralised text and its chunks' inputs.
 
     A field that is not ``sent`` has no inputs: it is only searched for the
@@ -78,37 +77,37 @@ class FieldJob:
     """
 
     document: int
-    path: Path  # () for the text itself
+    path: MetaPath  # () for the text itself
     text: str
     chunks: list[Chunk]
     first_input: int
-    spans: list[Span] = field(default_factory=list)
+    spans: list[Span] = dataclasses.field(default_factory=list)
     sent: bool = True
 
 
 def plan(
-    fields: Sequence[tuple[int, Path, str]],
+    texts: Sequence[tuple[int, MetaPath, str]],
     bounds: ChunkBounds,
-    searched: Sequence[tuple[int, Path, str]] = (),
-) -> tuple[list[FieldJob], list[str]]:
+    searched: Sequence[tuple[int, MetaPath, str]] = (),
+) -> tuple[list[DocumentField], list[str]]:
     """Neutralise and chunk each ``(document, path, text)``; the flat list of inputs.
 
-    ``searched`` fields are neutralised but not sent (see :class:`FieldJob`).
+    ``searched`` fields are neutralised but not sent (see :class:`DocumentField`).
     """
-    jobs: list[FieldJob] = []
+    fields: list[DocumentField] = []
     inputs: list[str] = []
-    for document, path, raw in fields:
+    for document, path, raw in texts:
         text = neutralise(raw)
         chunks = bounds.chunks(text)
-        jobs.append(FieldJob(document, path, text, chunks, len(inputs)))
+        fields.append(DocumentField(document, path, text, chunks, len(inputs)))
         inputs.extend(c.text for c in chunks)
     for document, path, raw in searched:
-        jobs.append(FieldJob(document, path, neutralise(raw), [], len(inputs), sent=False))
-    return jobs, inputs
+        fields.append(DocumentField(document, path, neutralise(raw), [], len(inputs), sent=False))
+    return fields, inputs
 
 
 def spans_of_document(
-    jobs: Sequence[FieldJob],
+    fields: Sequence[DocumentField],
     outcomes: Sequence[FastinoResult | BaseException],
     *,
     all_occurrences: bool,
@@ -120,24 +119,24 @@ def spans_of_document(
         SpanError: An answer does not fit the text it was given for.
     """
     answers: list[list[tuple[Chunk, FastinoResult]]] = []
-    for job in jobs:
-        results = outcomes[job.first_input : job.first_input + len(job.chunks)]
+    for field in fields:
+        results = outcomes[field.first_input : field.first_input + len(field.chunks)]
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        answers.append(list(zip(job.chunks, results, strict=True)))  # type: ignore[arg-type]
-    for job, found in zip(jobs, answers, strict=True):
-        job.spans = [span for chunk, answer in found for span in answer_spans(chunk, answer)]
+        answers.append(list(zip(field.chunks, results, strict=True)))  # type: ignore[arg-type]
+    for field, found in zip(fields, answers, strict=True):
+        field.spans = [span for chunk, answer in found for span in answer_spans(chunk, answer)]
     if all_occurrences:
         everywhere = [
             value
-            for job, found in zip(jobs, answers, strict=True)
-            for value in values_of(job.text, job.spans, [a for _, a in found])
+            for field, found in zip(fields, answers, strict=True)
+            for value in values_of(field.text, field.spans, [a for _, a in found])
         ]
-        for job in jobs:
-            job.spans = job.spans + find_other_occurrences(job.text, job.spans, everywhere)
-    for job in jobs:
-        job.spans = resolve_overlaps(job.spans)
+        for field in fields:
+            field.spans = field.spans + find_other_occurrences(field.text, field.spans, everywhere)
+    for field in fields:
+        field.spans = resolve_overlaps(field.spans)
 
 
 def entity_dicts(text: str, spans: Sequence[Span], *, include_values: bool) -> list[dict[str, Any]]:

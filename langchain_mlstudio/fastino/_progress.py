@@ -7,11 +7,37 @@ sent has come back; documents that need no request count as done at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from langchain_mlstudio._core._progress import Backend, Progress
-from langchain_mlstudio.fastino._pipeline import FieldJob
+from langchain_mlstudio.fastino._pipeline import DocumentField
+
+__all__ = ["DocumentProgress", "input_counter"]
+
+
+def input_counter(callback: Callable[[int, int], None] | None, total: int) -> Callable[[int], None]:
+    """A thread-safe ``on_batch``: ``callback(inputs_done, total)`` after every request.
+
+    Example:
+        >>> seen = []
+        >>> count = input_counter(lambda done, total: seen.append((done, total)), 5)
+        >>> count(2); count(3)
+        >>> seen
+        [(2, 5), (5, 5)]
+    """
+    done = 0
+    lock = threading.Lock()
+
+    def report(n: int) -> None:
+        nonlocal done
+        with lock:
+            done += n
+            current = done
+        if callback is not None:
+            callback(current, total)
+
+    return report
 
 
 class DocumentProgress:
@@ -19,7 +45,7 @@ class DocumentProgress:
 
     Args:
         documents: How many documents the run has.
-        jobs: The run's fields, as planned (they say which inputs are whose).
+        fields: The run's fields, as planned (they say which inputs are whose).
         enabled: The transformer's ``progress`` setting (``None``: automatic).
         stream: Where to draw (default: stderr).
         backend: ``"tqdm"``, ``"plain"`` or ``"auto"``.
@@ -27,9 +53,9 @@ class DocumentProgress:
     Example:
         >>> import io
         >>> from langchain_mlstudio.fastino._pipeline import ChunkBounds, plan
-        >>> jobs, inputs = plan([(0, (), "a"), (1, (), "b")], ChunkBounds(100, 0, 100, 0))
+        >>> fields, inputs = plan([(0, (), "a"), (1, (), "b")], ChunkBounds(100, 0, 100, 0))
         >>> out = io.StringIO()
-        >>> with DocumentProgress(2, jobs, enabled=True, stream=out, backend="plain") as bar:
+        >>> with DocumentProgress(2, fields, enabled=True, stream=out, backend="plain") as bar:
         ...     bar.inputs_done(range(0, 2))
         >>> out.getvalue().splitlines()[-1]
         'Fastino PII: 2/2 documents (100%), done in 0 s'
@@ -38,7 +64,7 @@ class DocumentProgress:
     def __init__(
         self,
         documents: int,
-        jobs: Sequence[FieldJob],
+        fields: Sequence[DocumentField],
         *,
         enabled: bool | None,
         stream: TextIO | None = None,
@@ -46,12 +72,12 @@ class DocumentProgress:
     ) -> None:
         self._owner: dict[int, int] = {}
         self._pending: dict[int, int] = {}
-        for job in jobs:
-            if not job.sent:
+        for field in fields:
+            if not field.sent:
                 continue
-            for index in range(job.first_input, job.first_input + len(job.chunks)):
-                self._owner[index] = job.document
-                self._pending[job.document] = self._pending.get(job.document, 0) + 1
+            for index in range(field.first_input, field.first_input + len(field.chunks)):
+                self._owner[index] = field.document
+                self._pending[field.document] = self._pending.get(field.document, 0) + 1
         self._lock = threading.Lock()
         self.bar = Progress(
             documents,

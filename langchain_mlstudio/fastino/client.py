@@ -25,142 +25,54 @@ whose ``status`` is not ``success`` becomes a :class:`FastinoInputError`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, overload
 
 import httpx
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    ValidationError,
-)
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
-from langchain_mlstudio._core._calls import APIResponse
-from langchain_mlstudio._core._errors import describe_validation_error
+from langchain_mlstudio._core._calls import Call
 from langchain_mlstudio._core._http import HTTPTransport, RequestGate
 from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio._core._locks import InstanceLock
 from langchain_mlstudio._core._retry import Safety
-from langchain_mlstudio._core._settings import require
-from langchain_mlstudio.errors import MalformedResponseError, MLStudioError
+from langchain_mlstudio._core._settings import Service
+from langchain_mlstudio.errors import MLStudioError
 from langchain_mlstudio.fastino import _echo
+from langchain_mlstudio.fastino._batches import Batch, BatchRun, Inputs, Outcome, cut, read_answers
+from langchain_mlstudio.fastino.results import FastinoResult
 
 DEFAULT_BASE_URL = "https://api.fastino.com"
-SERVICE = "Fastino"
 PROPAGATION_HINT = (
     "Check FASTINO_API_KEY (or api_key). A new Fastino key needs about a minute to "
     "propagate (about 60 s) after it is created: if the key is new, wait and retry."
 )
 
-__all__ = [
-    "FastinoClient",
-    "FastinoEntity",
-    "FastinoInput",
-    "FastinoInputError",
-    "FastinoResult",
-]
+#: Fastino's configuration: its key and base URL variables, its public host,
+#: and the advice a 401 gets (a new key takes about a minute to work).
+FASTINO = Service(
+    "Fastino",
+    api_key_env="FASTINO_API_KEY",
+    base_url_env="FASTINO_BASE_URL",
+    default_base_url=DEFAULT_BASE_URL,
+    status_hints={401: PROPAGATION_HINT},
+)
 
+__all__ = ["DEFAULT_BASE_URL", "FASTINO", "PROPAGATION_HINT", "FastinoClient"]
 
-class FastinoEntity(BaseModel):
-    """One entity the model found, with offsets into the input it was sent.
-
-    Example:
-        >>> e = FastinoEntity(start=0, end=4, label="time", text="9 AM", score=0.59)
-        >>> e.end - e.start
-        4
-    """
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    start: int
-    end: int
-    label: str
-    text: str
-    score: float = 1.0
-
-
-class FastinoResult(BaseModel):
-    """The model's answer for one input.
-
-    Attributes:
-        input: The text as the server received it.
-        entities: The entities found (PII models), in the server's order.
-        redacted_text: The text with each entity replaced by ``<LABEL>``.
-        latency_ms: Model inference time reported by the server.
-        status: ``"success"`` (results with another status are raised or
-            returned as :class:`FastinoInputError`).
-        message: The server's message for this input.
-        output: The raw ``output`` object (its shape varies by model).
-
-    Example:
-        >>> r = FastinoResult(input="hi", status="success", output={"entities": []})
-        >>> r.pii_entities()
-        []
-    """
-
-    model_config = ConfigDict(extra="ignore")
-
-    input: str = ""
-    entities: list[FastinoEntity] = Field(default_factory=list)
-    redacted_text: str | None = None
-    latency_ms: float | None = None
-    status: str
-    message: str | None = None
-    output: dict[str, Any] = Field(default_factory=dict)
-
-    def pii_entities(self) -> list[FastinoEntity]:
-        """The entities of a PII model's answer, refusing an answer that has none.
-
-        A PII answer without an ``entities`` list is not "nothing found": it is
-        a malformed answer, and treating it as clean text would fail open.
-
-        Raises:
-            MalformedResponseError: ``output`` has no ``entities`` list.
-        """
-        if not isinstance(self.output.get("entities"), list):
-            msg = "Fastino's answer has no 'entities' list, so nothing can be trusted as clean"
-            raise MalformedResponseError(msg)
-        return self.entities
-
-
-class FastinoInput(BaseModel):
-    """One object of a request's ``input`` array.
-
-    Example:
-        >>> FastinoInput(text="Jamie", parameters={"threshold": 0.3}).text
-        'Jamie'
-    """
-
-    text: str
-    parameters: dict[str, Any] | None = None
-
-
-class FastinoInputError(MLStudioError):
-    """Fastino answered, but one input's ``status`` was not ``success``.
-
-    Attributes:
-        index: The input's position in the ``inputs`` passed to ``run``.
-        input_status: The status the server reported for it.
-
-    Example:
-        >>> err = FastinoInputError("Input 2 failed", index=2, input_status="error")
-        >>> err.index
-        2
-    """
-
-    default_hint = "Retry the input; report the request id if it keeps failing."
-
-    def __init__(
-        self, message: str, *, index: int, input_status: str | None, **kwargs: Any
-    ) -> None:
-        self.index = index
-        self.input_status = input_status
-        super().__init__(message, **kwargs)
+#: The client's fields that :meth:`Service.settings` takes as they are.
+_HANDED_ON = (
+    "api_key",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "default_headers",
+    "http_client",
+    "http_async_client",
+)
 
 
 class FastinoClient(BaseModel):
@@ -253,26 +165,18 @@ class FastinoClient(BaseModel):
         return self._transport
 
     def _build_transport(self) -> HTTPTransport:
-        return HTTPTransport(
-            SERVICE,
-            self.base_url,
+        settings = FASTINO.settings(
+            **{name: getattr(self, name) for name in _HANDED_ON},
+            require_key=False,  # checked by the first request, like a missing key
+        )
+        gate = self.rate_gate
+        return settings.transport(
             self._auth_headers,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-            http_client=self.http_client,
-            http_async_client=self.http_async_client,
-            gate=(
-                self.rate_gate
-                if self.rate_gate is not None
-                else RequestsPerSecond(self.requests_per_second)
-            ),
-            status_hints={401: PROPAGATION_HINT},
+            gate=gate if gate is not None else RequestsPerSecond(self.requests_per_second),
         )
 
     def _auth_headers(self) -> dict[str, str]:
-        key = require(self.api_key, setting="api_key", env_var="FASTINO_API_KEY", service=SERVICE)
-        return {"x-api-key": key}
+        return {"x-api-key": FASTINO.key_of(self.api_key)}
 
     def close(self) -> None:
         """Close the synchronous HTTP client the instance created."""
@@ -286,146 +190,49 @@ class FastinoClient(BaseModel):
 
     # -- requests ----------------------------------------------------------
 
-    def _payloads(
+    @staticmethod
+    def _run_call(batch: Batch) -> Call[list[Outcome]]:
+        """``POST /run`` with the batch's inputs; the answer read input by input."""
+        return Call(
+            "POST",
+            "/run",
+            functools.partial(read_answers, batch=batch),
+            json_body=batch.payload,
+            safety=Safety.IDEMPOTENT,
+        )
+
+    def _send_batch(self, batch: Batch) -> list[Outcome]:
+        try:
+            return self.transport.call(self._run_call(batch))
+        except MLStudioError as exc:  # no server text quoting an input escapes
+            scrubbed = _echo.scrub_error(exc, batch.texts)
+            raise scrubbed from scrubbed.__cause__  # the network error, or nothing
+
+    async def _asend_batch(self, batch: Batch) -> list[Outcome]:
+        try:
+            return await self.transport.acall(self._run_call(batch))
+        except MLStudioError as exc:
+            scrubbed = _echo.scrub_error(exc, batch.texts)
+            raise scrubbed from scrubbed.__cause__
+
+    def _batch_run(
         self,
         model_id: str,
-        inputs: Sequence[str | FastinoInput | Mapping[str, Any]],
-        parameters: Mapping[str, Any] | None,
-    ) -> list[tuple[int, dict[str, Any]]]:
-        items: list[dict[str, Any]] = []
-        for item in inputs:
-            if isinstance(item, str):
-                obj: dict[str, Any] = {"text": item}
-                if parameters is not None:
-                    obj["parameters"] = dict(parameters)
-            else:
-                parsed = (
-                    item if isinstance(item, FastinoInput) else FastinoInput.model_validate(item)
-                )
-                obj = {"text": parsed.text}
-                params = parsed.parameters if parsed.parameters is not None else parameters
-                if params is not None:
-                    obj["parameters"] = dict(params)
-            items.append(obj)
-        size = self.batch_size
-        return [
-            (start, {"model_id": model_id, "input": items[start : start + size]})
-            for start in range(0, len(items), size)
-        ]
-
-    def _parse(
-        self, response: APIResponse, offset: int, inputs: Sequence[str | Mapping[str, Any]]
-    ) -> list[FastinoResult | MLStudioError]:
-        items = [{"text": item} if isinstance(item, str) else item for item in inputs]
-        texts = [item["text"] for item in items]
-        data = response.data
-        sent = len(texts)
-        if not isinstance(data, list) or len(data) != sent:
-            got = f"{len(data)} results" if isinstance(data, list) else type(data).__name__
-            msg = f"Fastino /run answered {sent} inputs with {got}"
-            raise MalformedResponseError(
-                msg, status_code=response.status_code, request_id=response.request_id
-            )
-        slots = _echo.match_echoes(texts, data)
-        contradicted = _echo.contradicted_in_batch(items, data)
-        return [
-            _echo.disagreement(offset + i, response.status_code, response.request_id)
-            if texts[i] in contradicted
-            else self._parse_one(response, offset + i, texts[i], data[slot])
-            if slot is not None
-            else MalformedResponseError(
-                f"No answer of Fastino's batch echoes input {offset + i} (each answer's "
-                "'input' must equal the text sent), so its entities cannot be trusted",
-                status_code=response.status_code,
-                request_id=response.request_id,
-            )
-            for i, slot in enumerate(slots)
-        ]
-
-    @staticmethod
-    def _parse_one(
-        response: APIResponse, index: int, text: str, raw: Any
-    ) -> FastinoResult | MLStudioError:
-        try:
-            if not isinstance(raw, dict) or not isinstance(raw.get("status"), str):
-                raise TypeError("a result needs a 'status' string")
-            output = raw.get("output")
-            if output is None and raw["status"].lower() != "success":
-                output = {}
-            if not isinstance(output, dict):
-                raise TypeError("a result needs an 'output' object")
-            result = FastinoResult.model_validate(
-                {
-                    **raw,
-                    "output": output,
-                    "entities": output.get("entities") or [],
-                    "redacted_text": output.get("redacted_text"),
-                }
-            )
-        except (TypeError, ValidationError) as exc:
-            # Only field names: the raw result may quote the input's PII.
-            problem = describe_validation_error(exc) if isinstance(exc, ValidationError) else exc
-            return MalformedResponseError(
-                f"Fastino's result for input {index} is not in the documented shape ({problem})",
-                status_code=response.status_code,
-                request_id=response.request_id,
-            )
-        if result.status.lower() != "success":
-            status = _echo.withhold_echo(result.status, [text])
-            return FastinoInputError(
-                f"Fastino could not process input {index} (status {status!r})",
-                index=index,
-                input_status=status,
-                server_message=_echo.withhold_echo(result.message, [text]),
-                request_id=response.request_id,
-            )
-        return result
-
-    def _send_batch(
-        self, offset: int, payload: dict[str, Any]
-    ) -> list[FastinoResult | MLStudioError]:
-        texts = [item["text"] for item in payload["input"]]
-        try:
-            response = self.transport.request(
-                "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
-            )
-        except MLStudioError as exc:
-            raise _echo.scrub_error(exc, texts) from None
-        return self._parse(response, offset, payload["input"])
-
-    async def _asend_batch(
-        self, offset: int, payload: dict[str, Any]
-    ) -> list[FastinoResult | MLStudioError]:
-        texts = [item["text"] for item in payload["input"]]
-        try:
-            response = await self.transport.arequest(
-                "POST", "/run", json_body=payload, safety=Safety.IDEMPOTENT
-            )
-        except MLStudioError as exc:
-            raise _echo.scrub_error(exc, texts) from None
-        return self._parse(response, offset, payload["input"])
-
-    @staticmethod
-    def _finish(
-        payloads: list[tuple[int, dict[str, Any]]],
-        outcomes: list[list[FastinoResult | MLStudioError]],
+        inputs: Inputs,
         *,
+        parameters: Mapping[str, Any] | None,
         return_exceptions: bool,
-    ) -> list[Any]:
-        flat = [item for batch in outcomes for item in batch]
-        keys = [_echo.request_key(item) for _, payload in payloads for item in payload["input"]]
-        _echo.fail_disagreeing(keys, flat)  # one input answered differently in two requests
-        if not return_exceptions:
-            for item in flat:
-                if isinstance(item, MLStudioError):
-                    raise item
-        return flat
+        on_batch: Callable[[int], None] | None,
+        on_done: Callable[[range], None] | None,
+    ) -> BatchRun:
+        batches = cut(model_id, inputs, parameters, self.batch_size)
+        return BatchRun(batches, return_exceptions, on_batch, on_done)
 
     @overload
     def run(
         self,
         model_id: str,
-        inputs: Sequence[str | FastinoInput | Mapping[str, Any]],
+        inputs: Inputs,
         *,
         parameters: Mapping[str, Any] | None = ...,
         return_exceptions: Literal[False] = ...,
@@ -438,7 +245,7 @@ class FastinoClient(BaseModel):
     def run(
         self,
         model_id: str,
-        inputs: Sequence[str | FastinoInput | Mapping[str, Any]],
+        inputs: Inputs,
         *,
         parameters: Mapping[str, Any] | None = ...,
         return_exceptions: Literal[True],
@@ -450,7 +257,7 @@ class FastinoClient(BaseModel):
     def run(
         self,
         model_id: str,
-        inputs: Sequence[str | FastinoInput | Mapping[str, Any]],
+        inputs: Inputs,
         *,
         parameters: Mapping[str, Any] | None = None,
         return_exceptions: bool = False,
@@ -492,41 +299,29 @@ class FastinoClient(BaseModel):
             >>> FastinoClient(api_key="k").run("fastino-pii", [])
             []
         """
-        payloads = self._payloads(model_id, inputs, parameters)
-        if not payloads:
-            return []
-
+        run = self._batch_run(
+            model_id,
+            inputs,
+            parameters=parameters,
+            return_exceptions=return_exceptions,
+            on_batch=on_batch,
+            on_done=on_done,
+        )
         concurrency = self.max_concurrency if max_concurrency is None else max_concurrency
-
-        def send(job: tuple[int, dict[str, Any]]) -> list[FastinoResult | MLStudioError]:
-            offset, payload = job
-            try:
-                results = self._send_batch(offset, payload)
-            except MLStudioError as exc:
-                if not return_exceptions:
-                    raise
-                results = [exc] * len(payload["input"])
-            if on_batch is not None:
-                on_batch(len(results))
-            if on_done is not None:
-                on_done(range(offset, offset + len(results)))
-            return results
-
-        if len(payloads) == 1 or concurrency <= 1:
-            outcomes = [send(job) for job in payloads]
+        send = functools.partial(run.send, send=self._send_batch)
+        if len(run.batches) <= 1 or concurrency <= 1:
+            outcomes = [send(batch) for batch in run.batches]
         else:
-            with ThreadPoolExecutor(
-                min(concurrency, len(payloads)),
-                thread_name_prefix="fastino",
-            ) as pool:
-                outcomes = list(pool.map(send, payloads))
-        return self._finish(payloads, outcomes, return_exceptions=return_exceptions)
+            workers = min(concurrency, len(run.batches))
+            with ThreadPoolExecutor(workers, thread_name_prefix="fastino") as pool:
+                outcomes = list(pool.map(send, run.batches))
+        return run.results(outcomes)
 
     @overload
     async def arun(
         self,
         model_id: str,
-        inputs: Sequence[str | FastinoInput | Mapping[str, Any]],
+        inputs: Inputs,
         *,
         parameters: Mapping[str, Any] | None = ...,
         return_exceptions: Literal[False] = ...,
@@ -539,7 +334,7 @@ class FastinoClient(BaseModel):
     async def arun(
         self,
         model_id: str,
-        inputs: Sequence[str | FastinoInput | Mapping[str, Any]],
+        inputs: Inputs,
         *,
         parameters: Mapping[str, Any] | None = ...,
         return_exceptions: Literal[True],
@@ -551,7 +346,7 @@ class FastinoClient(BaseModel):
     async def arun(
         self,
         model_id: str,
-        inputs: Sequence[str | FastinoInput | Mapping[str, Any]],
+        inputs: Inputs,
         *,
         parameters: Mapping[str, Any] | None = None,
         return_exceptions: bool = False,
@@ -566,28 +361,20 @@ class FastinoClient(BaseModel):
             >>> asyncio.run(FastinoClient(api_key="k").arun("fastino-pii", []))
             []
         """
-        payloads = self._payloads(model_id, inputs, parameters)
-        if not payloads:
-            return []
+        run = self._batch_run(
+            model_id,
+            inputs,
+            parameters=parameters,
+            return_exceptions=return_exceptions,
+            on_batch=on_batch,
+            on_done=on_done,
+        )
         concurrency = self.max_concurrency if max_concurrency is None else max_concurrency
         semaphore = asyncio.Semaphore(max(1, concurrency))
 
-        async def send(
-            job: tuple[int, dict[str, Any]],
-        ) -> list[FastinoResult | MLStudioError]:
-            offset, payload = job
+        async def send(batch: Batch) -> list[Outcome]:
             async with semaphore:
-                try:
-                    results = await self._asend_batch(offset, payload)
-                except MLStudioError as exc:
-                    if not return_exceptions:
-                        raise
-                    results = [exc] * len(payload["input"])
-            if on_batch is not None:
-                on_batch(len(results))
-            if on_done is not None:
-                on_done(range(offset, offset + len(results)))
-            return results
+                return await self._asend_batch(batch)
 
-        outcomes = await asyncio.gather(*(send(job) for job in payloads))
-        return self._finish(payloads, list(outcomes), return_exceptions=return_exceptions)
+        outcomes = await asyncio.gather(*(run.asend(batch, send) for batch in run.batches))
+        return run.results(outcomes)

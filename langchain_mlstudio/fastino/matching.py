@@ -14,7 +14,7 @@ import functools
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["find_occurrences", "fold"]
+__all__ = ["ZERO_WIDTH", "find_occurrences", "fold"]
 
 #: Characters that render as nothing and may hide inside a value.
 ZERO_WIDTH = frozenset("\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from langchain_mlstudio.fastino.client import FastinoEntity
+from langchain_mlstudio.fastino.results import FastinoEntity
 
 __all__ = ["CONVENTIONS", "Reading", "SpanError", "locate_answer", "redacted_readings"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.utils import secret_from_env
+from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
@@ -52,7 +52,7 @@ class FastinoSettings(BaseModel):
         repr=False,
     )
     """Fastino key (default: ``FASTINO_API_KEY``)."""
-    base_url: str | None = None
+    base_url: str | None = Field(default_factory=from_env("FASTINO_BASE_URL", default=None))
     """API root (default: ``FASTINO_BASE_URL`` or ``https://api.fastino.com``)."""
     timeout: float | None = 30.0
     """Seconds one HTTP request may take."""

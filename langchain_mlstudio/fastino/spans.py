@@ -14,18 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from langchain_mlstudio.fastino.chunking import Chunk, chunk_text
-from langchain_mlstudio.fastino.client import FastinoEntity, FastinoResult
+from langchain_mlstudio.fastino.chunking import Chunk
 from langchain_mlstudio.fastino.matching import find_occurrences
-from langchain_mlstudio.fastino.offsets import SpanError, locate_answer, redacted_readings
+from langchain_mlstudio.fastino.offsets import locate_answer, redacted_readings
+from langchain_mlstudio.fastino.results import FastinoEntity, FastinoResult
 
 __all__ = [
-    "Chunk",
+    "Answer",
     "Span",
-    "SpanError",
     "Value",
     "answer_spans",
-    "chunk_text",
     "find_other_occurrences",
     "locate",
     "pii_spans",

@@ -16,14 +16,14 @@ from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from langchain_mlstudio.errors import MLStudioError
 from langchain_mlstudio.fastino._pipeline import (
-    FieldJob,
+    DocumentField,
     entity_dicts,
     plan,
     spans_of_document,
 )
-from langchain_mlstudio.fastino.client import FastinoResult
+from langchain_mlstudio.fastino.offsets import SpanError
+from langchain_mlstudio.fastino.results import FastinoResult
 from langchain_mlstudio.fastino.settings import FastinoSettings
-from langchain_mlstudio.fastino.spans import SpanError
 from langchain_mlstudio.fastino.strategies import redact_token, replace_spans
 
 __all__ = ["FastinoPIIInput", "FastinoPIITool"]
@@ -126,28 +126,30 @@ class FastinoPIITool(FastinoSettings, BaseTool):
     """Put the raw values into the artifact (off: callbacks and tracers that
     record tool output never see them)."""
 
-    def _params(
+    def _run_kwargs(
         self, entity_types: list[str] | None, threshold: float | None
-    ) -> dict[str, Any] | None:
-        return self._parameters(
+    ) -> dict[str, Any]:
+        """What ``run``/``arun`` get: a call's arguments over the tool's defaults."""
+        parameters = self._parameters(
             self.entity_types if entity_types is None else entity_types,
             self.threshold if threshold is None else threshold,
         )
+        return {"parameters": parameters, "return_exceptions": True}
 
     def _render(
-        self, job: FieldJob, outcomes: Sequence[FastinoResult | BaseException]
+        self, field: DocumentField, outcomes: Sequence[FastinoResult | BaseException]
     ) -> tuple[str, list[dict[str, Any]]]:
         try:
             # Exactly the transformer's "redact" path, chunks included.
-            spans_of_document([job], outcomes, all_occurrences=True)
+            spans_of_document([field], outcomes, all_occurrences=True)
         except MLStudioError as exc:
             raise ToolException(str(exc)) from None
         except SpanError as exc:
             msg = f"Fastino's answer does not fit the text, so nothing is returned ({exc})"
             raise ToolException(msg) from None
-        spans = job.spans
-        redacted = replace_spans(job.text, spans, [redact_token(s.label) for s in spans])
-        artifact = entity_dicts(job.text, spans, include_values=self.include_values)
+        spans = field.spans
+        redacted = replace_spans(field.text, spans, [redact_token(s.label) for s in spans])
+        artifact = entity_dicts(field.text, spans, include_values=self.include_values)
         if not spans:
             return f"{redacted}\n\nNo personal data found.", artifact
         counts = Counter(s.label for s in spans)
@@ -155,9 +157,9 @@ class FastinoPIITool(FastinoSettings, BaseTool):
         noun = "entity" if len(spans) == 1 else "entities"
         return f"{redacted}\n\nFound {len(spans)} {noun}: {kinds}.", artifact
 
-    def _plan(self, text: str) -> tuple[FieldJob, list[str]]:
-        [job], inputs = plan([(0, (), text)], self.chunk_bounds)
-        return job, inputs
+    def _plan(self, text: str) -> tuple[DocumentField, list[str]]:
+        [field], inputs = plan([(0, (), text)], self.chunk_bounds)
+        return field, inputs
 
     def _run(
         self,
@@ -167,14 +169,11 @@ class FastinoPIITool(FastinoSettings, BaseTool):
         run_manager: CallbackManagerForToolRun | None = None,
     ) -> tuple[str, list[dict[str, Any]]]:
         """Detect and redact PII in ``text``."""
-        job, inputs = self._plan(text)
+        field, inputs = self._plan(text)
         outcomes = self.fastino_client.run(
-            self.model_id,
-            inputs,
-            parameters=self._params(entity_types, threshold),
-            return_exceptions=True,
+            self.model_id, inputs, **self._run_kwargs(entity_types, threshold)
         )
-        return self._render(job, outcomes)
+        return self._render(field, outcomes)
 
     async def _arun(
         self,
@@ -184,11 +183,8 @@ class FastinoPIITool(FastinoSettings, BaseTool):
         run_manager: AsyncCallbackManagerForToolRun | None = None,
     ) -> tuple[str, list[dict[str, Any]]]:
         """Detect and redact PII in ``text`` without blocking the event loop."""
-        job, inputs = self._plan(text)
+        field, inputs = self._plan(text)
         outcomes = await self.fastino_client.arun(
-            self.model_id,
-            inputs,
-            parameters=self._params(entity_types, threshold),
-            return_exceptions=True,
+            self.model_id, inputs, **self._run_kwargs(entity_types, threshold)
         )
-        return self._render(job, outcomes)
+        return self._render(field, outcomes)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
-import threading
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -16,75 +13,32 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_mlstudio._core._http import RequestGate
-from langchain_mlstudio.errors import MLStudioError, PIIDetectionError
-from langchain_mlstudio.fastino._metadata import (
-    MetaKey,
-    MetaPath,
-    path_name,
-    rebuild,
-    searched_leaves,
-    string_leaves,
+from langchain_mlstudio.errors import MLStudioError
+from langchain_mlstudio.fastino._documents import (
+    by_document,
+    document_id,
+    plan_documents,
+    rebuild_document,
+    warn_if_split,
 )
-from langchain_mlstudio.fastino._pipeline import (
-    FieldJob,
-    config_failure,
-    entity_dicts,
-    is_transient,
-    plan,
-    spans_of_document,
-)
-from langchain_mlstudio.fastino._progress import DocumentProgress
-from langchain_mlstudio.fastino.client import FastinoClient, FastinoResult
-from langchain_mlstudio.fastino.placeholders import neutralise
-from langchain_mlstudio.fastino.settings import DEFAULT_ENTITY_TYPES, FastinoSettings
-from langchain_mlstudio.fastino.spans import Span, SpanError
-from langchain_mlstudio.fastino.strategies import (
-    Pseudonymizer,
-    hash_token,
-    redact_token,
-    replace_spans,
-)
+from langchain_mlstudio.fastino._failures import report_failures
+from langchain_mlstudio.fastino._pipeline import DocumentField, entity_dicts, spans_of_document
+from langchain_mlstudio.fastino._progress import DocumentProgress, input_counter
+from langchain_mlstudio.fastino.client import FastinoClient
+from langchain_mlstudio.fastino.offsets import SpanError
+from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
+from langchain_mlstudio.fastino.results import FastinoResult
+from langchain_mlstudio.fastino.settings import FastinoSettings
+from langchain_mlstudio.fastino.spans import Span
+from langchain_mlstudio.fastino.strategies import Strategy, hash_token, redact_token, replace_spans
 
-logger = logging.getLogger("langchain_mlstudio.fastino")
+__all__ = ["DEFAULT_KEEP_METADATA_KEYS", "FastinoPIITransformer"]
 
-__all__ = ["DEFAULT_ENTITY_TYPES", "DEFAULT_KEEP_METADATA_KEYS", "FastinoPIITransformer"]
-
-Strategy = Literal["redact", "mask", "hash", "pseudonymize"]
+_ID_KEYS = ("id", "doc_id", "document_id", "parent_id", "chunk_id")  # name a document or part
+_ORIGIN_KEYS = ("source", "start_index", "page")  # where its text comes from, and where in it
 
 #: Metadata keys left alone by default: ids, sources and offsets, not personal data.
-DEFAULT_KEEP_METADATA_KEYS: tuple[str, ...] = (
-    "id",
-    "doc_id",
-    "document_id",
-    "parent_id",
-    "chunk_id",
-    "source",
-    "start_index",
-    "page",
-)
-
-#: Metadata keys a text splitter adds: their presence means the input was split first.
-SPLITTER_KEYS: tuple[str, ...] = ("start_index",)
-
-_OWN_KEYS = ("pii_entities", "pii_metadata_entities", "pii_strategy", "pii_model_id")
-
-
-def _describe(err: BaseException) -> str:
-    """An error's class, message and what the server said, without its hint."""
-    if not isinstance(err, MLStudioError):
-        return f"{type(err).__name__}: {err}"
-    said = [
-        part
-        for part in (
-            f"HTTP {err.status_code}" if err.status_code is not None else "",
-            f"code={err.code!r}" if err.code else "",
-            f"message={err.server_message!r}" if err.server_message else "",
-            f"request_id={err.request_id!r}" if err.request_id else "",
-        )
-        if part
-    ]
-    server = f" (server said: {', '.join(said)})" if said else ""
-    return f"{type(err).__name__}: {err.message.rstrip('.')}{server}"
+DEFAULT_KEEP_METADATA_KEYS: tuple[str, ...] = _ID_KEYS + _ORIGIN_KEYS
 
 
 class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
@@ -348,7 +302,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
 
     # -- replacement -------------------------------------------------------
 
-    def _key(self) -> bytes:
+    def _hash_secret_bytes(self) -> bytes:
         if self.hash_key is not None:
             return self.hash_key.get_secret_value().encode()
         if self._hash_secret is None:
@@ -359,7 +313,7 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
         if self.strategy == "mask":
             return self.mask_char * len(value)
         if self.strategy == "hash":
-            return hash_token(span.label, value, self._key())
+            return hash_token(span.label, value, self._hash_secret_bytes())
         if self.strategy == "pseudonymize":
             return self._pseudonymizer.token(span.label, value)
         return redact_token(span.label)
@@ -367,146 +321,70 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
     def _entities(self, text: str, spans: Sequence[Span]) -> list[dict[str, Any]]:
         return entity_dicts(text, spans, include_values=self.include_values)
 
-    def _apply(self, job: FieldJob) -> str:
-        values = [job.text[s.start : s.end] for s in job.spans]
-        tokens = [self._replacement(s, v) for s, v in zip(job.spans, values, strict=True)]
-        return replace_spans(job.text, job.spans, tokens)
+    def _replaced_text(self, field: DocumentField) -> str:
+        values = [field.text[s.start : s.end] for s in field.spans]
+        tokens = [self._replacement(s, v) for s, v in zip(field.spans, values, strict=True)]
+        return replace_spans(field.text, field.spans, tokens)
 
     # -- planning and finishing --------------------------------------------
 
-    def _warn_if_split(self, documents: Sequence[Document]) -> None:
-        if self._warned_split:
-            return
-        if any(key in doc.metadata for doc in documents for key in SPLITTER_KEYS):
-            self._warned_split = True
-            warnings.warn(
-                "FastinoPIITransformer got documents that look like text-splitter output "
-                f"(metadata has {' or '.join(SPLITTER_KEYS)}). Redact whole documents first, "
-                "then split: a splitter cuts values at chunk edges, and the fragments are "
-                "no longer names the model can find.",
-                UserWarning,
-                stacklevel=3,
-            )
+    def _plan(self, documents: Sequence[Document]) -> tuple[list[DocumentField], list[str]]:
+        if not self._warned_split:
+            self._warned_split = warn_if_split(documents, stacklevel=5)
+        return plan_documents(
+            documents,
+            self.chunk_bounds,
+            redact_metadata=self.redact_metadata,
+            keep=self.keep_metadata_keys,
+        )
 
-    def _plan(self, documents: Sequence[Document]) -> tuple[list[FieldJob], list[str]]:
-        self._warn_if_split(documents)
-        fields: list[tuple[int, MetaPath, str]] = []
-        searched: list[tuple[int, MetaPath, str]] = []
+    def _per_document(
+        self,
+        documents: Sequence[Document],
+        fields: list[DocumentField],
+        outcomes: Sequence[FastinoResult | BaseException],
+    ) -> list[Document | Exception]:
+        """Each document's redacted copy, or the error that failed it (never the input)."""
+        grouped = by_document(fields)
+        output: list[Document | Exception] = []
         for i, doc in enumerate(documents):
-            fields.append((i, (), doc.page_content))
-            if self.redact_metadata:
-                meta = {k: v for k, v in doc.metadata.items() if k not in _OWN_KEYS}
-                keep = set(self.keep_metadata_keys)
-                fields.extend((i, path, value) for path, value in string_leaves(meta, keep))
-                searched.extend((i, path, value) for path, value in searched_leaves(meta, keep))
-        return plan(fields, self.chunk_bounds, searched)
+            try:
+                spans_of_document(
+                    grouped[i], outcomes, all_occurrences=self.replace_all_occurrences
+                )
+            except (MLStudioError, SpanError) as exc:
+                output.append(exc)
+                continue
+            output.append(self._redacted_copy(doc, grouped[i]))
+        return output
 
     def _finish(
         self,
         documents: Sequence[Document],
-        jobs: list[FieldJob],
+        fields: list[DocumentField],
         outcomes: Sequence[FastinoResult | BaseException],
         *,
         on_error: Literal["raise", "drop"],
     ) -> list[Document]:
-        by_doc: dict[int, list[FieldJob]] = {}
-        for job in jobs:
-            by_doc.setdefault(job.document, []).append(job)
-        output: list[Document] = []
-        failed: dict[str, BaseException] = {}
-        for i, doc in enumerate(documents):
-            doc_id = str(doc.id) if doc.id is not None else f"#{i}"
-            try:
-                spans_of_document(by_doc[i], outcomes, all_occurrences=self.replace_all_occurrences)
-            except (MLStudioError, SpanError) as exc:
-                failed[doc_id] = exc
-                continue
-            output.append(self._document(doc, by_doc[i]))
-        if failed:
-            sent = {job.document for job in jobs if job.chunks}  # blank ones need no request
-            self._fail(failed, len(documents), len(sent), on_error)
-        return output
-
-    def _document(self, doc: Document, jobs: list[FieldJob]) -> Document:
-        text_job, meta_jobs = jobs[0], jobs[1:]
-        # Strings and keys always come out neutralised; a number only when found.
-        replaced = {
-            job.path: self._apply(job)
-            for job in meta_jobs
-            if job.sent or job.spans or isinstance(job.path[-1], MetaKey)
+        each = self._per_document(documents, fields, outcomes)
+        failed = {
+            document_id(doc, i): outcome
+            for i, (doc, outcome) in enumerate(zip(documents, each, strict=True))
+            if isinstance(outcome, Exception)
         }
-        renamed: dict[MetaPath, str] = {}
+        if failed:
+            sent = {field.document for field in fields if field.chunks}  # blank: no request
+            report_failures(failed, len(documents), len(sent), on_error)
+        return [outcome for outcome in each if isinstance(outcome, Document)]
 
-        def replace(path: MetaPath, value: Any) -> Any:
-            # What is not redacted (kept keys, redact_metadata=False) is still
-            # neutralised: a planted token must never count as one the model saw.
-            if path in replaced:
-                return replaced[path]
-            return neutralise(value) if isinstance(value, str) else value
-
-        metadata = rebuild(doc.metadata, replace, renamed)
-        metadata.update(
-            {
-                "pii_entities": self._entities(text_job.text, text_job.spans),
-                "pii_metadata_entities": {
-                    path_name(job.path, renamed): self._entities(job.text, job.spans)
-                    for job in meta_jobs
-                    if job.spans
-                },
-                "pii_strategy": self.strategy,
-                "pii_model_id": self.model_id,
-            }
+    def _redacted_copy(self, doc: Document, fields: list[DocumentField]) -> Document:
+        return rebuild_document(
+            doc,
+            fields,
+            self._replaced_text,
+            self._entities,
+            {"pii_strategy": self.strategy, "pii_model_id": self.model_id},
         )
-        return Document(page_content=self._apply(text_job), metadata=metadata, id=doc.id)
-
-    def _fail(
-        self,
-        failed: dict[str, BaseException],
-        total: int,
-        sent: int,
-        on_error: Literal["raise", "drop"],
-    ) -> None:
-        ids = list(failed)
-        # Every document that needed a request failed the same way: say that.
-        typed = config_failure(list(failed.values())) if len(failed) == sent else None
-        if typed is not None:
-            raise typed
-        if on_error == "drop":
-            logger.warning(
-                "PII detection failed for %d of %d documents; dropped ids: %s",
-                len(ids),
-                total,
-                ", ".join(ids),
-            )
-            return
-        first_id, first = ids[0], failed[ids[0]]
-        msg = (
-            f"PII detection failed for {len(ids)} of {total} documents "
-            f"(ids: {', '.join(ids[:20])}{', ...' if len(ids) > 20 else ''}); "
-            f"first cause ({first_id}): {_describe(first)}"
-        )
-        hint = None
-        if isinstance(first, MLStudioError) and not is_transient(first) and first.hint:
-            hint = f"Failed documents were not returned. {first.hint}"
-        raise PIIDetectionError(msg, document_ids=ids, causes=failed, hint=hint)
-
-    # -- progress ----------------------------------------------------------
-
-    def _reporter(self, total: int) -> Callable[[int], None]:
-        """``progress_callback`` with ``(inputs_done, inputs_total)`` after every request."""
-        done = 0
-        lock = threading.Lock()
-        callback = self.progress_callback
-
-        def report(n: int) -> None:
-            nonlocal done
-            with lock:
-                done += n
-                current = done
-            if callback is not None:
-                callback(current, total)
-
-        return report
 
     # -- transform ---------------------------------------------------------
 
@@ -515,31 +393,43 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             "parameters": self._parameters(self.entity_types, self.threshold),
             "return_exceptions": True,
             "max_concurrency": self.max_concurrency,
-            "on_batch": self._reporter(len(inputs)),
+            "on_batch": input_counter(self.progress_callback, len(inputs)),
             "on_done": bar.inputs_done,
         }
+
+    def _detect(
+        self, documents: list[Document]
+    ) -> tuple[list[DocumentField], list[FastinoResult | MLStudioError]]:
+        fields, inputs = self._plan(documents)
+        with DocumentProgress(len(documents), fields, enabled=self.progress) as bar:
+            outcomes = self.fastino_client.run(
+                self.model_id, inputs, **self._run_kwargs(inputs, bar)
+            )
+        return fields, outcomes
+
+    async def _adetect(
+        self, documents: list[Document]
+    ) -> tuple[list[DocumentField], list[FastinoResult | MLStudioError]]:
+        fields, inputs = self._plan(documents)
+        with DocumentProgress(len(documents), fields, enabled=self.progress) as bar:
+            outcomes = await self.fastino_client.arun(
+                self.model_id, inputs, **self._run_kwargs(inputs, bar)
+            )
+        return fields, outcomes
 
     def _transform(
         self, documents: Sequence[Document], on_error: Literal["raise", "drop"]
     ) -> list[Document]:
         documents = list(documents)
-        jobs, inputs = self._plan(documents)
-        with DocumentProgress(len(documents), jobs, enabled=self.progress) as bar:
-            outcomes = self.fastino_client.run(
-                self.model_id, inputs, **self._run_kwargs(inputs, bar)
-            )
-        return self._finish(documents, jobs, outcomes, on_error=on_error)
+        fields, outcomes = self._detect(documents)
+        return self._finish(documents, fields, outcomes, on_error=on_error)
 
     async def _atransform(
         self, documents: Sequence[Document], on_error: Literal["raise", "drop"]
     ) -> list[Document]:
         documents = list(documents)
-        jobs, inputs = self._plan(documents)
-        with DocumentProgress(len(documents), jobs, enabled=self.progress) as bar:
-            outcomes = await self.fastino_client.arun(
-                self.model_id, inputs, **self._run_kwargs(inputs, bar)
-            )
-        return self._finish(documents, jobs, outcomes, on_error=on_error)
+        fields, outcomes = await self._adetect(documents)
+        return self._finish(documents, fields, outcomes, on_error=on_error)
 
     def transform_documents(
         self, documents: Sequence[Document], **kwargs: Any
@@ -613,20 +503,5 @@ class FastinoPIITransformer(FastinoSettings, BaseDocumentTransformer):
             ['  ']
         """
         documents = list(documents)
-        jobs, inputs = self._plan(documents)
-        with DocumentProgress(len(documents), jobs, enabled=self.progress) as bar:
-            outcomes = self.fastino_client.run(
-                self.model_id, inputs, **self._run_kwargs(inputs, bar)
-            )
-        by_doc: dict[int, list[FieldJob]] = {}
-        for job in jobs:
-            by_doc.setdefault(job.document, []).append(job)
-        output: list[Document | Exception] = []
-        for i, doc in enumerate(documents):
-            try:
-                spans_of_document(by_doc[i], outcomes, all_occurrences=self.replace_all_occurrences)
-            except (MLStudioError, SpanError) as exc:
-                output.append(exc)
-                continue
-            output.append(self._document(doc, by_doc[i]))
-        return output
+        fields, outcomes = self._detect(documents)
+        return self._per_document(documents, fields, outcomes)

@@ -9,66 +9,13 @@ Example::
     tools = FyreToolkit(client=client).get_tools()
 """
 
-from langchain_mlstudio.fyretoolkit._ratelimit import RateLimitGate
+from langchain_mlstudio.fyretoolkit import tools, types
 from langchain_mlstudio.fyretoolkit._tooling import FyreToolkitTool
 from langchain_mlstudio.fyretoolkit.client import FyreToolkitClient
 from langchain_mlstudio.fyretoolkit.toolkit import FyreToolkit
-from langchain_mlstudio.fyretoolkit.tools import (
-    FyreToolkitCancelJobTool,
-    FyreToolkitCreateBatchJobTool,
-    FyreToolkitCreateDeploymentTool,
-    FyreToolkitDeleteDeploymentTool,
-    FyreToolkitGetJobTool,
-    FyreToolkitGetMetricsTool,
-    FyreToolkitGetModelTool,
-    FyreToolkitListDeploymentsTool,
-    FyreToolkitListModelsTool,
-    FyreToolkitModelPredictTool,
-    FyreToolkitPredictInput,
-    FyreToolkitPredictTool,
-)
-from langchain_mlstudio.fyretoolkit.types import (
-    BatchJob,
-    DeletedDeployment,
-    Deployment,
-    DeploymentMetrics,
-    JobProgress,
-    LatencyStats,
-    ListPage,
-    Metrics,
-    Model,
-    Prediction,
-    PredictionUsage,
-    RateLimitInfo,
-)
+from langchain_mlstudio.fyretoolkit.tools import *  # noqa: F403 -- re-exports tools.__all__
+from langchain_mlstudio.fyretoolkit.types import *  # noqa: F403 -- re-exports types.__all__
 
-__all__ = [
-    "BatchJob",
-    "DeletedDeployment",
-    "Deployment",
-    "DeploymentMetrics",
-    "FyreToolkit",
-    "FyreToolkitCancelJobTool",
-    "FyreToolkitClient",
-    "FyreToolkitCreateBatchJobTool",
-    "FyreToolkitCreateDeploymentTool",
-    "FyreToolkitDeleteDeploymentTool",
-    "FyreToolkitGetJobTool",
-    "FyreToolkitGetMetricsTool",
-    "FyreToolkitGetModelTool",
-    "FyreToolkitListDeploymentsTool",
-    "FyreToolkitListModelsTool",
-    "FyreToolkitModelPredictTool",
-    "FyreToolkitPredictInput",
-    "FyreToolkitPredictTool",
-    "FyreToolkitTool",
-    "JobProgress",
-    "LatencyStats",
-    "ListPage",
-    "Metrics",
-    "Model",
-    "Prediction",
-    "PredictionUsage",
-    "RateLimitGate",
-    "RateLimitInfo",
-]
+__all__ = ["FyreToolkit", "FyreToolkitClient", "FyreToolkitTool"]
+__all__ += tools.__all__
+__all__ += types.__all__

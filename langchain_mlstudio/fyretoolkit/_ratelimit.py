@@ -20,12 +20,10 @@ backoff of :class:`FyreToolkitRetryPolicy` is the floor.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,13 +81,14 @@ def category_of(method: str, path: str) -> str:
 
 
 @dataclass
-class CallScope:
-    """What the gate learns about one client call (all its attempts)."""
+class _CallState:
+    """What the gate learns about one client call across its attempts.
+
+    Kept in :attr:`Attempt.gate_state`; how long the call waited so far is
+    :attr:`Attempt.waited`, and which attempt it is :attr:`Attempt.number`.
+    """
 
     category: str
-    attempts: int = 0
-    waited: float = 0.0
-    """Seconds this call spent waiting for rate limits so far."""
     retry_at: float | None = None
     """When the server said this call may try again (after a 429)."""
     limited_at: float | None = None
@@ -98,9 +97,11 @@ class CallScope:
     """The last 429's code, message and request id, quoted if the call gives up."""
 
 
-_current: contextvars.ContextVar[CallScope | None] = contextvars.ContextVar(
-    "fyretoolkit_call_scope", default=None
-)
+def _state(attempt: Attempt) -> _CallState:
+    """The gate's state of ``attempt``'s call, made on its first attempt."""
+    if not isinstance(attempt.gate_state, _CallState):
+        attempt.gate_state = _CallState(category_of(attempt.method, attempt.path))
+    return attempt.gate_state
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
@@ -127,10 +128,10 @@ class RateLimitGate(RequestGate):
     """Wait for ``X-RateLimit-Reset`` once ``X-RateLimit-Remaining`` hit 0.
 
     One gate is shared by every thread and event loop using a client. The
-    category of the current call comes from :meth:`scope`, which the client
-    enters around each request; the transport calls :meth:`before_attempt` /
-    :meth:`abefore_attempt` before every attempt and :meth:`after_response`
-    after every response.
+    transport calls :meth:`before_attempt` / :meth:`abefore_attempt` before
+    every attempt and :meth:`after_response` after every response, handing
+    over the call's :class:`Attempt`: its method and path say which budget it
+    draws from, and what the gate learns about the call stays with it.
 
     Args:
         max_wait: The most one call waits in total, in seconds; a call that
@@ -141,8 +142,7 @@ class RateLimitGate(RequestGate):
 
     Example:
         >>> gate = RateLimitGate()
-        >>> with gate.scope("read"):
-        ...     gate.before_attempt(Attempt("GET", "/models"))  # nothing seen yet: at once
+        >>> gate.before_attempt(Attempt("GET", "/models"))  # nothing seen yet: at once
         >>> gate.last is None
         True
     """
@@ -180,16 +180,6 @@ class RateLimitGate(RequestGate):
         with self._lock:
             return dict(self._by_category)
 
-    @contextmanager
-    def scope(self, category: str) -> Iterator[CallScope]:
-        """Mark the requests sent inside the block as one call of ``category``."""
-        call = CallScope(category)
-        token = _current.set(call)
-        try:
-            yield call
-        finally:
-            _current.reset(token)
-
     def _window_delay(self, category: str | None, now: float) -> float:
         with self._lock:
             info = self._by_category.get(category) if category is not None else self.last
@@ -198,25 +188,20 @@ class RateLimitGate(RequestGate):
         return max(0.0, info.reset - now)
 
     def delay(self, category: str | None = None) -> float:
-        """Seconds the next request of ``category`` must wait (0 if none)."""
-        if category is None:
-            call = _current.get()
-            category = call.category if call is not None else None
+        """Seconds the next request of ``category`` (default: the latest seen) must wait."""
         return min(self.max_wait, self._window_delay(category, self.clock()))
 
-    def _before_attempt(self) -> float:
-        call = _current.get()
-        delay = self.delay() if call is None else self._call_delay(call, self.clock())
+    def _before_attempt(self, attempt: Attempt) -> float:
+        delay = self._attempt_delay(attempt, _state(attempt), self.clock())
         if delay > 0:
             with self._lock:
                 self.waits.append(delay)
         return delay
 
-    def _call_delay(self, call: CallScope, now: float) -> float:
-        """The wait before this attempt of ``call``, within the call's budget."""
-        call.attempts += 1
+    def _attempt_delay(self, attempt: Attempt, call: _CallState, now: float) -> float:
+        """The wait before ``attempt``, within what its call may still wait."""
         if call.limited_at is not None:
-            call.waited += max(0.0, now - call.limited_at)  # the backoff already slept
+            attempt.waited += max(0.0, now - call.limited_at)  # the backoff already slept
             call.limited_at = None
         if call.retry_at is not None:
             # The server's advice for this call wins over the window's Reset.
@@ -225,35 +210,39 @@ class RateLimitGate(RequestGate):
             needed = self._window_delay(call.category, now)
         if needed <= 0:
             return 0.0
-        budget = max(0.0, self.max_wait - call.waited)
+        budget = max(0.0, self.max_wait - attempt.waited)
         if needed > budget:
-            code, message, request_id = call.refusal or (None, None, None)
-            raise RateLimitError(
-                f"FyreToolkit's {call.category} rate limit is spent for {needed:.0f} s more, "
-                f"longer than this call may still wait ({budget:.0f} s of "
-                f"max_rate_limit_wait={self.max_wait:g} s)",
-                retry_after=needed,
-                status_code=429 if call.refusal else None,
-                code=code,
-                server_message=message,
-                request_id=request_id,
-                hint=(
-                    "Retry after retry_after seconds, or raise max_rate_limit_wait on the "
-                    "client; nothing was sent for this attempt."
-                ),
-            )
-        call.waited += needed
+            raise self._too_long(call, needed, budget)
+        attempt.waited += needed
         return needed
 
+    def _too_long(self, call: _CallState, needed: float, budget: float) -> RateLimitError:
+        """The error of a call whose window resets later than it may still wait."""
+        code, message, request_id = call.refusal or (None, None, None)
+        return RateLimitError(
+            f"FyreToolkit's {call.category} rate limit is spent for {needed:.0f} s more, "
+            f"longer than this call may still wait ({budget:.0f} s of "
+            f"max_rate_limit_wait={self.max_wait:g} s)",
+            retry_after=needed,
+            status_code=429 if call.refusal else None,
+            code=code,
+            server_message=message,
+            request_id=request_id,
+            hint=(
+                "Retry after retry_after seconds, or raise max_rate_limit_wait on the "
+                "client; nothing was sent for this attempt."
+            ),
+        )
+
     def before_attempt(self, attempt: Attempt) -> None:
-        """Block until the current category's window resets, if it is spent."""
-        delay = self._before_attempt()
+        """Block until the window of ``attempt``'s category resets, if it is spent."""
+        delay = self._before_attempt(attempt)
         if delay > 0:
             self.sleep(delay)
 
     async def abefore_attempt(self, attempt: Attempt) -> None:
         """Async twin of :meth:`before_attempt`; never blocks the event loop."""
-        delay = self._before_attempt()
+        delay = self._before_attempt(attempt)
         if delay > 0:
             await self.asleep(delay)
 
@@ -262,22 +251,20 @@ class RateLimitGate(RequestGate):
         limit = _int_header(response, "x-ratelimit-limit")
         remaining = _int_header(response, "x-ratelimit-remaining")
         reset = _float_header(response, "x-ratelimit-reset")
-        call = _current.get()
-        if call is not None and response.status_code == 429:
+        call = _state(attempt)
+        if response.status_code == 429:
             self._note_refusal(call, response, reset)
         if limit is None and remaining is None and reset is None:
             return
-        if call is not None:
-            category = call.category
-        else:
-            request = response.request
-            category = category_of(request.method, request.url.path)
+        category = call.category
         info = RateLimitInfo(limit=limit, remaining=remaining, reset=reset, category=category)
         with self._lock:
             self._by_category[category] = info
             self.last = info
 
-    def _note_refusal(self, call: CallScope, response: httpx.Response, reset: float | None) -> None:
+    def _note_refusal(
+        self, call: _CallState, response: httpx.Response, reset: float | None
+    ) -> None:
         """Remember when a refused call may retry: ``Retry-After`` first, else the reset."""
         now = self.clock()
         call.limited_at = now

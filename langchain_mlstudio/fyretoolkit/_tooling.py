@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+import httpx
 from langchain_core.callbacks import (
     AsyncCallbackManagerForToolRun,
     CallbackManagerForToolRun,
@@ -48,7 +49,8 @@ from langchain_mlstudio.fyretoolkit._output import (
     compact,
 )
 from langchain_mlstudio.fyretoolkit._ratelimit import DEFAULT_MAX_WAIT
-from langchain_mlstudio.fyretoolkit.client import API_KEY_ENV, BASE_URL_ENV, FyreToolkitClient
+from langchain_mlstudio.fyretoolkit._service import API_KEY_ENV, BASE_URL_ENV
+from langchain_mlstudio.fyretoolkit.client import FyreToolkitClient
 
 __all__ = [
     "FyreToolkitTool",
@@ -64,6 +66,16 @@ __all__ = [
 ]
 
 ResponseFormat = Literal["content", "content_and_artifact"]
+
+#: The tool fields a tool hands on to the client it builds (besides the key).
+_CLIENT_SETTINGS = (
+    "base_url",
+    "timeout",
+    "max_retries",
+    "max_rate_limit_wait",
+    "http_client",
+    "http_async_client",
+)
 Render = Callable[[Any, OutputBounds], tuple[str, Any]]
 
 # The tool call being run -- (tool-call id, thread id) -- set by FyreToolkitTool.run/arun.
@@ -270,6 +282,10 @@ class FyreToolkitTool(BaseTool):
     """Retries of transient failures, where safe."""
     max_rate_limit_wait: float = DEFAULT_MAX_WAIT
     """The most one call waits for rate limits in total."""
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    """An ``httpx.Client`` the built client sends through (e.g. for proxies)."""
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    """An ``httpx.AsyncClient`` for the async calls of the built client."""
     max_output_chars: int = Field(default=DEFAULT_MAX_OUTPUT_CHARS, ge=200)
     """The most characters of the content the model reads (the artifact is whole)."""
     max_field_chars: int = Field(default=DEFAULT_MAX_FIELD_CHARS, ge=16)
@@ -291,13 +307,8 @@ class FyreToolkitTool(BaseTool):
         if self.client is not None:
             self._client = self.client
         else:
-            self._client = FyreToolkitClient(
-                api_key=self.fyretoolkit_api_key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                max_rate_limit_wait=self.max_rate_limit_wait,
-            )
+            settings = {name: getattr(self, name) for name in _CLIENT_SETTINGS}
+            self._client = FyreToolkitClient(api_key=self.fyretoolkit_api_key, **settings)
         # The client's URL: credentials written into base_url are gone.
         self.base_url = self._client.base_url
 

@@ -8,34 +8,23 @@ from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, Field
 
 from langchain_mlstudio.errors import ConfigurationError
+from langchain_mlstudio.fyretoolkit import tools
 from langchain_mlstudio.fyretoolkit._output import (
     DEFAULT_MAX_FIELD_CHARS,
     DEFAULT_MAX_OUTPUT_CHARS,
 )
 from langchain_mlstudio.fyretoolkit._tooling import FyreToolkitTool
 from langchain_mlstudio.fyretoolkit.client import FyreToolkitClient
-from langchain_mlstudio.fyretoolkit.tools import (
-    FyreToolkitCancelJobTool,
-    FyreToolkitCreateBatchJobTool,
-    FyreToolkitCreateDeploymentTool,
-    FyreToolkitDeleteDeploymentTool,
-    FyreToolkitGetJobTool,
-    FyreToolkitGetMetricsTool,
-    FyreToolkitGetModelTool,
-    FyreToolkitListDeploymentsTool,
-    FyreToolkitListModelsTool,
-    FyreToolkitModelPredictTool,
-)
 
 __all__ = ["FyreToolkit"]
 
 _READ_ONLY: tuple[type[FyreToolkitTool], ...] = (
-    FyreToolkitModelPredictTool,
-    FyreToolkitListModelsTool,
-    FyreToolkitGetModelTool,
-    FyreToolkitGetJobTool,
-    FyreToolkitListDeploymentsTool,
-    FyreToolkitGetMetricsTool,
+    tools.FyreToolkitModelPredictTool,
+    tools.FyreToolkitListModelsTool,
+    tools.FyreToolkitGetModelTool,
+    tools.FyreToolkitGetJobTool,
+    tools.FyreToolkitListDeploymentsTool,
+    tools.FyreToolkitGetMetricsTool,
 )
 
 
@@ -93,22 +82,19 @@ class FyreToolkit(BaseToolkit):
             "max_output_chars": self.max_output_chars,
             "max_field_chars": self.max_field_chars,
         }
-        tools: list[BaseTool] = [cls(**common) for cls in _READ_ONLY]
+        offered: list[BaseTool] = [cls(**common) for cls in _READ_ONLY]
         if self.allow_batch_jobs:
-            tools.append(
-                FyreToolkitCreateBatchJobTool(
-                    **common, allowed_webhooks=tuple(self.allowed_webhooks)
-                )
-            )
-            tools.append(FyreToolkitCancelJobTool(**common))
+            webhooks = tuple(self.allowed_webhooks)
+            offered.append(tools.FyreToolkitCreateBatchJobTool(**common, allowed_webhooks=webhooks))
+            offered.append(tools.FyreToolkitCancelJobTool(**common))
         elif self.allowed_webhooks:
             msg = "allowed_webhooks only matters with allow_batch_jobs=True"
             raise ConfigurationError(msg, hint="Pass allow_batch_jobs=True as well.")
         if self.allow_deployments:
-            tools.append(FyreToolkitCreateDeploymentTool(**common))
-            tools.append(FyreToolkitDeleteDeploymentTool(**common))
-        names = [tool.name for tool in tools]
+            offered.append(tools.FyreToolkitCreateDeploymentTool(**common))
+            offered.append(tools.FyreToolkitDeleteDeploymentTool(**common))
+        names = [tool.name for tool in offered]
         if len(set(names)) != len(names):  # pragma: no cover - a programming error
             msg = f"FyreToolkit tool names must be unique, got {names}"
             raise ConfigurationError(msg)
-        return tools
+        return offered

@@ -16,6 +16,21 @@ same behaviour:
 
 :class:`FyreToolkitPredictTool` calls one deployed model; the others are what
 :class:`~langchain_mlstudio.fyretoolkit.toolkit.FyreToolkit` hands to an agent.
+
+Example:
+    >>> for cls in (FyreToolkitListModelsTool, FyreToolkitGetModelTool, FyreToolkitGetJobTool,
+    ...             FyreToolkitCancelJobTool, FyreToolkitListDeploymentsTool,
+    ...             FyreToolkitGetMetricsTool, FyreToolkitCreateDeploymentTool,
+    ...             FyreToolkitDeleteDeploymentTool):
+    ...     print(cls(api_key="k", base_url="http://127.0.0.1:1").name)
+    fyretoolkit_list_models
+    fyretoolkit_get_model
+    fyretoolkit_get_job
+    fyretoolkit_cancel_job
+    fyretoolkit_list_deployments
+    fyretoolkit_get_metrics
+    fyretoolkit_create_deployment
+    fyretoolkit_delete_deployment
 """
 
 from __future__ import annotations
@@ -27,6 +42,18 @@ from pydantic import BaseModel, Field
 
 from langchain_mlstudio.errors import InvalidInputError, MalformedResponseError
 from langchain_mlstudio.fyretoolkit._output import OutputBounds
+from langchain_mlstudio.fyretoolkit._schemas import (
+    CreateBatchJobInput,
+    CreateBatchJobWithWebhookInput,
+    CreateDeploymentInput,
+    DeploymentIdInput,
+    FyreToolkitModelPredictInput,
+    FyreToolkitPredictInput,
+    GetMetricsInput,
+    JobIdInput,
+    ListInput,
+    ModelIdInput,
+)
 from langchain_mlstudio.fyretoolkit._tooling import (
     FyreToolkitTool,
     Operation,
@@ -34,11 +61,7 @@ from langchain_mlstudio.fyretoolkit._tooling import (
     dump,
     render_object,
 )
-from langchain_mlstudio.fyretoolkit.client import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    FyreToolkitClient,
-)
+from langchain_mlstudio.fyretoolkit.client import FyreToolkitClient
 from langchain_mlstudio.fyretoolkit.types import ListPage, Prediction
 
 __all__ = [
@@ -84,94 +107,6 @@ def _page_renderer(key: str, fields: tuple[str, ...]) -> Render:
         return content, page.model_dump(mode="json", exclude_none=True)
 
     return render
-
-
-# -- argument schemas ------------------------------------------------------------
-
-_INPUTS_DOC = 'Inputs to score (texts, or JSON objects such as {"text": "..."}); one result each.'
-_METADATA_DOC = "Optional request metadata, e.g. correlation_id."
-_CURSOR_DOC = "Continue after this id: the starting_after of the previous call."
-
-
-class FyreToolkitPredictInput(BaseModel):
-    """Arguments of :class:`FyreToolkitPredictTool`.
-
-    Example:
-        >>> FyreToolkitPredictInput(inputs=["I love it"]).metadata is None
-        True
-    """
-
-    inputs: list[str | dict[str, Any]] = Field(min_length=1, description=_INPUTS_DOC)
-    metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
-
-
-class FyreToolkitModelPredictInput(BaseModel):
-    """Arguments of :class:`FyreToolkitModelPredictTool`: a model id, then inputs.
-
-    Example:
-        >>> list(FyreToolkitModelPredictInput.model_fields)
-        ['model_id', 'inputs', 'metadata']
-    """
-
-    model_id: str = Field(min_length=1, description="Id of a 'ready' model.")
-    inputs: list[str | dict[str, Any]] = Field(min_length=1, description=_INPUTS_DOC)
-    metadata: dict[str, Any] | None = Field(default=None, description=_METADATA_DOC)
-
-
-class ListInput(BaseModel):
-    """One page of a list: its size and where it starts."""
-
-    limit: int = Field(
-        default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Page size (1-100)."
-    )
-    starting_after: str | None = Field(default=None, description=_CURSOR_DOC)
-
-
-class ModelIdInput(BaseModel):
-    """A model id."""
-
-    model_id: str = Field(min_length=1, description="The model's id, e.g. 'sentiment-v1'.")
-
-
-class JobIdInput(BaseModel):
-    """A batch job id."""
-
-    job_id: str = Field(min_length=1, description="The batch job's id, e.g. 'job_...'.")
-
-
-class DeploymentIdInput(BaseModel):
-    """A deployment id."""
-
-    deployment_id: str = Field(min_length=1, description="The deployment's id, e.g. 'dep_...'.")
-
-
-class GetMetricsInput(DeploymentIdInput):
-    """Arguments of :class:`FyreToolkitGetMetricsTool`."""
-
-    period: str | None = Field(default=None, description="Window such as '1h' or '24h'.")
-
-
-class CreateBatchJobInput(BaseModel):
-    """Arguments of :class:`FyreToolkitCreateBatchJobTool` (no webhook allowed)."""
-
-    model_id: str = Field(min_length=1, description="The model to run.")
-    input_url: str = Field(min_length=1, description="URL of the CSV or JSONL input file.")
-
-
-class CreateBatchJobWithWebhookInput(CreateBatchJobInput):
-    """Arguments of :class:`FyreToolkitCreateBatchJobTool` when webhooks are allowed."""
-
-    webhook: str | None = Field(
-        default=None, description="One of the allowed webhook URLs, called on completion."
-    )
-
-
-class CreateDeploymentInput(BaseModel):
-    """Arguments of :class:`FyreToolkitCreateDeploymentTool`."""
-
-    model_uri: str = Field(min_length=1, description="Model artifact URI, e.g. 's3://...'.")
-    region: str = Field(min_length=1, description="Target region, e.g. 'eu-west-1'.")
-    replicas: int = Field(default=1, ge=1, le=100, description="Initial replica count.")
 
 
 # -- predict ---------------------------------------------------------------------
@@ -257,12 +192,7 @@ class FyreToolkitPredictTool(FyreToolkitModelPredictTool):
 
 
 class FyreToolkitListModelsTool(FyreToolkitTool):
-    """List the organization's models, one bounded page per call.
-
-    Example:
-        >>> FyreToolkitListModelsTool(api_key="k", base_url="http://127.0.0.1:1").name
-        'fyretoolkit_list_models'
-    """
+    """List the organization's models, one bounded page per call."""
 
     name: str = "fyretoolkit_list_models"
     description: str = (
@@ -278,12 +208,7 @@ class FyreToolkitListModelsTool(FyreToolkitTool):
 
 
 class FyreToolkitGetModelTool(FyreToolkitTool):
-    """Read one model's status and description.
-
-    Example:
-        >>> FyreToolkitGetModelTool(api_key="k", base_url="http://127.0.0.1:1").name
-        'fyretoolkit_get_model'
-    """
+    """Read one model's status and description."""
 
     name: str = "fyretoolkit_get_model"
     description: str = (
@@ -340,12 +265,7 @@ class FyreToolkitCreateBatchJobTool(FyreToolkitTool):
 
 
 class FyreToolkitGetJobTool(FyreToolkitTool):
-    """Read a batch job's status and progress.
-
-    Example:
-        >>> FyreToolkitGetJobTool(api_key="k", base_url="http://127.0.0.1:1").name
-        'fyretoolkit_get_job'
-    """
+    """Read a batch job's status and progress."""
 
     name: str = "fyretoolkit_get_job"
     description: str = (
@@ -357,12 +277,7 @@ class FyreToolkitGetJobTool(FyreToolkitTool):
 
 
 class FyreToolkitCancelJobTool(FyreToolkitTool):
-    """Cancel a queued or processing batch job (cannot be undone).
-
-    Example:
-        >>> FyreToolkitCancelJobTool(api_key="k", base_url="http://127.0.0.1:1").name
-        'fyretoolkit_cancel_job'
-    """
+    """Cancel a queued or processing batch job (cannot be undone)."""
 
     name: str = "fyretoolkit_cancel_job"
     description: str = (
@@ -377,12 +292,7 @@ class FyreToolkitCancelJobTool(FyreToolkitTool):
 
 
 class FyreToolkitListDeploymentsTool(FyreToolkitTool):
-    """List active deployments, one bounded page per call.
-
-    Example:
-        >>> FyreToolkitListDeploymentsTool(api_key="k", base_url="http://127.0.0.1:1").name
-        'fyretoolkit_list_deployments'
-    """
+    """List active deployments, one bounded page per call."""
 
     name: str = "fyretoolkit_list_deployments"
     description: str = (
@@ -398,12 +308,7 @@ class FyreToolkitListDeploymentsTool(FyreToolkitTool):
 
 
 class FyreToolkitGetMetricsTool(FyreToolkitTool):
-    """Read a deployment's requests, errors and latency.
-
-    Example:
-        >>> FyreToolkitGetMetricsTool(api_key="k", base_url="http://127.0.0.1:1").name
-        'fyretoolkit_get_metrics'
-    """
+    """Read a deployment's requests, errors and latency."""
 
     name: str = "fyretoolkit_get_metrics"
     description: str = (
@@ -415,12 +320,7 @@ class FyreToolkitGetMetricsTool(FyreToolkitTool):
 
 
 class FyreToolkitCreateDeploymentTool(FyreToolkitTool):
-    """Deploy a model artifact (provisions paid infrastructure; opt-in in the toolkit).
-
-    Example:
-        >>> FyreToolkitCreateDeploymentTool(api_key="k", base_url="http://127.0.0.1:1").name
-        'fyretoolkit_create_deployment'
-    """
+    """Deploy a model artifact (provisions paid infrastructure; opt-in in the toolkit)."""
 
     name: str = "fyretoolkit_create_deployment"
     description: str = (
@@ -432,12 +332,7 @@ class FyreToolkitCreateDeploymentTool(FyreToolkitTool):
 
 
 class FyreToolkitDeleteDeploymentTool(FyreToolkitTool):
-    """Delete a deployment (stops serving at once; opt-in in the toolkit).
-
-    Example:
-        >>> FyreToolkitDeleteDeploymentTool(api_key="k", base_url="http://127.0.0.1:1").name
-        'fyretoolkit_delete_deployment'
-    """
+    """Delete a deployment (stops serving at once; opt-in in the toolkit)."""
 
     name: str = "fyretoolkit_delete_deployment"
     description: str = (

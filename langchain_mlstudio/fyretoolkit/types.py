@@ -15,9 +15,6 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from langchain_mlstudio._core._errors import describe_validation_error
-from langchain_mlstudio.errors import MalformedResponseError
-
 __all__ = [
     "BatchJob",
     "DeletedDeployment",
@@ -26,6 +23,7 @@ __all__ = [
     "JobProgress",
     "JobStatus",
     "LatencyStats",
+    "ListPage",
     "Metrics",
     "Model",
     "Prediction",
@@ -37,10 +35,10 @@ __all__ = [
 JobStatus = Literal["queued", "processing", "completed", "failed", "canceled"]
 
 #: Statuses after which a batch job never changes again.
-TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "canceled"})
+_TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "canceled"})
 
 
-def normalize_job_status(status: str) -> str:
+def _normalize_job_status(status: str) -> str:
     """A job status as the client compares it: trimmed and lower-case.
 
     The reference documents lower-case words, but a server (or a proxy) that
@@ -50,7 +48,7 @@ def normalize_job_status(status: str) -> str:
     the job is running.
 
     Example:
-        >>> [normalize_job_status(s) for s in ("COMPLETED", " Failed", "Cancelled", "paused")]
+        >>> [_normalize_job_status(s) for s in ("COMPLETED", " Failed", "Cancelled", "paused")]
         ['completed', 'failed', 'canceled', 'paused']
     """
     word = status.strip().lower()
@@ -113,7 +111,16 @@ class JobProgress(_Resource):
         return self.processed / self.total
 
 
-class BatchJob(_Resource):
+class _StatusRecord(_Resource):
+    """An API object with a status: a batch job or a model."""
+
+    id: str
+    object: str
+    status: str
+    created: int | None = None
+
+
+class BatchJob(_StatusRecord):
     """A batch job (``POST /batch/{model_id}``, ``GET /jobs/{job_id}``).
 
     ``status`` is one of :data:`JobStatus`; it is kept as a plain string (as
@@ -129,10 +136,7 @@ class BatchJob(_Resource):
         'failed'
     """
 
-    id: str
     object: str = "batch_job"
-    status: str
-    created: int | None = None
     model: str | None = None
     input_url: str | None = None
     webhook: str | None = None
@@ -144,16 +148,16 @@ class BatchJob(_Resource):
 
     @property
     def normalized_status(self) -> str:
-        """``status`` trimmed and lower-case (see :func:`normalize_job_status`)."""
-        return normalize_job_status(self.status)
+        """``status`` trimmed and lower-case (see :func:`_normalize_job_status`)."""
+        return _normalize_job_status(self.status)
 
     @property
     def is_terminal(self) -> bool:
         """Whether the job reached a final status (in any letter case)."""
-        return self.normalized_status in TERMINAL_JOB_STATUSES
+        return self.normalized_status in _TERMINAL_JOB_STATUSES
 
 
-class Model(_Resource):
+class Model(_StatusRecord):
     """A model of the organization (``GET /models/{model_id}``).
 
     Example:
@@ -161,12 +165,9 @@ class Model(_Resource):
         'ready'
     """
 
-    id: str
     object: str = "model"
-    status: str
-    """``ready``, ``training`` or ``archived``."""
-    created: int | None = None
     description: str | None = None
+    """What the model does; its ``status`` is ``ready``, ``training`` or ``archived``."""
 
 
 class Deployment(_Resource):
@@ -303,33 +304,3 @@ class ListPage(BaseModel, Generic[T]):
     object: str = "list"
     data: list[T]
     has_more: bool
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse(
-    cls: type[M],
-    data: Any,
-    *,
-    what: str,
-    status_code: int | None = None,
-    request_id: str | None = None,
-) -> M:
-    """Validate ``data`` as ``cls``, or raise :class:`MalformedResponseError`.
-
-    Example:
-        >>> parse(Model, {"id": "m", "status": "ready"}, what="GET /models/m").id
-        'm'
-    """
-    if not isinstance(data, dict):
-        msg = (
-            f"FyreToolkit answered {what} with a {type(data).__name__}, not a {cls.__name__} object"
-        )
-        raise MalformedResponseError(msg, status_code=status_code, request_id=request_id)
-    try:
-        return cls.model_validate(data)
-    except ValidationError as exc:
-        problems = describe_validation_error(exc)
-        msg = f"FyreToolkit answered {what} with a {cls.__name__} of the wrong shape ({problems})"
-        raise MalformedResponseError(msg, status_code=status_code, request_id=request_id) from None

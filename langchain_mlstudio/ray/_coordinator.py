@@ -26,7 +26,7 @@ import ray
 
 from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._limits import RequestsPerSecond
-from langchain_mlstudio.fastino.strategies import Pseudonymizer
+from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
 
 __all__ = ["RunCoordinator", "start_coordinator"]
 

@@ -16,7 +16,8 @@ from langchain_core.documents import Document
 
 from langchain_mlstudio._core._calls import Attempt
 from langchain_mlstudio._core._http import RequestGate
-from langchain_mlstudio.fastino.strategies import Pseudonymizer, label_token
+from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
+from langchain_mlstudio.fastino.strategies import label_token
 from langchain_mlstudio.ray._errors import RunCoordinatorError, require_ray
 
 __all__ = ["ClusterRateGate", "SharedPseudonymizer", "ask_coordinator"]

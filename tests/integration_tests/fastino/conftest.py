@@ -1,27 +1,19 @@
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 
 import pytest
 
 from langchain_mlstudio.emulator import Emulator
+from tests.support.fastino import frozen_heap_emulator
 
 API_KEY = "fastino-it-key"
 
 
 @pytest.fixture(scope="module")
 def emulator_server() -> Iterator[Emulator]:
-    # Client and server share this process, so a full garbage collection of the
-    # large import-time heap (~70 ms) would look like network jitter in the
-    # arrival times the rate-limit tests read. Freeze that heap while they run.
-    gc.collect()
-    gc.freeze()
-    try:
-        with Emulator(api_key=API_KEY) as emu:
-            yield emu
-    finally:
-        gc.unfreeze()
+    with frozen_heap_emulator(api_key=API_KEY) as emu:
+        yield emu
 
 
 @pytest.fixture

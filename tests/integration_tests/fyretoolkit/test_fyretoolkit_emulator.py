@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,35 +24,12 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio.emulator import Emulator, Fault
 from langchain_mlstudio.emulator.fyretoolkit import FyreToolkitService
-
-DEMO_KEY = "sk_live_demo_12345"
-DEMO_HEADER = "Basic c2tfbGl2ZV9kZW1vXzEyMzQ1Og=="
-
-
-class FakeClock:
-    """Time for the emulator and the client: sleeping moves it forward."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def time(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, delay: float) -> None:
-        with self._lock:
-            self.sleeps.append(delay)
-            self.now += delay
-
-    async def asleep(self, delay: float) -> None:
-        self.sleep(delay)
+from tests.support.fyretoolkit import DEMO_HEADER, KEY, FakeClock, call, collect, modes
 
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    with Emulator(api_key=DEMO_KEY) as server:
+    with Emulator(api_key=KEY) as server:
         yield server
 
 
@@ -70,35 +46,15 @@ def clock(service: FyreToolkitService) -> FakeClock:
 
 
 def make_client(emu: Emulator, clock: FakeClock | None = None, **kwargs: Any) -> FyreToolkitClient:
-    client = FyreToolkitClient(api_key=DEMO_KEY, base_url=emu.base_url, **kwargs)
     if clock is not None:
         # Every wait (backoff, polling, rate-limit reset) moves the fake clock.
-        client._transport.sleep = clock.sleep
-        client._transport.asleep = clock.asleep
-        client._gate.clock = clock.time
-        client._gate.sleep = clock.sleep
-        client._gate.asleep = clock.asleep
-    return client
+        kwargs = {"clock": clock.time, "sleep": clock.sleep, "asleep": clock.asleep, **kwargs}
+    return FyreToolkitClient(api_key=KEY, base_url=emu.base_url, **kwargs)
 
 
 @pytest.fixture
 def client(emu: Emulator, clock: FakeClock) -> FyreToolkitClient:
     return make_client(emu, clock)
-
-
-modes = pytest.mark.parametrize("mode", ["sync", "async"])
-
-
-async def call(mode: str, client: FyreToolkitClient, name: str, *args: Any, **kwargs: Any) -> Any:
-    if mode == "sync":
-        return getattr(client, name)(*args, **kwargs)
-    return await getattr(client, "a" + name)(*args, **kwargs)
-
-
-async def collect(mode: str, client: FyreToolkitClient, name: str, **kwargs: Any) -> list[Any]:
-    if mode == "sync":
-        return list(getattr(client, name)(**kwargs))
-    return [item async for item in getattr(client, "a" + name)(**kwargs)]
 
 
 # -- authentication ----------------------------------------------------------
@@ -118,7 +74,7 @@ def test_reference_example_header_works_with_the_demo_key(emu: Emulator) -> None
     [
         ({}, "missing_api_key"),
         ({"Authorization": "Basic d3Jvbmc6"}, "invalid_api_key"),
-        ({"Authorization": f"Bearer {DEMO_KEY}"}, "invalid_api_key"),
+        ({"Authorization": f"Bearer {KEY}"}, "invalid_api_key"),
     ],
 )
 def test_bad_credentials_get_the_error_schema(

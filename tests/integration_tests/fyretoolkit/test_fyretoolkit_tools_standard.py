@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -11,21 +11,9 @@ from langchain_tests.integration_tests import ToolsIntegrationTests
 
 from langchain_mlstudio import FyreToolkitPredictTool
 from langchain_mlstudio.emulator import Emulator
-from langchain_mlstudio.fyretoolkit import (
-    FyreToolkitCancelJobTool,
-    FyreToolkitClient,
-    FyreToolkitCreateBatchJobTool,
-    FyreToolkitCreateDeploymentTool,
-    FyreToolkitDeleteDeploymentTool,
-    FyreToolkitGetJobTool,
-    FyreToolkitGetMetricsTool,
-    FyreToolkitGetModelTool,
-    FyreToolkitListDeploymentsTool,
-    FyreToolkitListModelsTool,
-    FyreToolkitModelPredictTool,
-)
-
-DEMO_KEY = "sk_live_demo_12345"
+from langchain_mlstudio.fyretoolkit import FyreToolkitClient
+from langchain_mlstudio.fyretoolkit import tools as t
+from tests.support.fyretoolkit import KEY, Example, suite_per_tool
 
 
 class Fresh:
@@ -47,14 +35,14 @@ class _EmulatorBacked(ToolsIntegrationTests):
     @pytest.fixture(autouse=True, scope="class")
     @classmethod
     def _emulator(cls) -> Iterator[Emulator]:
-        with Emulator(api_key=DEMO_KEY) as emu:
+        with Emulator(api_key=KEY) as emu:
             cls.base_url = emu.base_url
-            cls.ids = Fresh(FyreToolkitClient(api_key=DEMO_KEY, base_url=emu.base_url))
+            cls.ids = Fresh(FyreToolkitClient(api_key=KEY, base_url=emu.base_url))
             yield emu
 
     @property
     def tool_constructor_params(self) -> dict[str, Any]:
-        return {"api_key": DEMO_KEY, "base_url": self.base_url}
+        return {"api_key": KEY, "base_url": self.base_url}
 
 
 class TestFyreToolkitPredictToolIntegration(_EmulatorBacked):
@@ -71,41 +59,26 @@ class TestFyreToolkitPredictToolIntegration(_EmulatorBacked):
         return {"inputs": ["I love this product", {"text": "terrible support"}]}
 
 
-Example = Callable[[Fresh], dict[str, Any]]
-
 _EXAMPLES: dict[type[BaseTool], Example] = {
-    FyreToolkitModelPredictTool: lambda ids: {"model_id": "sentiment-v1", "inputs": ["great"]},
-    FyreToolkitListModelsTool: lambda ids: {"limit": 3},
-    FyreToolkitGetModelTool: lambda ids: {"model_id": "sentiment-v1"},
-    FyreToolkitCreateBatchJobTool: lambda ids: {
+    t.FyreToolkitModelPredictTool: lambda _: {"model_id": "sentiment-v1", "inputs": ["great"]},
+    t.FyreToolkitListModelsTool: lambda _: {"limit": 3},
+    t.FyreToolkitGetModelTool: lambda _: {"model_id": "sentiment-v1"},
+    t.FyreToolkitCreateBatchJobTool: lambda _: {
         "model_id": "sentiment-v1",
         "input_url": "s3://bucket/in.jsonl",
     },
-    FyreToolkitGetJobTool: lambda ids: {"job_id": ids["job"]},
-    FyreToolkitCancelJobTool: lambda ids: {"job_id": ids["job"]},
-    FyreToolkitListDeploymentsTool: lambda ids: {"limit": 5},
-    FyreToolkitGetMetricsTool: lambda ids: {"deployment_id": ids["deployment"], "period": "1h"},
-    FyreToolkitCreateDeploymentTool: lambda ids: {
+    t.FyreToolkitGetJobTool: lambda suite: {"job_id": suite.ids["job"]},
+    t.FyreToolkitCancelJobTool: lambda suite: {"job_id": suite.ids["job"]},
+    t.FyreToolkitListDeploymentsTool: lambda _: {"limit": 5},
+    t.FyreToolkitGetMetricsTool: lambda suite: {
+        "deployment_id": suite.ids["deployment"],
+        "period": "1h",
+    },
+    t.FyreToolkitCreateDeploymentTool: lambda _: {
         "model_uri": "s3://bucket/models/sentiment",
         "region": "eu-west-1",
     },
-    FyreToolkitDeleteDeploymentTool: lambda ids: {"deployment_id": ids["deployment"]},
+    t.FyreToolkitDeleteDeploymentTool: lambda suite: {"deployment_id": suite.ids["deployment"]},
 }
 
-
-def _suite(cls: type[BaseTool], example: Example) -> type[_EmulatorBacked]:
-    class Suite(_EmulatorBacked):
-        @property
-        def tool_constructor(self) -> type[BaseTool]:
-            return cls
-
-        @property
-        def tool_invoke_params_example(self) -> dict[str, Any]:
-            return example(self.ids)
-
-    Suite.__name__ = Suite.__qualname__ = f"Test{cls.__name__}Integration"
-    return Suite
-
-
-for _cls, _example in _EXAMPLES.items():
-    globals()[f"Test{_cls.__name__}Integration"] = _suite(_cls, _example)
+globals().update(suite_per_tool(_EmulatorBacked, _EXAMPLES, "Integration"))

@@ -176,7 +176,7 @@ async def test_async_create_under_a_cut_answer_creates_one_job(emu: Emulator) ->
     client = client_for(emu)
 
     job = await client.acreate_batch_job(MODEL_ID, INPUT_URL)
-    done = await client.await_for_job(job.id)
+    done = await client.await_job(job.id)
 
     assert done.status == "completed"
     assert emu.log.count("POST", CREATE) == 2

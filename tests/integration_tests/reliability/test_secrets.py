@@ -234,7 +234,7 @@ async def test_fyretoolkit_client_and_tools_never_show_the_key(
 
     client.predict("sentiment-v1", ["great"])
     job = await client.acreate_batch_job("sentiment-v1", "s3://bucket/in.jsonl")
-    await client.await_for_job(job.id)
+    await client.await_job(job.id)
     await predict.ainvoke({"inputs": ["fine"]}, config=config(recorder, tracer))
     by_name = {t.name: t for t in tools}
     get_model = by_name["fyretoolkit_get_model"]

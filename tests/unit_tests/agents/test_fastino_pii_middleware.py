@@ -15,14 +15,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from langchain_mlstudio import ConfigurationError, FastinoPIITransformer, PIIDetectionError
 from langchain_mlstudio.agents import FastinoPIIMiddleware
+from tests.support.fastino import FakeFastino, sync_and_async
 from tests.unit_tests.agents.scripted_model import ScriptedChatModel, call
-from tests.unit_tests.fastino.fastino_fakes import FakeFastino
 
 NAME = "Jamie Derran"
 EMAIL = "jamie@example.com"
 PLACEHOLDER = re.compile(r"<FULL_NAME_\d+(?:_[A-Z0-9]+)?>")
 
-modes = pytest.mark.parametrize("mode", ["sync", "async"])
+modes = sync_and_async
 
 
 def middleware(fake: FakeFastino, **kwargs: Any) -> FastinoPIIMiddleware:
@@ -67,6 +67,16 @@ class Customers:
         self.tool = lookup_customer
 
 
+@pytest.fixture
+def fake() -> FakeFastino:
+    return FakeFastino()
+
+
+@pytest.fixture
+def customers() -> Customers:
+    return Customers()
+
+
 async def run(mode: str, agent: Any, payload: Any, config: Any = None) -> dict[str, Any]:
     if mode == "sync":
         return agent.invoke(payload, config)
@@ -75,11 +85,8 @@ async def run(mode: str, agent: Any, payload: Any, config: Any = None) -> dict[s
 
 @modes
 async def test_the_model_never_receives_a_planted_name_while_the_tool_receives_the_real_one(
-    mode: str,
+    mode: str, fake: FakeFastino, customers: Customers
 ) -> None:
-    fake = FakeFastino()
-    customers = Customers()
-
     def ask_tool(messages: list[BaseMessage]) -> AIMessage:
         return call("lookup_customer", {"name": placeholder_in(messages)}, "call_1")
 
@@ -107,11 +114,8 @@ async def test_the_model_never_receives_a_planted_name_while_the_tool_receives_t
 @modes
 @pytest.mark.parametrize("strategy", ["redact", "mask", "hash", "pseudonymize"])
 async def test_no_strategy_lets_the_name_reach_the_model_or_restores_it_for_tools_unless_pseudonymize(
-    mode: str, strategy: str
+    mode: str, strategy: str, fake: FakeFastino, customers: Customers
 ) -> None:
-    fake = FakeFastino()
-    customers = Customers()
-
     def ask(messages: list[BaseMessage]) -> AIMessage:
         shown = str(messages[0].content)
         return call("lookup_customer", {"name": shown.removeprefix("Refund ")}, "c1")
@@ -127,8 +131,9 @@ async def test_no_strategy_lets_the_name_reach_the_model_or_restores_it_for_tool
 
 
 @modes
-async def test_without_restore_output_the_answer_keeps_its_placeholders(mode: str) -> None:
-    fake = FakeFastino()
+async def test_without_restore_output_the_answer_keeps_its_placeholders(
+    mode: str, fake: FakeFastino
+) -> None:
     model = ScriptedChatModel(script=[lambda m: AIMessage(content=f"Hello {placeholder_in(m)}.")])
     agent = create_agent(model, tools=[], middleware=[middleware(fake)])
     result = await run(mode, agent, {"messages": [HumanMessage(f"I am {NAME}.")]})
@@ -136,8 +141,9 @@ async def test_without_restore_output_the_answer_keeps_its_placeholders(mode: st
 
 
 @modes
-async def test_content_blocks_stay_valid_and_only_text_is_rewritten(mode: str) -> None:
-    fake = FakeFastino()
+async def test_content_blocks_stay_valid_and_only_text_is_rewritten(
+    mode: str, fake: FakeFastino
+) -> None:
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
     model = ScriptedChatModel(script=[AIMessage(content="Noted.")])
     agent = create_agent(model, tools=[], middleware=[middleware(fake, strategy="redact")])
@@ -152,11 +158,8 @@ async def test_content_blocks_stay_valid_and_only_text_is_rewritten(mode: str) -
 
 @modes
 async def test_a_placeholder_the_model_wrote_in_lower_case_is_still_restored_for_the_tool(
-    mode: str,
+    mode: str, fake: FakeFastino, customers: Customers
 ) -> None:
-    fake = FakeFastino()
-    customers = Customers()
-
     def ask(messages: list[BaseMessage]) -> AIMessage:
         mangled = placeholder_in(messages).lower().replace("_", " ")
         return call("lookup_customer", {"name": mangled}, "c1")
@@ -168,8 +171,9 @@ async def test_a_placeholder_the_model_wrote_in_lower_case_is_still_restored_for
 
 
 @modes
-async def test_tool_call_arguments_keep_their_json_types_when_restored(mode: str) -> None:
-    fake = FakeFastino()
+async def test_tool_call_arguments_keep_their_json_types_when_restored(
+    mode: str, fake: FakeFastino
+) -> None:
     received: list[dict[str, Any]] = []
 
     @tool
@@ -194,8 +198,9 @@ async def test_tool_call_arguments_keep_their_json_types_when_restored(mode: str
 
 
 @modes
-async def test_a_json_tool_result_stays_valid_json_when_values_are_replaced(mode: str) -> None:
-    fake = FakeFastino()
+async def test_a_json_tool_result_stays_valid_json_when_values_are_replaced(
+    mode: str, fake: FakeFastino
+) -> None:
     record = {"customer": NAME, "email": EMAIL, "created": 1764578000, "open": True, "n": 2}
 
     @tool
@@ -220,9 +225,9 @@ async def test_a_json_tool_result_stays_valid_json_when_values_are_replaced(mode
 
 
 @modes
-async def test_only_the_named_tools_get_the_real_values(mode: str) -> None:
-    fake = FakeFastino()
-    customers = Customers()
+async def test_only_the_named_tools_get_the_real_values(
+    mode: str, fake: FakeFastino, customers: Customers
+) -> None:
     scored: list[str] = []
 
     @tool
@@ -252,27 +257,28 @@ async def test_only_the_named_tools_get_the_real_values(mode: str) -> None:
 
 
 @modes
-async def test_tool_results_are_redacted_unless_turned_off(mode: str) -> None:
-    for apply, expect_name in ((True, False), (False, True)):
-        fake = FakeFastino()
-        customers = Customers()
-        model = ScriptedChatModel(
-            script=[call("lookup_customer", {"name": NAME}, "c1"), AIMessage(content="ok")]
-        )
-        agent = create_agent(
-            model,
-            tools=[customers.tool],
-            middleware=[middleware(fake, strategy="redact", apply_to_tool_results=apply)],
-        )
-        await run(mode, agent, {"messages": [HumanMessage("Look up the refund.")]})
-        tool_result = model.seen[1][-1]
-        assert isinstance(tool_result, ToolMessage)
-        assert (NAME in tool_result.content) is expect_name
+@pytest.mark.parametrize(("apply", "expect_name"), [(True, False), (False, True)])
+async def test_tool_results_are_redacted_unless_turned_off(
+    mode: str, apply: bool, expect_name: bool, fake: FakeFastino, customers: Customers
+) -> None:
+    model = ScriptedChatModel(
+        script=[call("lookup_customer", {"name": NAME}, "c1"), AIMessage(content="ok")]
+    )
+    agent = create_agent(
+        model,
+        tools=[customers.tool],
+        middleware=[middleware(fake, strategy="redact", apply_to_tool_results=apply)],
+    )
+    await run(mode, agent, {"messages": [HumanMessage("Look up the refund.")]})
+    tool_result = model.seen[1][-1]
+    assert isinstance(tool_result, ToolMessage)
+    assert (NAME in tool_result.content) is expect_name
 
 
 @modes
-async def test_block_stops_the_run_before_the_model_and_names_no_value(mode: str) -> None:
-    fake = FakeFastino()
+async def test_block_stops_the_run_before_the_model_and_names_no_value(
+    mode: str, fake: FakeFastino
+) -> None:
     model = ScriptedChatModel(script=[AIMessage(content="never")])
     agent = create_agent(model, tools=[], middleware=[middleware(fake, strategy="block")])
     with pytest.raises(PIIDetectionError) as info:
@@ -283,8 +289,7 @@ async def test_block_stops_the_run_before_the_model_and_names_no_value(mode: str
 
 
 @modes
-async def test_block_lets_a_clean_conversation_through(mode: str) -> None:
-    fake = FakeFastino()
+async def test_block_lets_a_clean_conversation_through(mode: str, fake: FakeFastino) -> None:
     model = ScriptedChatModel(script=[AIMessage(content="Sunny.")])
     agent = create_agent(model, tools=[], middleware=[middleware(fake, strategy="block")])
     result = await run(mode, agent, {"messages": [HumanMessage("How is the weather?")]})
@@ -292,8 +297,8 @@ async def test_block_lets_a_clean_conversation_through(mode: str) -> None:
 
 
 @modes
-async def test_a_detection_failure_fails_closed(mode: str) -> None:
-    fake = FakeFastino(override=lambda _i, _b: httpx.Response(500, json={"message": "down"}))
+async def test_a_detection_failure_fails_closed(mode: str, fake: FakeFastino) -> None:
+    fake.override = lambda _i, _b: httpx.Response(500, json={"message": "down"})
     model = ScriptedChatModel(script=[AIMessage(content="never")])
     agent = create_agent(model, tools=[], middleware=[middleware(fake)])
     with pytest.raises(PIIDetectionError):
@@ -303,10 +308,8 @@ async def test_a_detection_failure_fails_closed(mode: str) -> None:
 
 @modes
 async def test_restore_is_scoped_to_the_conversation_that_produced_the_placeholder(
-    mode: str,
+    mode: str, fake: FakeFastino, customers: Customers
 ) -> None:
-    fake = FakeFastino()
-    customers = Customers()
     pii = middleware(fake, restore_output=True)
     # Conversation A gives Jamie a placeholder.
     model_a = ScriptedChatModel(script=[lambda m: AIMessage(content=f"Hi {placeholder_in(m)}")])
@@ -342,9 +345,8 @@ async def test_restore_is_scoped_to_the_conversation_that_produced_the_placehold
 
 @modes
 async def test_next_turn_shows_the_model_its_placeholder_answer_not_the_restored_one(
-    mode: str,
+    mode: str, fake: FakeFastino
 ) -> None:
-    fake = FakeFastino()
     model = ScriptedChatModel(
         script=[
             lambda m: AIMessage(content=f"Welcome {placeholder_in(m)}."),
@@ -369,9 +371,8 @@ async def test_next_turn_shows_the_model_its_placeholder_answer_not_the_restored
 
 @modes
 async def test_a_client_resending_a_restored_answer_in_its_own_history_does_not_leak_it(
-    mode: str,
+    mode: str, fake: FakeFastino
 ) -> None:
-    fake = FakeFastino()
     pii = middleware(fake, restore_output=True)
     first_model = ScriptedChatModel(
         script=[lambda m: AIMessage(content=f"Hi {placeholder_in(m)}.")]
@@ -394,9 +395,9 @@ async def test_a_client_resending_a_restored_answer_in_its_own_history_does_not_
 
 
 @modes
-async def test_the_models_own_answers_are_not_sent_to_fastino(mode: str) -> None:
-    fake = FakeFastino()
-    customers = Customers()
+async def test_the_models_own_answers_are_not_sent_to_fastino(
+    mode: str, fake: FakeFastino, customers: Customers
+) -> None:
     model = ScriptedChatModel(
         script=[
             AIMessage(
@@ -412,8 +413,9 @@ async def test_the_models_own_answers_are_not_sent_to_fastino(mode: str) -> None
 
 
 @modes
-async def test_a_message_sent_again_under_a_known_id_is_checked_again(mode: str) -> None:
-    fake = FakeFastino()
+async def test_a_message_sent_again_under_a_known_id_is_checked_again(
+    mode: str, fake: FakeFastino
+) -> None:
     model = ScriptedChatModel(script=[AIMessage(content="Hello."), AIMessage(content="Hi again.")])
     agent = create_agent(
         model, tools=[], middleware=[middleware(fake)], checkpointer=InMemorySaver()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit_tests.fastino.fastino_fakes import FakeFastino
+from tests.support.fastino import FakeFastino
 
 
 @pytest.fixture

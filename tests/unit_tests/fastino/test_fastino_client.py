@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from langchain_mlstudio import (
+    APIConnectionError,
     AuthenticationError,
     ConfigurationError,
     MalformedResponseError,
@@ -16,7 +17,7 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio._core._limits import RequestsPerSecond
 from langchain_mlstudio.fastino import FastinoClient, FastinoInputError, FastinoResult
-from tests.unit_tests.fastino.fastino_fakes import API_KEY, FakeFastino
+from tests.support.fastino import API_KEY, FakeFastino
 
 TEXTS = [f"Call Jamie Derran on 0{i}0 1234 5678 please" for i in range(5)]
 
@@ -276,3 +277,28 @@ def test_max_concurrency_of_a_call_overrides_the_clients(fake: FakeFastino) -> N
     client = fake.make_client(max_concurrency=1)
     client.run("fastino-pii", ["a", "b"], max_concurrency=2)
     assert peak == 2
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_network_failure_names_its_real_cause(mode: str) -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    mock = httpx.MockTransport(unreachable)
+    client = FastinoClient(
+        api_key="k",
+        base_url="https://fastino.test",
+        max_retries=0,
+        http_client=httpx.Client(transport=mock),
+        http_async_client=httpx.AsyncClient(transport=mock),
+    )
+
+    async def run() -> object:
+        if mode == "sync":
+            return client.run("fastino-pii", ["Hi Jamie Derran"])
+        return await client.arun("fastino-pii", ["Hi Jamie Derran"])
+
+    with pytest.raises(APIConnectionError) as info:
+        await run()
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert "Jamie" not in repr(vars(info.value))

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 import langchain_mlstudio._core._locks as locks_module
-import langchain_mlstudio.fastino.transformer as transformer_module
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITool, FastinoPIITransformer
 
 
@@ -66,7 +65,7 @@ def test_two_threads_share_one_transport_and_rate_gate(monkeypatch: pytest.Monke
 
 def test_two_threads_share_one_transformer_client(monkeypatch: pytest.MonkeyPatch) -> None:
     pii = FastinoPIITransformer(api_key="k", base_url="https://fastino.test")
-    _interleave(monkeypatch, transformer_module, FastinoPIITransformer, "_build_client")
+    _interleave(monkeypatch, locks_module, FastinoPIITransformer, "_build_client")
     clients = _from_two_threads(lambda: pii.fastino_client)
     assert len(clients) == 1
 

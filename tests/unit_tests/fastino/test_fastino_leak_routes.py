@@ -22,38 +22,22 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio.fastino import FastinoPIITool, FastinoPIITransformer
 from langchain_mlstudio.fastino.chunking import chunk_text, count_words
-from tests.unit_tests.fastino.fastino_fakes import FakeFastino
-
-
-def make(fake: FakeFastino, **kwargs: Any) -> FastinoPIITransformer:
-    client_kwargs = {k: kwargs.pop(k) for k in ("batch_size", "max_retries") if k in kwargs}
-    return FastinoPIITransformer(client=fake.make_client(**client_kwargs), **kwargs)
-
-
-def answer(text: str, entities: list[dict[str, Any]], **output: Any) -> dict[str, Any]:
-    return {"input": text, "status": "success", "output": {"entities": entities, **output}}
-
-
-def scripted(entities: list[dict[str, Any]], **output: Any) -> Any:
-    """An override answering every input with the same entities."""
-
-    def handler(_i: int, body: dict[str, Any]) -> httpx.Response:
-        return httpx.Response(
-            200, json=[answer(item["text"], entities, **output) for item in body["input"]]
-        )
-
-    return handler
-
-
-def entity(start: int, end: int, text: str, label: str = "full_name") -> dict[str, Any]:
-    return {"start": start, "end": end, "label": label, "text": text, "score": 0.9}
-
+from tests.support.fastino import (
+    FakeFastino,
+    answer,
+    entity,
+    failing_when,
+    make_transformer,
+    run_redact,
+    scripted,
+    sync_and_async,
+)
 
 # -- 1. unforgeable placeholders and scoped restore ---------------------------------
 
 
 def test_placeholder_in_input_is_never_restored(fake: FakeFastino) -> None:
-    pii = make(fake, strategy="pseudonymize")
+    pii = make_transformer(fake, strategy="pseudonymize")
     ns = pii.pseudonymizer.namespace
     [real] = pii.transform_documents([Document("Jamie Derran paid.")])
     token = pii.pseudonymizer.token("full_name", "Jamie Derran")
@@ -72,7 +56,7 @@ def test_placeholder_in_input_is_never_restored(fake: FakeFastino) -> None:
 
 
 def test_token_outside_the_restore_scope_stays_a_token(fake: FakeFastino) -> None:
-    pii = make(fake, strategy="pseudonymize")
+    pii = make_transformer(fake, strategy="pseudonymize")
     docs = pii.transform_documents(
         [Document("Jamie Derran paid."), Document("Anna Rossi complained.")]
     )
@@ -85,7 +69,10 @@ def test_token_outside_the_restore_scope_stays_a_token(fake: FakeFastino) -> Non
 
 
 def test_token_of_another_mapping_never_resolves(fake: FakeFastino) -> None:
-    one, two = make(fake, strategy="pseudonymize"), make(fake, strategy="pseudonymize")
+    one, two = (
+        make_transformer(fake, strategy="pseudonymize"),
+        make_transformer(fake, strategy="pseudonymize"),
+    )
     [a] = one.transform_documents([Document("Jamie Derran paid.")])
     [b] = two.transform_documents([Document("Anna Rossi paid.")])
     assert a.page_content != b.page_content  # same number, different namespace
@@ -105,7 +92,7 @@ def test_token_of_another_mapping_never_resolves(fake: FakeFastino) -> None:
     ],
 )
 def test_restore_recovers_tokens_an_llm_mangled_whole(fake: FakeFastino, mangle: Any) -> None:
-    pii = make(fake, strategy="pseudonymize")
+    pii = make_transformer(fake, strategy="pseudonymize")
     [doc] = pii.transform_documents([Document("Jamie Derran paid.")])
     token = pii.pseudonymizer.token("full_name", "Jamie Derran")
     restored = pii.restore(f"Thank {mangle(token)}!", scope=[doc])
@@ -122,7 +109,7 @@ def test_batch_answered_out_of_order_is_rematched_by_its_echo(fake: FakeFastino)
 
     fake.override = reversed_batch
     docs = [Document("Jamie Derran paid.", id="a"), Document("Hello from Anna Rossi", id="b")]
-    out = make(fake, batch_size=2, on_error="drop").transform_documents(docs)
+    out = make_transformer(fake, batch_size=2, on_error="drop").transform_documents(docs)
     assert [d.page_content for d in out] == ["<FULL_NAME> paid.", "Hello from <FULL_NAME>"]
 
 
@@ -134,10 +121,10 @@ def test_answer_that_echoes_no_input_fails_its_document_closed(fake: FakeFastino
 
     fake.override = wrong_echo
     docs = [Document("Jamie Derran paid.", id="a"), Document("Anna Rossi", id="b")]
-    out = make(fake, batch_size=2, on_error="drop").transform_documents(docs)
+    out = make_transformer(fake, batch_size=2, on_error="drop").transform_documents(docs)
     assert [d.id for d in out] == ["b"]
     with pytest.raises(PIIDetectionError, match="echoes") as info:
-        make(fake, batch_size=2).transform_documents(docs)
+        make_transformer(fake, batch_size=2).transform_documents(docs)
     assert info.value.document_ids == ["a"]
 
 
@@ -157,7 +144,7 @@ def test_offsets_counted_in_utf16_or_utf8_redact_each_occurrence(
 
     starts = [text.index("Zoë Ång"), text.rindex("Zoë Ång")]
     fake.override = scripted([entity(units(s), units(s + 7), "Zoë Ång") for s in starts])
-    pii = make(fake, replace_all_occurrences=False)
+    pii = make_transformer(fake, replace_all_occurrences=False)
     [doc] = pii.transform_documents([Document(text)])
     assert doc.page_content == "🙂🙂🙂🙂🙂中文中文中 <FULL_NAME>, <FULL_NAME>"
     assert [e["start"] for e in doc.metadata["pii_entities"]] == starts
@@ -168,7 +155,7 @@ def test_other_occurrences_are_found_in_any_case_normalisation_and_next_to_cjk(
 ) -> None:
     text = "René Zoller wrote. RENE\u0301 ZOLLER again, Re\u200bné Zoller, 我是René Zoller。"
     fake.override = scripted([entity(0, 11, "René Zoller")])
-    [doc] = make(fake).transform_documents([Document(text)])
+    [doc] = make_transformer(fake).transform_documents([Document(text)])
     assert doc.page_content == (
         "<FULL_NAME> wrote. <FULL_NAME> again, <FULL_NAME>, 我是<FULL_NAME>。"
     )
@@ -182,26 +169,26 @@ def test_redacted_text_with_placeholders_but_no_entities_is_redacted(
     fake: FakeFastino, placeholder: str
 ) -> None:
     fake.override = scripted([], redacted_text=f"Call {placeholder} now")
-    [doc] = make(fake).transform_documents([Document("Call Jamie Derran now")])
+    [doc] = make_transformer(fake).transform_documents([Document("Call Jamie Derran now")])
     assert doc.page_content == "Call <FULL_NAME> now"
 
 
 def test_entity_text_shorter_than_its_offsets_redacts_the_whole_slice(fake: FakeFastino) -> None:
     fake.override = scripted([entity(5, 17, "Jamie")])
-    [doc] = make(fake).transform_documents([Document("Call Jamie Derran now")])
+    [doc] = make_transformer(fake).transform_documents([Document("Call Jamie Derran now")])
     assert doc.page_content == "Call <FULL_NAME> now"
 
 
 def test_offsets_shorter_than_the_entity_text_redact_the_whole_text(fake: FakeFastino) -> None:
     fake.override = scripted([entity(5, 10, "Jamie Derran")])
-    [doc] = make(fake).transform_documents([Document("Call Jamie Derran now")])
+    [doc] = make_transformer(fake).transform_documents([Document("Call Jamie Derran now")])
     assert doc.page_content == "Call <FULL_NAME> now"
 
 
 def test_redacted_text_that_is_not_the_input_fails_closed(fake: FakeFastino) -> None:
     fake.override = scripted([], redacted_text="Something <FULL_NAME> else")
     with pytest.raises(PIIDetectionError, match="redacted_text"):
-        make(fake).transform_documents([Document("Call Jamie Derran now")])
+        make_transformer(fake).transform_documents([Document("Call Jamie Derran now")])
 
 
 # -- 5. chunks sized for the model -------------------------------------------------
@@ -211,7 +198,7 @@ def test_token_dense_text_is_sent_in_chunks_under_the_word_bound(fake: FakeFasti
     lines = [json.dumps({"id": i, "n": [i, i + 1], "ok": True}) for i in range(60)]
     text = "\n".join(lines) + "\nJamie Derran"
     assert len(text) > 1500  # one character-bounded chunk would hold ~700 words
-    [doc] = make(fake).transform_documents([Document(text)])
+    [doc] = make_transformer(fake).transform_documents([Document(text)])
     assert all(count_words(t) <= 300 for t in fake.texts())
     assert len(fake.texts()) > 1
     assert doc.page_content.endswith("<FULL_NAME>")
@@ -219,7 +206,7 @@ def test_token_dense_text_is_sent_in_chunks_under_the_word_bound(fake: FakeFasti
 
 def test_tool_sends_exactly_the_chunks_the_transformer_sends(fake: FakeFastino) -> None:
     text = ("The parcel was late again. " * 80) + "Jamie Derran called. " + ("Ok. " * 80)
-    make(fake).transform_documents([Document(text)])
+    make_transformer(fake).transform_documents([Document(text)])
     sent_by_transformer = fake.texts()
     fake.requests.clear()
     tool = FastinoPIITool(client=fake.make_client())
@@ -251,7 +238,7 @@ def test_metadata_strings_are_redacted_and_reported_apart(fake: FakeFastino) -> 
             "start_page": 2,
         },
     )
-    [out] = make(fake).transform_documents([doc])
+    [out] = make_transformer(fake).transform_documents([doc])
     meta = out.metadata
     assert meta["subject"] == "Refund for <FULL_NAME>"
     assert meta["from"] == "<EMAIL>"
@@ -265,10 +252,10 @@ def test_metadata_strings_are_redacted_and_reported_apart(fake: FakeFastino) -> 
 
 def test_keep_metadata_keys_and_redact_metadata_settings(fake: FakeFastino) -> None:
     doc = Document("Hi", metadata={"author": "Jamie Derran", "note": "Anna Rossi"})
-    [kept] = make(fake, keep_metadata_keys=("author",)).transform_documents([doc])
+    [kept] = make_transformer(fake, keep_metadata_keys=("author",)).transform_documents([doc])
     assert kept.metadata["author"] == "Jamie Derran"
     assert kept.metadata["note"] == "<FULL_NAME>"
-    [off] = make(fake, redact_metadata=False).transform_documents([doc])
+    [off] = make_transformer(fake, redact_metadata=False).transform_documents([doc])
     assert off.metadata["note"] == "Anna Rossi"
 
 
@@ -281,7 +268,7 @@ def test_value_found_in_the_text_is_also_replaced_in_metadata(fake: FakeFastino)
         ],
     )
     doc = Document("Ann paid.", metadata={"tag": "vip ann"})
-    [out] = make(fake).transform_documents([doc])
+    [out] = make_transformer(fake).transform_documents([doc])
     assert out.metadata["tag"] == "vip <FULL_NAME>"
 
 
@@ -289,7 +276,7 @@ def test_value_found_in_the_text_is_also_replaced_in_metadata(fake: FakeFastino)
 
 
 def test_input_that_looks_split_warns_once(fake: FakeFastino) -> None:
-    pii = make(fake)
+    pii = make_transformer(fake)
     chunks = [Document("Jamie Derran", metadata={"start_index": 0})]
     with pytest.warns(UserWarning, match="Redact whole documents first"):
         pii.transform_documents(chunks)
@@ -304,7 +291,7 @@ def test_input_that_looks_split_warns_once(fake: FakeFastino) -> None:
 def test_save_mapping_creates_an_owner_only_file_atomically(
     fake: FakeFastino, tmp_path: Any
 ) -> None:
-    pii = make(fake, strategy="pseudonymize")
+    pii = make_transformer(fake, strategy="pseudonymize")
     pii.transform_documents([Document("Jamie Derran paid.")])
     path = tmp_path / "mapping.json"
     path.write_text("old")
@@ -331,7 +318,9 @@ def test_server_message_that_echoes_the_input_never_reaches_the_error(
 
     fake.override = echoing
     with pytest.raises(PIIDetectionError) as info:
-        make(fake).transform_documents([Document("Ann Lee paid for the order.", id="a")])
+        make_transformer(fake).transform_documents(
+            [Document("Ann Lee paid for the order.", id="a")]
+        )
     for err in [info.value, *info.value.causes.values()]:
         assert "Ann Lee" not in str(err)
         assert "Ann Lee" not in repr(vars(err))
@@ -342,7 +331,7 @@ def test_rejected_request_whose_body_echoes_the_input_is_withheld(fake: FakeFast
         400, json={"message": f"bad input: {body['input'][0]['text']}"}
     )
     with pytest.raises(BadRequestError) as info:  # every document failed the same way
-        make(fake, max_retries=0).transform_documents(
+        make_transformer(fake, max_retries=0).transform_documents(
             [Document("Jamie Derran paid.", id="a"), Document("Anna Rossi", id="b")]
         )
     assert info.value.status_code == 400
@@ -354,7 +343,7 @@ def test_rejected_request_whose_body_echoes_the_input_is_withheld(fake: FakeFast
 def test_a_body_that_is_not_json_is_not_kept_in_the_error_chain(fake: FakeFastino) -> None:
     fake.override = lambda _i, body: httpx.Response(200, text="oops " + body["input"][0]["text"])
     with pytest.raises(PIIDetectionError) as info:
-        make(fake).transform_documents([Document("Jamie Derran paid.", id="a")])
+        make_transformer(fake).transform_documents([Document("Jamie Derran paid.", id="a")])
     cause = info.value.causes["a"]
     seen: list[BaseException] = []
     while cause is not None and cause not in seen:
@@ -421,14 +410,9 @@ def test_missing_key_raises_the_configuration_error_naming_the_variable(
 def test_detection_error_names_its_first_cause_and_what_the_server_said(
     fake: FakeFastino,
 ) -> None:
-    def fail_first(_i: int, body: dict[str, Any]) -> httpx.Response | None:
-        if "Derran" in body["input"][0]["text"]:
-            return httpx.Response(503, json={"message": "overloaded"})
-        return None
-
-    fake.override = fail_first
+    fake.override = failing_when("Derran", 503, "overloaded")
     with pytest.raises(PIIDetectionError) as info:
-        make(fake, max_retries=0).transform_documents(
+        make_transformer(fake, max_retries=0).transform_documents(
             [Document("Jamie Derran", id="a"), Document("Nothing here", id="b")]
         )
     text = str(info.value)
@@ -438,13 +422,14 @@ def test_detection_error_names_its_first_cause_and_what_the_server_said(
     assert "Retry them" in text  # a transient cause: retrying is the right advice
 
 
-def test_redact_returns_the_redacted_text_and_fails_closed(fake: FakeFastino) -> None:
-    pii = make(fake, on_error="drop")
-    assert pii.redact("Mail Jamie Derran") == "Mail <FULL_NAME>"
+@sync_and_async
+async def test_redact_returns_the_redacted_text_and_fails_closed(
+    fake: FakeFastino, mode: str
+) -> None:
+    pii = make_transformer(fake, on_error="drop")
+    assert await run_redact(mode, pii, "Mail Jamie Derran") == "Mail <FULL_NAME>"
     fake.override = lambda _i, _b: httpx.Response(500, json={"message": "down"})
     with pytest.raises(PIIDetectionError):
-        make(fake, on_error="drop", max_retries=0).redact("Mail Jamie Derran")
-
-
-async def test_aredact_is_the_async_twin(fake: FakeFastino) -> None:
-    assert await make(fake).aredact("Mail Jamie Derran") == "Mail <FULL_NAME>"
+        await run_redact(
+            mode, make_transformer(fake, on_error="drop", max_retries=0), "Mail Jamie Derran"
+        )

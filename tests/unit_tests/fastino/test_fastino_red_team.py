@@ -12,31 +12,8 @@ import pytest
 from langchain_core.documents import Document
 
 from langchain_mlstudio import MLStudioError, PIIDetectionError
-from langchain_mlstudio.fastino import FastinoPIITool, FastinoPIITransformer
-from tests.unit_tests.fastino.fastino_fakes import FakeFastino
-
-
-def make(fake: FakeFastino, **kwargs: Any) -> FastinoPIITransformer:
-    client_kwargs = {k: kwargs.pop(k) for k in ("batch_size",) if k in kwargs}
-    return FastinoPIITransformer(client=fake.make_client(**client_kwargs), **kwargs)
-
-
-def answer(text: str, entities: list[dict[str, Any]], **output: Any) -> dict[str, Any]:
-    return {"input": text, "status": "success", "output": {"entities": entities, **output}}
-
-
-def entity(start: int, end: int, text: str, label: str = "full_name") -> dict[str, Any]:
-    return {"start": start, "end": end, "label": label, "text": text, "score": 0.9}
-
-
-def replying(build: Any) -> Any:
-    """An override answering each request with ``build(texts)``."""
-
-    def handler(_i: int, body: dict[str, Any]) -> httpx.Response:
-        return httpx.Response(200, json=build([item["text"] for item in body["input"]]))
-
-    return handler
-
+from langchain_mlstudio.fastino import FastinoPIITool
+from tests.support.fastino import FakeFastino, answer, entity, make_transformer, replying
 
 # -- redacted_text whose placeholders are not ASCII upper case -----------------------
 
@@ -64,7 +41,7 @@ def test_redacted_text_placeholder_of_a_free_text_label_is_redacted(
     # label upper case as it is. With `entities` empty, that placeholder is the
     # only sign of the name, and it used to be ignored (the name came back).
     fake.override = removing_the_name(placeholder)
-    [doc] = make(fake).transform_documents([Document("Appelez Jamie Derran demain")])
+    [doc] = make_transformer(fake).transform_documents([Document("Appelez Jamie Derran demain")])
     assert doc.page_content == f"Appelez {token} demain"
 
 
@@ -73,15 +50,15 @@ def test_redacted_text_that_differs_from_the_input_without_placeholders_fails_cl
     fake: FakeFastino, placeholder: str
 ) -> None:
     fake.override = removing_the_name(placeholder)
-    pii = make(fake, on_error="drop")
+    pii = make_transformer(fake, on_error="drop")
     assert pii.transform_documents([Document("Appelez Jamie Derran demain")]) == []
     with pytest.raises(PIIDetectionError, match="redacted_text"):
-        make(fake).transform_documents([Document("Appelez Jamie Derran demain")])
+        make_transformer(fake).transform_documents([Document("Appelez Jamie Derran demain")])
 
 
 def test_redacted_text_equal_to_the_input_is_a_clean_answer(fake: FakeFastino) -> None:
     fake.override = replying(lambda texts: [answer(t, [], redacted_text=t) for t in texts])
-    [doc] = make(fake).transform_documents([Document("Nothing <div> to see")])
+    [doc] = make_transformer(fake).transform_documents([Document("Nothing <div> to see")])
     assert doc.page_content == "Nothing <div> to see"
 
 
@@ -112,10 +89,10 @@ def test_identical_documents_whose_answers_disagree_fail_closed(fake: FakeFastin
     # the second document came back with the name the first answer found.
     fake.override = replying(lambda texts: [found(texts[0]), clean(texts[1])])
     docs = [Document(NAMED, id="1"), Document(NAMED, id="2")]
-    pii = make(fake, batch_size=2, on_error="drop", redact_metadata=False)
+    pii = make_transformer(fake, batch_size=2, on_error="drop", redact_metadata=False)
     assert pii.transform_documents(docs) == []
     with pytest.raises(PIIDetectionError, match="disagree"):
-        make(fake, batch_size=2, redact_metadata=False).transform_documents(docs)
+        make_transformer(fake, batch_size=2, redact_metadata=False).transform_documents(docs)
 
 
 def test_identical_documents_answered_differently_in_separate_requests_fail_closed(
@@ -127,7 +104,7 @@ def test_identical_documents_answered_differently_in_separate_requests_fail_clos
 
     fake.override = handler
     docs = [Document(NAMED, id="1"), Document(NAMED, id="2")]
-    pii = make(fake, on_error="drop", redact_metadata=False)
+    pii = make_transformer(fake, on_error="drop", redact_metadata=False)
     assert "Jamie" not in repr(pii.transform_documents(docs))
 
 
@@ -137,14 +114,14 @@ def test_surplus_answer_that_contradicts_the_one_used_fails_its_document_closed(
     # Two answers echo the first text (one finds the name); none echoes the second.
     fake.override = replying(lambda texts: [clean(texts[0]), found(texts[0])])
     docs = [Document(NAMED, id="1"), Document("Other text", id="2")]
-    pii = make(fake, batch_size=2, on_error="drop", redact_metadata=False)
+    pii = make_transformer(fake, batch_size=2, on_error="drop", redact_metadata=False)
     assert pii.transform_documents(docs) == []
 
 
 def test_duplicated_answers_that_agree_are_used(fake: FakeFastino) -> None:
     fake.override = replying(lambda texts: [found(texts[0]), {**found(texts[1]), "latency_ms": 3}])
     docs = [Document(NAMED, id="1"), Document(NAMED, id="2")]
-    out = make(fake, batch_size=2, redact_metadata=False).transform_documents(docs)
+    out = make_transformer(fake, batch_size=2, redact_metadata=False).transform_documents(docs)
     assert [d.page_content for d in out] == ["<FULL_NAME> paid", "<FULL_NAME> paid"]
 
 
@@ -163,7 +140,7 @@ def test_metadata_keys_and_numbers_holding_a_found_value_are_redacted(fake: Fake
         "pages": 3,
         "source": "crm",
     }
-    [doc] = make(fake).transform_documents([Document(text, metadata=meta)])
+    [doc] = make_transformer(fake).transform_documents([Document(text, metadata=meta)])
     for value in ("jamie", "anna", "5551234567", "Derran", "Rossi"):
         assert value not in repr(doc).lower()
     assert doc.metadata["rsvp"] == {"<EMAIL>": "<FULL_NAME>", "<EMAIL>#2": "<FULL_NAME>"}
@@ -194,7 +171,7 @@ def test_a_value_cut_by_a_chunk_end_in_dense_json_appears_whole_in_the_next_chun
     lines = ["{" + record + ',"name":"nobody here"}' for _ in range(12)]
     lines[5] = "{" + record + ',"name":"Jamie Derran"}'
     text = "\n".join(lines)
-    [doc] = make(fake).transform_documents([Document(text)])
+    [doc] = make_transformer(fake).transform_documents([Document(text)])
     assert any("Jamie Derran" in sent for sent in fake.texts())
     assert "Jamie" not in doc.page_content
     assert "Derran" not in doc.page_content
@@ -219,7 +196,7 @@ def test_server_message_quoting_a_short_value_never_reaches_the_error(
         json=[{"input": i["text"], "status": "error", "message": quoted} for i in body["input"]],
     )
     with pytest.raises(PIIDetectionError) as info:
-        make(fake).transform_documents([Document(SHORT)])
+        make_transformer(fake).transform_documents([Document(SHORT)])
     err = info.value
     for value in ("Li Wu", "Wu", '"bo"', "5551"):
         assert value not in str(err)
@@ -229,7 +206,7 @@ def test_server_message_quoting_a_short_value_never_reaches_the_error(
 def test_rejected_request_quoting_a_short_value_is_withheld(fake: FakeFastino) -> None:
     fake.override = lambda _i, _b: httpx.Response(422, json={"message": "bad name Li Wu"})
     with pytest.raises(MLStudioError) as info:  # whichever typed error: no name in it
-        make(fake).transform_documents([Document(SHORT)])
+        make_transformer(fake).transform_documents([Document(SHORT)])
     assert "Wu" not in str(info.value)
 
 
@@ -242,7 +219,7 @@ def test_server_message_sharing_only_common_words_is_kept(fake: FakeFastino) -> 
         ],
     )
     with pytest.raises(PIIDetectionError, match="model crashed, call again"):
-        make(fake).transform_documents([Document(SHORT)])
+        make_transformer(fake).transform_documents([Document(SHORT)])
 
 
 # -- placeholders planted where the transformer does not redact ----------------------
@@ -257,7 +234,7 @@ def test_placeholder_planted_in_kept_metadata_never_enters_a_restore_scope(
     # An attacker who saw one redacted document knows the namespace; a file they
     # upload named after the next token lands in `source` (kept as is), and
     # restore(scope=docs) counted every string of the documents as "seen".
-    pii = make(fake, strategy="pseudonymize", **settings)
+    pii = make_transformer(fake, strategy="pseudonymize", **settings)
     [victim] = pii.transform_documents([Document("Jamie Derran paid.")])
     token = pii.pseudonymizer.token("full_name", "Jamie Derran")
     planted = Document("Nothing here.", metadata={"source": token, "title": token})
@@ -271,7 +248,7 @@ def test_placeholder_hidden_by_zero_width_characters_is_neutralised(fake: FakeFa
     # "<FULL\u200b_NAME_1_...>" was no placeholder on the way in (so it was kept
     # as is) but becomes the real token as soon as anything drops the invisible
     # character, e.g. an LLM quoting it.
-    pii = make(fake, strategy="pseudonymize")
+    pii = make_transformer(fake, strategy="pseudonymize")
     pii.transform_documents([Document("Jamie Derran paid.")])
     token = pii.pseudonymizer.token("full_name", "Jamie Derran")
     hidden = token[:5] + "\u200b" + token[5:-2] + "\u2060" + token[-2:]
@@ -289,7 +266,7 @@ def test_status_quoting_the_input_never_reaches_the_error(fake: FakeFastino) -> 
         200, json=[{"input": i["text"], "status": "failed on 'Li Wu'"} for i in body["input"]]
     )
     with pytest.raises(PIIDetectionError) as info:
-        make(fake).transform_documents([Document(SHORT)])
+        make_transformer(fake).transform_documents([Document(SHORT)])
     assert "Wu" not in str(info.value)
     assert "Wu" not in repr(info.value.causes)
     assert all("Wu" not in str(vars(c)) for c in info.value.causes.values())
@@ -297,7 +274,9 @@ def test_status_quoting_the_input_never_reaches_the_error(fake: FakeFastino) -> 
 
 def test_metadata_sets_of_strings_are_redacted(fake: FakeFastino) -> None:
     meta = {"tags": {"jamie@example.com", "vip"}, "cc": frozenset(["anna@example.com"])}
-    [doc] = make(fake).transform_documents([Document("Mail jamie@example.com", metadata=meta)])
+    [doc] = make_transformer(fake).transform_documents(
+        [Document("Mail jamie@example.com", metadata=meta)]
+    )
     assert doc.metadata["tags"] == {"<EMAIL>", "vip"}
     assert doc.metadata["cc"] == frozenset(["<EMAIL>"])
 
@@ -313,7 +292,7 @@ async def test_async_path_fails_disagreeing_answers_and_reads_free_text_placehol
         return httpx.Response(200, json=[answer(text, [], redacted_text=named)])
 
     fake.override = handler
-    pii = make(fake, on_error="drop", redact_metadata=False, max_concurrency=1)
+    pii = make_transformer(fake, on_error="drop", redact_metadata=False, max_concurrency=1)
     docs = [Document(NAMED), Document(NAMED), Document("Appelez Jamie Derran demain")]
     out = await pii.atransform_documents(docs)
     assert [d.page_content for d in out] == ["Appelez <PR_NOM_ET_NOM> demain"]
@@ -337,7 +316,7 @@ def test_answer_whose_echo_differs_only_by_whitespace_or_normalisation_fails_clo
 ) -> None:
     text = "Zoé Lang paid."
     fake.override = replying(lambda texts: [answer(echo(t), [], redacted_text=t) for t in texts])
-    assert make(fake, on_error="drop").transform_documents([Document(text)]) == []
+    assert make_transformer(fake, on_error="drop").transform_documents([Document(text)]) == []
 
 
 @pytest.mark.parametrize(
@@ -356,5 +335,5 @@ def test_entity_whose_offsets_or_text_do_not_fit_never_passes_the_value(
     # Each either fails closed or, where another offset unit explains it (a byte
     # offset one past "Z" is "oé Lang" inside the value), redacts the whole value.
     fake.override = replying(lambda texts: [answer(t, [bad]) for t in texts])
-    out = make(fake, on_error="drop").transform_documents([Document("Zoé Lang paid.")])
+    out = make_transformer(fake, on_error="drop").transform_documents([Document("Zoé Lang paid.")])
     assert [d.page_content for d in out] in ([], ["<FULL_NAME> paid."])

@@ -7,12 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from langchain_mlstudio.fastino import FastinoEntity
-from langchain_mlstudio.fastino.chunking import count_words
+from langchain_mlstudio.fastino.chunking import Chunk, chunk_text, count_words
+from langchain_mlstudio.fastino.offsets import SpanError
 from langchain_mlstudio.fastino.spans import (
-    Chunk,
     Span,
-    SpanError,
-    chunk_text,
     find_other_occurrences,
     locate,
     resolve_overlaps,
@@ -139,7 +137,7 @@ def test_other_whole_word_occurrences_are_found() -> None:
 
 
 def test_loaded_mapping_with_a_raw_label_keeps_numbering_and_values() -> None:
-    from langchain_mlstudio.fastino.strategies import Pseudonymizer
+    from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
 
     # Changed by issue 9: new tokens carry the mapping's namespace; an old
     # (version 1) file's tokens still load and restore.

@@ -5,35 +5,18 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.messages import ToolMessage
-from langchain_core.tools import BaseTool, ToolException
+from langchain_core.tools import ToolException
 from langchain_tests.unit_tests import ToolsUnitTests
 
 from langchain_mlstudio.fastino import FastinoPIITool
-from tests.unit_tests.fastino.fastino_fakes import FakeFastino
+from tests.support.fastino import FakeFastino, entity, scripted
 
 
 class TestFastinoPIIToolStandard(ToolsUnitTests):
-    @property
-    def tool_constructor(self) -> type[BaseTool]:
-        return FastinoPIITool
-
-    @property
-    def tool_constructor_params(self) -> dict[str, Any]:
-        return {"api_key": "test-key", "base_url": "https://fastino.test"}
-
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"text": "Call Jamie Derran at jamie@example.com"}
-
-    @property
-    def init_from_env_params(
-        self,
-    ) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-        return (
-            {"FASTINO_API_KEY": "env-key"},
-            {},
-            {"api_key": "env-key"},
-        )
+    tool_constructor = FastinoPIITool
+    tool_constructor_params = {"api_key": "test-key", "base_url": "https://fastino.test"}
+    tool_invoke_params_example = {"text": "Call Jamie Derran at jamie@example.com"}
+    init_from_env_params = ({"FASTINO_API_KEY": "env-key"}, {}, {"api_key": "env-key"})
 
 
 def tool_call(args: dict[str, Any]) -> dict[str, Any]:
@@ -119,12 +102,7 @@ def test_bad_key_error_mentions_fastino_api_key_and_propagation(fake: FakeFastin
     assert "wrong" not in msg.content
 
 
-def _only_first_ann(_i: int, body: dict[str, Any]) -> httpx.Response:
-    text = body["input"][0]["text"]
-    entity = {"start": 0, "end": 3, "label": "full_name", "text": "Ann", "score": 1}
-    return httpx.Response(
-        200, json=[{"input": text, "status": "success", "output": {"entities": [entity]}}]
-    )
+_only_first_ann = scripted([entity(0, 3, "Ann", score=1)])
 
 
 def test_other_occurrences_of_a_found_value_are_redacted_too(fake: FakeFastino) -> None:

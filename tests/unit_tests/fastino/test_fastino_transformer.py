@@ -14,8 +14,17 @@ from langchain_mlstudio import PIIDetectionError
 from langchain_mlstudio._core import _progress
 from langchain_mlstudio.emulator.fastino import detect
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITransformer
-from langchain_mlstudio.fastino.strategies import Pseudonymizer, hash_token
-from tests.unit_tests.fastino.fastino_fakes import FakeFastino
+from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
+from langchain_mlstudio.fastino.strategies import hash_token
+from tests.support.fastino import (
+    FakeFastino,
+    entity,
+    failing_when,
+    make_transformer,
+    run_transform,
+    scripted,
+    sync_and_async,
+)
 
 DOCS = [
     Document(
@@ -32,20 +41,16 @@ DOCS = [
 ]
 
 
-def make(fake: FakeFastino, **kwargs: Any) -> FastinoPIITransformer:
-    client_kwargs = {k: kwargs.pop(k) for k in ("batch_size", "max_retries") if k in kwargs}
-    return FastinoPIITransformer(client=fake.make_client(**client_kwargs), **kwargs)
-
-
 def detected_values(text: str) -> list[str]:
     return [e["text"] for e in detect(text)]
 
 
+@sync_and_async
 @pytest.mark.parametrize("strategy", ["redact", "mask", "hash", "pseudonymize"])
-def test_every_strategy_leaves_no_detected_value_in_the_output(
-    fake: FakeFastino, strategy: str
+async def test_every_strategy_leaves_no_detected_value_in_the_output(
+    fake: FakeFastino, strategy: str, mode: str
 ) -> None:
-    out = make(fake, strategy=strategy).transform_documents(DOCS)
+    out = await run_transform(mode, make_transformer(fake, strategy=strategy), DOCS)
     assert len(out) == len(DOCS)
     for original, doc in zip(DOCS, out, strict=True):
         values = detected_values(original.page_content)
@@ -54,24 +59,16 @@ def test_every_strategy_leaves_no_detected_value_in_the_output(
         assert len(doc.metadata["pii_entities"]) == len(values)
 
 
-@pytest.mark.parametrize("strategy", ["redact", "mask", "hash", "pseudonymize"])
-async def test_every_strategy_leaves_no_detected_value_async(
-    fake: FakeFastino, strategy: str
-) -> None:
-    out = await make(fake, strategy=strategy).atransform_documents(DOCS)
-    for original, doc in zip(DOCS, out, strict=True):
-        for value in detected_values(original.page_content):
-            assert value not in doc.page_content
-
-
 def test_redact_writes_upper_case_labels_like_the_api(fake: FakeFastino) -> None:
-    [doc] = make(fake).transform_documents([Document("Mail Jamie Derran today")])
+    [doc] = make_transformer(fake).transform_documents([Document("Mail Jamie Derran today")])
     assert doc.page_content == "Mail <FULL_NAME> today"
 
 
 def test_mask_keeps_the_length(fake: FakeFastino) -> None:
     text = "Mail Jamie Derran today"
-    [doc] = make(fake, strategy="mask", mask_char="#").transform_documents([Document(text)])
+    [doc] = make_transformer(fake, strategy="mask", mask_char="#").transform_documents(
+        [Document(text)]
+    )
     assert doc.page_content == "Mail ############ today"
 
 
@@ -79,9 +76,9 @@ def test_hash_is_stable_within_a_key_and_differs_across_keys(
     fake: FakeFastino,
 ) -> None:
     docs = [Document("Jamie Derran called."), Document("Later Jamie Derran left.")]
-    one = make(fake, strategy="hash", hash_key="k1").transform_documents(docs)
-    again = make(fake, strategy="hash", hash_key="k1").transform_documents(docs)
-    other = make(fake, strategy="hash", hash_key="k2").transform_documents(docs)
+    one = make_transformer(fake, strategy="hash", hash_key="k1").transform_documents(docs)
+    again = make_transformer(fake, strategy="hash", hash_key="k1").transform_documents(docs)
+    other = make_transformer(fake, strategy="hash", hash_key="k2").transform_documents(docs)
     token = hash_token("full_name", "Jamie Derran", b"k1")
     assert re.fullmatch(r"<FULL_NAME_[0-9a-f]{8}>", token)
     assert [d.page_content for d in one] == [
@@ -95,7 +92,7 @@ def test_hash_is_stable_within_a_key_and_differs_across_keys(
 def test_pseudonymize_is_consistent_across_documents_and_calls(
     fake: FakeFastino,
 ) -> None:
-    pii = make(fake, strategy="pseudonymize")
+    pii = make_transformer(fake, strategy="pseudonymize")
     ns = pii.pseudonymizer.namespace
     first = pii.transform_documents([Document("Jamie Derran met Anna Rossi.")])
     second = pii.transform_documents([Document("Anna Rossi thanked Jamie Derran.")])
@@ -104,18 +101,18 @@ def test_pseudonymize_is_consistent_across_documents_and_calls(
 
 
 def test_restore_inverts_pseudonymize(fake: FakeFastino) -> None:
-    pii = make(fake, strategy="pseudonymize")
+    pii = make_transformer(fake, strategy="pseudonymize")
     out = pii.transform_documents(DOCS)
     for original, doc in zip(DOCS, out, strict=True):
         assert pii.restore(doc.page_content) == original.page_content
 
 
 def test_saved_mapping_restores_in_a_new_transformer(fake: FakeFastino, tmp_path: Any) -> None:
-    pii = make(fake, strategy="pseudonymize")
+    pii = make_transformer(fake, strategy="pseudonymize")
     [doc] = pii.transform_documents([DOCS[0]])
     path = tmp_path / "mapping.json"
     pii.save_mapping(path)
-    fresh = make(fake, strategy="pseudonymize")
+    fresh = make_transformer(fake, strategy="pseudonymize")
     fresh.load_mapping(path)
     assert fresh.restore(doc.page_content) == DOCS[0].page_content
     # A loaded value keeps its token; a new one is numbered in the new mapping's namespace.
@@ -151,7 +148,7 @@ def test_a_name_straddling_a_chunk_boundary_is_redacted_with_original_offsets(
     text = prefix + "Jamie Derran signed. " + filler
     name_at = text.index("Jamie Derran")
     assert name_at < 100 < name_at + len("Jamie Derran")
-    pii = make(fake, chunk_size=100, chunk_overlap=30, include_values=True)
+    pii = make_transformer(fake, chunk_size=100, chunk_overlap=30, include_values=True)
     [doc] = pii.transform_documents([Document(text)])
     assert len(fake.texts()) > 1  # the document really was chunked
     assert all("Jamie Derran" not in t for t in fake.texts()[:1])
@@ -169,7 +166,7 @@ def test_long_document_finds_pii_in_every_chunk_with_original_offsets(
         f"Customer {i} is Anna Rossi, reach her at anna{i}@example.com. " for i in range(40)
     ]
     text = "".join(sentences)
-    pii = make(fake, chunk_size=300, chunk_overlap=80, include_values=True)
+    pii = make_transformer(fake, chunk_size=300, chunk_overlap=80, include_values=True)
     [doc] = pii.transform_documents([Document(text)])
     assert "Anna Rossi" not in doc.page_content
     assert "@example.com" not in doc.page_content
@@ -179,7 +176,7 @@ def test_long_document_finds_pii_in_every_chunk_with_original_offsets(
 
 
 def test_output_keeps_order_ids_and_caller_metadata(fake: FakeFastino) -> None:
-    out = make(fake, batch_size=2).transform_documents(DOCS)
+    out = make_transformer(fake, batch_size=2).transform_documents(DOCS)
     assert [d.id for d in out] == ["a", "b", "c"]
     assert out[0].metadata["source"] == "crm"
     assert out[0].metadata["pii_strategy"] == "redact"
@@ -188,13 +185,13 @@ def test_output_keeps_order_ids_and_caller_metadata(fake: FakeFastino) -> None:
 
 
 def test_entities_carry_no_raw_values_unless_asked(fake: FakeFastino) -> None:
-    [doc] = make(fake).transform_documents([DOCS[0]])
+    [doc] = make_transformer(fake).transform_documents([DOCS[0]])
     assert all(set(e) == {"label", "start", "end", "score"} for e in doc.metadata["pii_entities"])
     assert "Jamie" not in repr(doc.metadata)
 
 
 def test_sends_entity_types_and_threshold(fake: FakeFastino) -> None:
-    make(fake, entity_types=["full_name"], threshold=0.7).transform_documents([DOCS[0]])
+    make_transformer(fake, entity_types=["full_name"], threshold=0.7).transform_documents([DOCS[0]])
     assert fake.requests[0]["input"][0]["parameters"] == {
         "entity_types": ["full_name"],
         "threshold": 0.7,
@@ -202,31 +199,31 @@ def test_sends_entity_types_and_threshold(fake: FakeFastino) -> None:
 
 
 def test_none_settings_leave_the_endpoint_defaults(fake: FakeFastino) -> None:
-    make(fake, entity_types=None, threshold=None).transform_documents([DOCS[0]])
+    make_transformer(fake, entity_types=None, threshold=None).transform_documents([DOCS[0]])
     assert "parameters" not in fake.requests[0]["input"][0]
 
 
 def test_default_entity_types_cover_common_pii(fake: FakeFastino) -> None:
-    make(fake).transform_documents([DOCS[0]])
+    make_transformer(fake).transform_documents([DOCS[0]])
     sent = fake.requests[0]["input"][0]["parameters"]["entity_types"]
     assert {"full_name", "email", "phone_number", "credit_card_number"} <= set(sent)
 
 
 def test_batching_respects_batch_size_across_documents(fake: FakeFastino) -> None:
     docs = [Document(f"Doc {i} by Jamie Derran") for i in range(7)]
-    make(fake, batch_size=3).transform_documents(docs)
+    make_transformer(fake, batch_size=3).transform_documents(docs)
     assert sorted(fake.batch_sizes) == [1, 3, 3]
 
 
 async def test_async_batching_respects_batch_size(fake: FakeFastino) -> None:
     docs = [Document(f"Doc {i} by Jamie Derran") for i in range(7)]
-    out = await make(fake, batch_size=2, max_concurrency=3).atransform_documents(docs)
+    out = await make_transformer(fake, batch_size=2, max_concurrency=3).atransform_documents(docs)
     assert sorted(fake.batch_sizes) == [1, 2, 2, 2]
     assert [d.page_content for d in out] == [f"Doc {i} by <FULL_NAME>" for i in range(7)]
 
 
 def test_empty_documents_send_nothing(fake: FakeFastino) -> None:
-    out = make(fake).transform_documents([Document("   ", id="e")])
+    out = make_transformer(fake).transform_documents([Document("   ", id="e")])
     assert fake.requests == []
     assert out[0].page_content == "   "
     assert out[0].metadata["pii_entities"] == []
@@ -241,7 +238,7 @@ def test_server_error_with_raise_raises_naming_documents_not_text(
 ) -> None:
     fake.override = _server_error
     with pytest.raises(PIIDetectionError) as info:
-        make(fake, max_retries=0).transform_documents(DOCS)
+        make_transformer(fake, max_retries=0).transform_documents(DOCS)
     err = info.value
     assert err.document_ids == ["a", "b", "c"]
     assert "Jamie" not in str(err)
@@ -251,14 +248,9 @@ def test_server_error_with_raise_raises_naming_documents_not_text(
 def test_server_error_with_drop_drops_and_logs_ids(
     fake: FakeFastino, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def fail_docs_with_names(_i: int, body: dict[str, Any]) -> httpx.Response | None:
-        if "Derran" in body["input"][0]["text"]:
-            return httpx.Response(500, json={"message": "boom"})
-        return None
-
-    fake.override = fail_docs_with_names
+    fake.override = failing_when("Derran", 500, "boom")
     with caplog.at_level(logging.WARNING, logger="langchain_mlstudio.fastino"):
-        out = make(fake, max_retries=0, on_error="drop").transform_documents(DOCS)
+        out = make_transformer(fake, max_retries=0, on_error="drop").transform_documents(DOCS)
     assert [d.id for d in out] == ["b"]
     assert "a, c" in caplog.text
     assert "Jamie" not in caplog.text
@@ -269,7 +261,7 @@ async def test_async_server_error_with_drop_never_passes_raw_text(
     fake: FakeFastino,
 ) -> None:
     fake.override = _server_error
-    out = await make(fake, max_retries=0, on_error="drop").atransform_documents(DOCS)
+    out = await make_transformer(fake, max_retries=0, on_error="drop").atransform_documents(DOCS)
     assert out == []
 
 
@@ -280,7 +272,7 @@ def test_one_failed_chunk_fails_the_whole_document(fake: FakeFastino) -> None:
         return httpx.Response(500, json={"message": "x"}) if i == 1 else None
 
     fake.override = fail_second_chunk
-    pii = make(fake, chunk_size=60, chunk_overlap=10, on_error="drop", max_retries=0)
+    pii = make_transformer(fake, chunk_size=60, chunk_overlap=10, on_error="drop", max_retries=0)
     assert pii.transform_documents([Document(text, id="long")]) == []
 
 
@@ -293,53 +285,29 @@ def test_failed_input_status_fails_its_document_closed(fake: FakeFastino) -> Non
 
     fake.override = error_status
     with pytest.raises(PIIDetectionError) as info:
-        make(fake).transform_documents([DOCS[0]])
+        make_transformer(fake).transform_documents([DOCS[0]])
     assert info.value.document_ids == ["a"]
 
 
 def test_entity_not_in_the_text_fails_the_document_closed(fake: FakeFastino) -> None:
-    def bogus(_i: int, body: dict[str, Any]) -> httpx.Response:
-        text = body["input"][0]["text"]
-        entity = {"start": 0, "end": 5, "label": "full_name", "text": "Zelda", "score": 1}
-        return httpx.Response(
-            200,
-            json=[{"input": text, "status": "success", "output": {"entities": [entity]}}],
-        )
-
-    fake.override = bogus
-    pii = make(fake, on_error="drop")
+    fake.override = scripted([entity(0, 5, "Zelda", score=1)])
+    pii = make_transformer(fake, on_error="drop")
     assert pii.transform_documents([Document("Hi Jamie", id="x")]) == []
 
 
 def test_entity_whose_offsets_fit_no_convention_fails_closed(fake: FakeFastino) -> None:
     # Changed by issue 9: offsets that match the entity's text in no reading
     # (code points, UTF-16, UTF-8) fail the document instead of being guessed.
-    def shifted(_i: int, body: dict[str, Any]) -> httpx.Response:
-        text = body["input"][0]["text"]
-        entity = {"start": 0, "end": 5, "label": "full_name", "text": "Jamie", "score": 1}
-        return httpx.Response(
-            200,
-            json=[{"input": text, "status": "success", "output": {"entities": [entity]}}],
-        )
-
-    fake.override = shifted
+    fake.override = scripted([entity(0, 5, "Jamie", score=1)])
     with pytest.raises(PIIDetectionError, match="no convention") as info:
-        make(fake).transform_documents([Document("Hi Jamie!", id="x")])
+        make_transformer(fake).transform_documents([Document("Hi Jamie!", id="x")])
     assert info.value.document_ids == ["x"]
     assert "Jamie" not in str(info.value)
 
 
 def test_other_occurrences_of_a_found_value_are_replaced(fake: FakeFastino) -> None:
-    def only_first(_i: int, body: dict[str, Any]) -> httpx.Response:
-        text = body["input"][0]["text"]
-        entity = {"start": 0, "end": 3, "label": "full_name", "text": "Ann", "score": 1}
-        return httpx.Response(
-            200,
-            json=[{"input": text, "status": "success", "output": {"entities": [entity]}}],
-        )
-
-    fake.override = only_first
-    [doc] = make(fake).transform_documents([Document("Ann said Ann's Annual plan")])
+    fake.override = scripted([entity(0, 3, "Ann", score=1)])
+    [doc] = make_transformer(fake).transform_documents([Document("Ann said Ann's Annual plan")])
     assert doc.page_content == "<FULL_NAME> said <FULL_NAME>'s Annual plan"
 
 
@@ -347,7 +315,7 @@ def test_pickled_transformer_keeps_its_settings_but_no_raw_value_of_its_mapping(
     fake: FakeFastino,
 ) -> None:
     # Changed by issue 9: a pickle (what Ray and Spark ship) used to carry the mapping.
-    pii = make(fake, strategy="pseudonymize", batch_size=3)
+    pii = make_transformer(fake, strategy="pseudonymize", batch_size=3)
     [doc] = pii.transform_documents([DOCS[0]])
     data = pickle.dumps(pii)
     for value in detected_values(DOCS[0].page_content):
@@ -368,7 +336,7 @@ def test_pickled_transformer_keeps_its_settings_but_no_raw_value_of_its_mapping(
 
 
 def test_hash_without_a_key_travels_with_the_pickle(fake: FakeFastino) -> None:
-    pii = make(fake, strategy="hash")
+    pii = make_transformer(fake, strategy="hash")
     [one] = pii.transform_documents([Document("Jamie Derran")])
     copy = pickle.loads(pickle.dumps(pii))
     copy.client.http_client = httpx.Client(transport=httpx.MockTransport(fake.handler))  # type: ignore[union-attr]
@@ -378,17 +346,18 @@ def test_hash_without_a_key_travels_with_the_pickle(fake: FakeFastino) -> None:
 
 def test_progress_callback_counts_inputs(fake: FakeFastino) -> None:
     seen: list[tuple[int, int]] = []
-    make(
+    make_transformer(
         fake, batch_size=2, progress_callback=lambda d, t: seen.append((d, t))
     ).transform_documents(DOCS)
     assert seen[-1] == (3, 3)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
-def test_progress_shows_documents_done_of_total(
-    fake: FakeFastino, capsys: pytest.CaptureFixture[str]
+@sync_and_async
+async def test_progress_shows_documents_done_of_total(
+    fake: FakeFastino, capsys: pytest.CaptureFixture[str], mode: str
 ) -> None:
-    make(fake, progress=True).transform_documents(DOCS)
+    await run_transform(mode, make_transformer(fake, progress=True, batch_size=1), DOCS)
     assert "Fastino PII: 3/3 documents" in capsys.readouterr().err
 
 
@@ -397,7 +366,7 @@ def test_progress_counts_a_chunked_document_once_all_its_chunks_are_back(
 ) -> None:
     monkeypatch.setattr(_progress, "tqdm_class", lambda: None)  # the plain line
     long = Document(" ".join(["Jamie Derran lives in Oslo."] * 40))
-    pii = make(
+    pii = make_transformer(
         fake, progress=True, batch_size=1, chunk_size=200, chunk_overlap=0, max_concurrency=1
     )
     with warnings.catch_warnings():
@@ -412,15 +381,8 @@ def test_progress_counts_a_chunked_document_once_all_its_chunks_are_back(
 def test_progress_false_shows_nothing(
     fake: FakeFastino, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make(fake, progress=False, batch_size=1).transform_documents(DOCS)
+    make_transformer(fake, progress=False, batch_size=1).transform_documents(DOCS)
     assert capsys.readouterr().err == ""
-
-
-async def test_async_transform_shows_progress_too(
-    fake: FakeFastino, capsys: pytest.CaptureFixture[str]
-) -> None:
-    await make(fake, progress=True, batch_size=1).atransform_documents(DOCS)
-    assert "Fastino PII: 3/3 documents" in capsys.readouterr().err
 
 
 def test_chunk_overlap_must_be_smaller_than_chunk_size() -> None:
@@ -452,18 +414,18 @@ def test_success_without_an_entities_list_fails_closed(fake: FakeFastino) -> Non
         200, json=[{"input": it["text"], "status": "success", "output": {}} for it in body["input"]]
     )
     with pytest.raises(PIIDetectionError) as info:
-        make(fake).transform_documents([DOCS[0]])
+        make_transformer(fake).transform_documents([DOCS[0]])
     assert info.value.document_ids == ["a"]
 
 
 def test_result_without_status_fails_closed(fake: FakeFastino) -> None:
     fake.override = lambda _i, body: httpx.Response(200, json=[{} for _ in body["input"]])
-    assert make(fake, on_error="drop").transform_documents([DOCS[0]]) == []
+    assert make_transformer(fake, on_error="drop").transform_documents([DOCS[0]]) == []
 
 
 def test_transformer_with_a_progress_callback_pickles_without_it(fake: FakeFastino) -> None:
     seen: list[tuple[int, int]] = []
-    pii = make(fake, progress_callback=lambda d, t: seen.append((d, t)))
+    pii = make_transformer(fake, progress_callback=lambda d, t: seen.append((d, t)))
     copy = pickle.loads(pickle.dumps(pii))
     assert copy.progress_callback is None
     assert pii.progress_callback is not None
@@ -477,7 +439,7 @@ def test_transformer_with_a_progress_callback_pickles_without_it(fake: FakeFasti
 async def test_all_chunks_go_through_one_client_call_with_the_transformers_concurrency(
     fake: FakeFastino, monkeypatch: pytest.MonkeyPatch, use_async: bool
 ) -> None:
-    pii = make(fake, batch_size=2, max_concurrency=3)
+    pii = make_transformer(fake, batch_size=2, max_concurrency=3)
     calls: list[tuple[list[str], Any]] = []
     name = "arun" if use_async else "run"
     original = getattr(FastinoClient, name)

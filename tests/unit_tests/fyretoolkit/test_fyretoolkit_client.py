@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -10,140 +9,68 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_mlstudio import (
-    ConfigurationError,
-    ConflictError,
-    InvalidInputError,
-    JobFailedError,
-    JobTimeoutError,
-    MalformedResponseError,
-    MLStudioError,
-    NotFoundError,
-    RateLimitError,
-    UnprocessableEntityError,
-)
+from langchain_mlstudio import errors
 from langchain_mlstudio.fyretoolkit import FyreToolkitClient
 from langchain_mlstudio.fyretoolkit.types import BatchJob, Model
-
-KEY = "sk_live_demo_12345"
-BASE = "https://fyre.test"
-DEMO_HEADER = "Basic c2tfbGl2ZV9kZW1vXzEyMzQ1Og=="
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class Recorder:
-    """A MockTransport handler that records requests."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-    def bodies(self) -> list[Any]:
-        return [json.loads(r.content) if r.content else None for r in self.requests]
-
-
-def make_client(handler: Handler, **kwargs: Any) -> tuple[FyreToolkitClient, Recorder]:
-    recorder = Recorder(handler)
-    transport = httpx.MockTransport(recorder)
-    client = FyreToolkitClient(
-        api_key=KEY,
-        base_url=BASE,
-        http_client=httpx.Client(transport=transport),
-        http_async_client=httpx.AsyncClient(transport=transport),
-        **kwargs,
-    )
-    client._transport.sleep = lambda _delay: None
-
-    async def no_sleep(_delay: float) -> None:
-        return None
-
-    client._transport.asleep = no_sleep
-    return client, recorder
-
-
-def error(
-    status: int,
-    code: str,
-    *,
-    request_id: str = "req_abc",
-    details: Any = None,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    return httpx.Response(
-        status,
-        json={
-            "error": {
-                "code": code,
-                "message": f"{code} happened",
-                "request_id": request_id,
-                "details": details or {},
-            }
-        },
-        headers=headers,
-    )
-
-
-async def call(mode: str, client: FyreToolkitClient, name: str, *args: Any, **kwargs: Any) -> Any:
-    """Run ``client.<name>`` (sync) or ``client.a<name>`` (async) alike."""
-    if mode == "sync":
-        return getattr(client, name)(*args, **kwargs)
-    return await getattr(client, "a" + name)(*args, **kwargs)
-
-
-async def collect(mode: str, iterator: Any) -> list[Any]:
-    if mode == "sync":
-        return list(iterator)
-    return [item async for item in iterator]
-
-
-modes = pytest.mark.parametrize("mode", ["sync", "async"])
-
+from tests.support.fyretoolkit import (
+    BASE,
+    DEMO_HEADER,
+    KEY,
+    FakeClock,
+    Handler,
+    Recorder,
+    api_error,
+    call,
+    collect,
+    mock_client,
+    modes,
+)
 
 # -- configuration -----------------------------------------------------------
 
 
 def test_missing_base_url_names_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FYRETOOLKIT_BASE_URL", raising=False)
-    with pytest.raises(ConfigurationError, match="FYRETOOLKIT_BASE_URL"):
+    with pytest.raises(errors.ConfigurationError, match="FYRETOOLKIT_BASE_URL"):
         FyreToolkitClient(api_key=KEY)
 
 
 def test_missing_api_key_names_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FYRETOOLKIT_API_KEY", raising=False)
-    with pytest.raises(ConfigurationError, match="FYRETOOLKIT_API_KEY"):
+    with pytest.raises(errors.ConfigurationError, match="FYRETOOLKIT_API_KEY"):
         FyreToolkitClient(base_url=BASE)
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FYRETOOLKIT_API_KEY", KEY)
     monkeypatch.setenv("FYRETOOLKIT_BASE_URL", BASE + "/")
-    client = FyreToolkitClient()
+    client, rec = mock_client(
+        lambda r: httpx.Response(200, json={"id": "m", "status": "ready"}),
+        api_key=None,
+        base_url=None,
+    )
     assert client.base_url == BASE
-    assert client._auth_headers() == {"Authorization": DEMO_HEADER}
+    client.get_model("m")
+    assert rec.requests[0].headers["authorization"] == DEMO_HEADER
 
 
 def test_base_url_without_scheme_is_rejected() -> None:
-    with pytest.raises(ConfigurationError, match="http"):
+    with pytest.raises(errors.ConfigurationError, match="http"):
         FyreToolkitClient(api_key=KEY, base_url="fyre.test")
 
 
 @modes
 async def test_basic_auth_header_matches_the_reference_example(mode: str) -> None:
-    client, rec = make_client(lambda r: httpx.Response(200, json={"id": "m", "status": "ready"}))
+    client, rec = mock_client(lambda r: httpx.Response(200, json={"id": "m", "status": "ready"}))
     await call(mode, client, "get_model", "m")
     assert rec.requests[0].headers["authorization"] == DEMO_HEADER
     assert rec.requests[0].url.path == "/models/m"
 
 
 def test_key_never_appears_in_repr_errors_or_pickles() -> None:
-    client, _ = make_client(lambda r: error(404, "model_not_found"))
+    client, _ = mock_client(lambda r: api_error(404, "model_not_found"))
     assert KEY not in repr(client)
-    with pytest.raises(NotFoundError) as info:
+    with pytest.raises(errors.NotFoundError) as info:
         client.get_model("nope")
     assert KEY not in str(info.value)
     clone = pickle.loads(pickle.dumps(FyreToolkitClient(api_key=KEY, base_url=BASE)))
@@ -174,11 +101,8 @@ def paged(items: list[dict[str, Any]]) -> Handler:
 @modes
 @pytest.mark.parametrize("limit", [1, 7, 20, 45, 100])
 async def test_list_models_returns_every_model_exactly_once(mode: str, limit: int) -> None:
-    client, rec = make_client(paged(MODELS))
-    iterator = (
-        client.list_models(limit=limit) if mode == "sync" else client.alist_models(limit=limit)
-    )
-    models = await collect(mode, iterator)
+    client, rec = mock_client(paged(MODELS))
+    models = await collect(mode, client, "list_models", limit=limit)
     assert [m.id for m in models] == [m["id"] for m in MODELS]
     assert all(isinstance(m, Model) for m in models)
     assert len(rec.requests) == -(-45 // limit)
@@ -190,9 +114,9 @@ async def test_list_models_returns_every_model_exactly_once(mode: str, limit: in
 @modes
 @pytest.mark.parametrize("limit", [0, 101, -5, "10", True, 2.5])
 async def test_invalid_limit_is_rejected_before_any_request(mode: str, limit: Any) -> None:
-    client, rec = make_client(paged(MODELS))
+    client, rec = mock_client(paged(MODELS))
     make_iterator = client.list_models if mode == "sync" else client.alist_models
-    with pytest.raises(InvalidInputError) as info:
+    with pytest.raises(errors.InvalidInputError) as info:
         make_iterator(limit=limit)
     assert isinstance(info.value, ValueError)
     assert rec.requests == []
@@ -201,33 +125,27 @@ async def test_invalid_limit_is_rejected_before_any_request(mode: str, limit: An
 @modes
 async def test_list_deployments_follows_cursors(mode: str) -> None:
     deps = [{"id": f"dep_{i}", "model_uri": "s3://b/m", "region": "eu-west-1"} for i in range(5)]
-    client, _ = make_client(paged(deps))
-    it = client.list_deployments(limit=2) if mode == "sync" else client.alist_deployments(limit=2)
-    assert [d.id for d in await collect(mode, it)] == [d["id"] for d in deps]
+    client, _ = mock_client(paged(deps))
+    listed = await collect(mode, client, "list_deployments", limit=2)
+    assert [d.id for d in listed] == [d["id"] for d in deps]
 
 
 @modes
 async def test_has_more_without_records_is_a_malformed_response_not_a_loop(mode: str) -> None:
-    client, rec = make_client(
+    client, rec = mock_client(
         lambda r: httpx.Response(200, json={"object": "list", "data": [], "has_more": True})
     )
-    it = client.list_models() if mode == "sync" else client.alist_models()
-    with pytest.raises(MalformedResponseError):
-        await collect(mode, it)
+    with pytest.raises(errors.MalformedResponseError):
+        await collect(mode, client, "list_models")
     assert len(rec.requests) == 1
 
 
 @modes
 async def test_a_repeated_page_is_a_malformed_response_not_a_loop(mode: str) -> None:
     page = {"object": "list", "data": MODELS[:2], "has_more": True}
-    client, rec = make_client(lambda r: httpx.Response(200, json=page))
-    it = (
-        client.list_models(limit=2, starting_after="model-01")
-        if mode == "sync"
-        else (client.alist_models(limit=2, starting_after="model-01"))
-    )
-    with pytest.raises(MalformedResponseError, match="same page"):
-        await collect(mode, it)
+    client, rec = mock_client(lambda r: httpx.Response(200, json=page))
+    with pytest.raises(errors.MalformedResponseError, match="same page"):
+        await collect(mode, client, "list_models", limit=2, starting_after="model-01")
     assert len(rec.requests) == 1
 
 
@@ -236,10 +154,10 @@ async def test_a_repeated_page_is_a_malformed_response_not_a_loop(mode: str) -> 
 
 @modes
 async def test_unknown_model_is_a_typed_404_with_request_id(mode: str) -> None:
-    client, _ = make_client(
-        lambda r: error(404, "model_not_found", request_id="req_404", details={"model_id": "x"})
+    client, _ = mock_client(
+        lambda r: api_error(404, "model_not_found", request_id="req_404", details={"model_id": "x"})
     )
-    with pytest.raises(NotFoundError) as info:
+    with pytest.raises(errors.NotFoundError) as info:
         await call(mode, client, "get_model", "x")
     err = info.value
     assert (err.status_code, err.code, err.request_id) == (404, "model_not_found", "req_404")
@@ -250,10 +168,10 @@ async def test_unknown_model_is_a_typed_404_with_request_id(mode: str) -> None:
 
 @modes
 async def test_cancelling_a_finished_job_is_a_409_conflict(mode: str) -> None:
-    client, rec = make_client(
-        lambda r: error(409, "job_not_cancelable", details={"status": "completed"})
+    client, rec = mock_client(
+        lambda r: api_error(409, "job_not_cancelable", details={"status": "completed"})
     )
-    with pytest.raises(ConflictError) as info:
+    with pytest.raises(errors.ConflictError) as info:
         await call(mode, client, "cancel_job", "job_1")
     assert info.value.status_code == 409
     assert info.value.code == "job_not_cancelable"
@@ -262,8 +180,10 @@ async def test_cancelling_a_finished_job_is_a_409_conflict(mode: str) -> None:
 
 @modes
 async def test_bad_deployment_is_a_422_with_details(mode: str) -> None:
-    client, rec = make_client(lambda r: error(422, "invalid_region", details={"field": "region"}))
-    with pytest.raises(UnprocessableEntityError) as info:
+    client, rec = mock_client(
+        lambda r: api_error(422, "invalid_region", details={"field": "region"})
+    )
+    with pytest.raises(errors.UnprocessableEntityError) as info:
         await call(mode, client, "create_deployment", "s3://b/m", "mars-1")
     assert info.value.details == {"field": "region"}
     assert info.value.status_code == 422
@@ -284,18 +204,18 @@ async def test_bad_deployment_is_a_422_with_details(mode: str) -> None:
 async def test_wrong_shapes_raise_malformed_response_not_key_or_type_errors(
     mode: str, method: str, args: tuple[Any, ...], body: Any
 ) -> None:
-    client, _ = make_client(
+    client, _ = mock_client(
         lambda r: httpx.Response(200, json=body, headers={"x-request-id": "req_m"})
     )
-    with pytest.raises(MalformedResponseError) as info:
+    with pytest.raises(errors.MalformedResponseError) as info:
         await call(mode, client, method, *args)
     assert info.value.request_id == "req_m"
 
 
 @modes
 async def test_non_json_body_is_a_malformed_response(mode: str) -> None:
-    client, _ = make_client(lambda r: httpx.Response(200, text="<html>gateway</html>"))
-    with pytest.raises(MalformedResponseError):
+    client, _ = mock_client(lambda r: httpx.Response(200, text="<html>gateway</html>"))
+    with pytest.raises(errors.MalformedResponseError):
         await call(mode, client, "get_model", "m")
 
 
@@ -312,7 +232,7 @@ async def test_predict_sends_inputs_and_metadata_and_parses_results(mode: str) -
         "results": [{"label": "positive", "score": 0.9}, {"label": "negative", "score": 0.8}],
         "usage": {"latency_ms": 12.5},
     }
-    client, rec = make_client(lambda r: httpx.Response(200, json=answer))
+    client, rec = mock_client(lambda r: httpx.Response(200, json=answer))
     prediction = await call(
         mode, client, "predict", "sentiment-v1", ["good", {"text": "bad"}], {"correlation_id": "c1"}
     )
@@ -327,15 +247,15 @@ async def test_predict_sends_inputs_and_metadata_and_parses_results(mode: str) -
 @modes
 @pytest.mark.parametrize("inputs", ["just a string", [], [1, 2], {"text": "x"}])
 async def test_bad_inputs_are_rejected_before_any_request(mode: str, inputs: Any) -> None:
-    client, rec = make_client(lambda r: httpx.Response(500))
-    with pytest.raises(InvalidInputError):
+    client, rec = mock_client(lambda r: httpx.Response(500))
+    with pytest.raises(errors.InvalidInputError):
         await call(mode, client, "predict", "m", inputs)
     assert rec.requests == []
 
 
 @modes
 async def test_ids_are_quoted_into_a_single_path_segment(mode: str) -> None:
-    client, rec = make_client(lambda r: httpx.Response(200, json={"id": "x", "status": "ready"}))
+    client, rec = mock_client(lambda r: httpx.Response(200, json={"id": "x", "status": "ready"}))
     await call(mode, client, "get_model", "sentiment v1?x=1#f")
     assert rec.requests[0].url.raw_path == b"/models/sentiment%20v1%3Fx%3D1%23f"
 
@@ -357,8 +277,8 @@ async def test_ids_are_quoted_into_a_single_path_segment(mode: str) -> None:
 async def test_ids_that_are_not_one_path_segment_are_rejected_before_any_request(
     mode: str, bad: str, method: str, extra: tuple[Any, ...]
 ) -> None:
-    client, rec = make_client(lambda r: httpx.Response(200, json={}))
-    with pytest.raises(InvalidInputError):
+    client, rec = mock_client(lambda r: httpx.Response(200, json={}))
+    with pytest.raises(errors.InvalidInputError):
         await call(mode, client, method, bad, *extra)
     assert rec.requests == []
 
@@ -382,7 +302,7 @@ QUEUED = {"id": "job_1", "object": "batch_job", "status": "queued", "created": 1
 
 @modes
 async def test_retried_create_batch_job_reuses_one_idempotency_key(mode: str) -> None:
-    client, rec = make_client(_flaky(_drop, httpx.Response(202, json=QUEUED)))
+    client, rec = mock_client(_flaky(_drop, httpx.Response(202, json=QUEUED)))
     job = await call(
         mode,
         client,
@@ -400,7 +320,7 @@ async def test_retried_create_batch_job_reuses_one_idempotency_key(mode: str) ->
 
 @modes
 async def test_each_create_call_gets_its_own_key_unless_given(mode: str) -> None:
-    client, rec = make_client(lambda r: httpx.Response(202, json=QUEUED))
+    client, rec = mock_client(lambda r: httpx.Response(202, json=QUEUED))
     await call(mode, client, "create_batch_job", "m", "s3://b/a")
     await call(mode, client, "create_batch_job", "m", "s3://b/a")
     await call(mode, client, "create_batch_job", "m", "s3://b/a", idempotency_key="mine")
@@ -412,7 +332,7 @@ async def test_each_create_call_gets_its_own_key_unless_given(mode: str) -> None
 @modes
 async def test_retried_create_deployment_reuses_one_idempotency_key(mode: str) -> None:
     dep = {"id": "dep_1", "model_uri": "s3://b/m", "region": "eu-west-1", "replicas": 2}
-    client, rec = make_client(_flaky(lambda r: httpx.Response(502), httpx.Response(201, json=dep)))
+    client, rec = mock_client(_flaky(lambda r: httpx.Response(502), httpx.Response(201, json=dep)))
     result = await call(mode, client, "create_deployment", "s3://b/m", "eu-west-1", 2)
     assert result.replicas == 2
     first, second = rec.bodies()
@@ -434,7 +354,7 @@ def _cancel_server(job_status: str) -> Handler:
             state["cancel_calls"] += 1
             if state["cancel_calls"] == 1:
                 raise httpx.RemoteProtocolError("dropped", request=request)
-            return error(409, "job_not_cancelable", details={"status": job_status})
+            return api_error(409, "job_not_cancelable", details={"status": job_status})
         return httpx.Response(200, json={**QUEUED, "status": job_status})
 
     return handler
@@ -442,7 +362,7 @@ def _cancel_server(job_status: str) -> Handler:
 
 @modes
 async def test_cancel_whose_answer_was_lost_returns_the_canceled_job(mode: str) -> None:
-    client, rec = make_client(_cancel_server("canceled"))
+    client, rec = mock_client(_cancel_server("canceled"))
     job = await call(mode, client, "cancel_job", "job_1")
     assert job.status == "canceled"
     assert [r.method for r in rec.requests] == ["POST", "POST", "GET"]
@@ -450,14 +370,14 @@ async def test_cancel_whose_answer_was_lost_returns_the_canceled_job(mode: str) 
 
 @modes
 async def test_cancel_retry_meeting_a_completed_job_still_raises_409(mode: str) -> None:
-    client, _ = make_client(_cancel_server("completed"))
-    with pytest.raises(ConflictError):
+    client, _ = mock_client(_cancel_server("completed"))
+    with pytest.raises(errors.ConflictError):
         await call(mode, client, "cancel_job", "job_1")
 
 
 @modes
 async def test_delete_whose_answer_was_lost_reports_the_deletion(mode: str) -> None:
-    client, rec = make_client(_flaky(_drop, error(404, "deployment_not_found")))
+    client, rec = mock_client(_flaky(_drop, api_error(404, "deployment_not_found")))
     deleted = await call(mode, client, "delete_deployment", "dep_1")
     assert (deleted.id, deleted.deleted) == ("dep_1", True)
     assert [r.method for r in rec.requests] == ["DELETE", "DELETE"]
@@ -465,8 +385,8 @@ async def test_delete_whose_answer_was_lost_reports_the_deletion(mode: str) -> N
 
 @modes
 async def test_delete_of_an_unknown_deployment_is_a_404(mode: str) -> None:
-    client, _ = make_client(lambda r: error(404, "deployment_not_found"))
-    with pytest.raises(NotFoundError):
+    client, _ = mock_client(lambda r: api_error(404, "deployment_not_found"))
+    with pytest.raises(errors.NotFoundError):
         await call(mode, client, "delete_deployment", "dep_x")
 
 
@@ -477,7 +397,7 @@ async def test_metrics_period_is_sent_as_a_query_parameter(mode: str) -> None:
         "period": "24h",
         "metrics": {"requests": 10, "errors": 1, "latency_ms": {"p50": 5, "p95": 9}},
     }
-    client, rec = make_client(lambda r: httpx.Response(200, json=body))
+    client, rec = mock_client(lambda r: httpx.Response(200, json=body))
     metrics = await call(mode, client, "get_metrics", "dep_1", period="24h")
     assert rec.requests[0].url.params["period"] == "24h"
     assert metrics.typed is not None
@@ -508,7 +428,7 @@ def _job_sequence(*statuses: str, error_body: dict[str, Any] | None = None) -> R
 @modes
 async def test_wait_for_job_polls_until_completed(mode: str) -> None:
     rec = _job_sequence("queued", "processing", "processing", "completed")
-    client, inner = make_client(rec)
+    client, inner = mock_client(rec)
     job = await call(mode, client, "wait_for_job", "job_1")
     assert isinstance(job, BatchJob)
     assert job.output_url == "s3://out/job_1.jsonl"
@@ -520,8 +440,8 @@ async def test_failed_job_raises_job_failed_error_with_its_id(mode: str) -> None
     rec = _job_sequence(
         "processing", "failed", error_body={"code": "input_unreadable", "message": "bad record"}
     )
-    client, _ = make_client(rec)
-    with pytest.raises(JobFailedError) as info:
+    client, _ = mock_client(rec)
+    with pytest.raises(errors.JobFailedError) as info:
         await call(mode, client, "wait_for_job", "job_1")
     assert (info.value.job_id, info.value.job_status) == ("job_1", "failed")
     assert info.value.code == "input_unreadable"
@@ -533,7 +453,7 @@ def _exact_sequence(*statuses: str) -> Recorder:
 
     def handler(request: httpx.Request) -> httpx.Response:
         if not answers:
-            return error(404, "polled_past_the_final_status")
+            return api_error(404, "polled_past_the_final_status")
         return httpx.Response(200, json={**QUEUED, "status": answers.pop(0)})
 
     return Recorder(handler)
@@ -541,7 +461,7 @@ def _exact_sequence(*statuses: str) -> Recorder:
 
 @modes
 async def test_wait_for_job_reads_statuses_in_any_letter_case(mode: str) -> None:
-    client, inner = make_client(_exact_sequence("Queued", "PROCESSING", " Completed "))
+    client, inner = mock_client(_exact_sequence("Queued", "PROCESSING", " Completed "))
     job = await call(mode, client, "wait_for_job", "job_1", timeout=None)
     assert job.status == " Completed "
     assert job.normalized_status == "completed"
@@ -556,8 +476,8 @@ async def test_wait_for_job_reads_statuses_in_any_letter_case(mode: str) -> None
 async def test_upper_case_failure_statuses_end_the_wait_with_job_failed_error(
     mode: str, word: str, normalized: str
 ) -> None:
-    client, inner = make_client(_exact_sequence("processing", word))
-    with pytest.raises(JobFailedError) as info:
+    client, inner = mock_client(_exact_sequence("processing", word))
+    with pytest.raises(errors.JobFailedError) as info:
         await call(mode, client, "wait_for_job", "job_1", timeout=None)
     assert info.value.job_status == normalized
     assert len(inner.requests) == 2
@@ -565,8 +485,8 @@ async def test_upper_case_failure_statuses_end_the_wait_with_job_failed_error(
 
 @modes
 async def test_unknown_status_in_any_case_still_means_running(mode: str) -> None:
-    client, _ = make_client(_job_sequence("PAUSED"))
-    with pytest.raises(JobTimeoutError):
+    client, _ = mock_client(_job_sequence("PAUSED"))
+    with pytest.raises(errors.JobTimeoutError):
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0)
 
 
@@ -574,7 +494,7 @@ async def test_unknown_status_in_any_case_still_means_running(mode: str) -> None
 async def test_lost_cancel_answer_is_recovered_when_the_job_reads_canceled_in_upper_case(
     mode: str,
 ) -> None:
-    client, rec = make_client(_cancel_server("CANCELED"))
+    client, rec = mock_client(_cancel_server("CANCELED"))
     job = await call(mode, client, "cancel_job", "job_1")
     assert job.normalized_status == "canceled"
     assert [r.method for r in rec.requests] == ["POST", "POST", "GET"]
@@ -583,11 +503,11 @@ async def test_lost_cancel_answer_is_recovered_when_the_job_reads_canceled_in_up
 @modes
 async def test_deadline_raises_job_timeout_error_and_leaves_the_job_running(mode: str) -> None:
     rec = _job_sequence("processing")
-    client, inner = make_client(rec)
-    with pytest.raises(JobTimeoutError) as info:
+    client, inner = mock_client(rec)
+    with pytest.raises(errors.JobTimeoutError) as info:
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0)
     assert info.value.job_id == "job_1"
-    assert isinstance(info.value, MLStudioError)
+    assert isinstance(info.value, errors.MLStudioError)
     assert "wait_for_job(job_id)" in str(info.value)
     assert all(r.method == "GET" for r in inner.requests)
 
@@ -595,8 +515,8 @@ async def test_deadline_raises_job_timeout_error_and_leaves_the_job_running(mode
 @modes
 async def test_deadline_cancels_the_job_only_when_asked(mode: str) -> None:
     rec = _job_sequence("processing")
-    client, inner = make_client(rec)
-    with pytest.raises(JobTimeoutError) as info:
+    client, inner = mock_client(rec)
+    with pytest.raises(errors.JobTimeoutError) as info:
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0, cancel_on_timeout=True)
     assert info.value.job_id == "job_1"
     assert "cancel_on_timeout=True" in str(info.value)
@@ -609,13 +529,13 @@ async def test_a_failed_cancel_after_the_deadline_is_logged_and_the_timeout_stil
 ) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
-            return error(409, "job_not_cancelable", details={"status": "completed"})
+            return api_error(409, "job_not_cancelable", details={"status": "completed"})
         return httpx.Response(200, json={**QUEUED, "status": "processing"})
 
-    client, _ = make_client(handler)
+    client, _ = mock_client(handler)
     with (
         caplog.at_level("WARNING", logger="langchain_mlstudio.fyretoolkit"),
-        pytest.raises(JobTimeoutError),
+        pytest.raises(errors.JobTimeoutError),
     ):
         await call(mode, client, "wait_for_job", "job_1", timeout=0.0, cancel_on_timeout=True)
     assert "Could not cancel job job_1" in caplog.text
@@ -625,8 +545,8 @@ async def test_a_failed_cancel_after_the_deadline_is_logged_and_the_timeout_stil
 async def test_a_409_on_the_first_cancel_attempt_is_raised_without_reading_the_job(
     mode: str,
 ) -> None:
-    client, rec = make_client(lambda r: error(409, "job_not_cancelable"))
-    with pytest.raises(ConflictError):
+    client, rec = mock_client(lambda r: api_error(409, "job_not_cancelable"))
+    with pytest.raises(errors.ConflictError):
         await call(mode, client, "cancel_job", "job_1")
     assert [r.method for r in rec.requests] == ["POST"]
 
@@ -634,20 +554,15 @@ async def test_a_409_on_the_first_cancel_attempt_is_raised_without_reading_the_j
 # -- rate limits -------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
+#: Where the fake clock of the rate-limit tests starts.
+EPOCH = 1_800_000_000.0
 
-    def time(self) -> float:
-        return self.now
 
-    def sleep(self, delay: float) -> None:
-        self.sleeps.append(delay)
-        self.now += delay
-
-    async def asleep(self, delay: float) -> None:
-        self.sleep(delay)
+def _clocked(
+    clock: FakeClock, handler: Handler, **kwargs: Any
+) -> tuple[FyreToolkitClient, Recorder]:
+    """A client whose transport and gate both sleep on ``clock``."""
+    return mock_client(handler, clock=clock.time, sleep=clock.sleep, asleep=clock.asleep, **kwargs)
 
 
 def _limited(clock: FakeClock, remaining: list[int], reset_in: float = 30.0) -> Handler:
@@ -663,16 +578,10 @@ def _limited(clock: FakeClock, remaining: list[int], reset_in: float = 30.0) -> 
     return handler
 
 
-def _fake_gate(client: FyreToolkitClient, clock: FakeClock) -> None:
-    client._gate.clock = clock.time
-    client._gate.sleep = clock.sleep
-    client._gate.asleep = clock.asleep
-
-
 @modes
 async def test_last_rate_limit_exposes_the_latest_headers(mode: str) -> None:
-    clock = FakeClock()
-    client, _ = make_client(_limited(clock, [4, 3]))
+    clock = FakeClock(EPOCH)
+    client, _ = mock_client(_limited(clock, [4, 3]))
     assert client.last_rate_limit is None
     await call(mode, client, "get_model", "m")
     await call(mode, client, "get_model", "m")
@@ -685,9 +594,8 @@ async def test_last_rate_limit_exposes_the_latest_headers(mode: str) -> None:
 
 @modes
 async def test_remaining_zero_makes_the_next_call_wait_until_reset(mode: str) -> None:
-    clock = FakeClock()
-    client, rec = make_client(_limited(clock, [0, 4]))
-    _fake_gate(client, clock)
+    clock = FakeClock(EPOCH)
+    client, rec = _clocked(clock, _limited(clock, [0, 4]))
     await call(mode, client, "get_model", "m")
     reset = int(clock.now + 30)
     sent_before = len(rec.requests)
@@ -702,7 +610,7 @@ async def test_remaining_zero_makes_the_next_call_wait_until_reset(mode: str) ->
 
 @modes
 async def test_an_exhausted_read_budget_does_not_delay_predictions(mode: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(EPOCH)
     calls = {"n": 0}
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -719,22 +627,10 @@ async def test_an_exhausted_read_budget_does_not_delay_predictions(mode: str) ->
             )
         return httpx.Response(200, json={"id": "p", "created": 1, "model": "m", "results": [1]})
 
-    client, _ = make_client(handler)
-    _fake_gate(client, clock)
+    client, _ = _clocked(clock, handler)
     await call(mode, client, "get_model", "m")
     await call(mode, client, "predict", "m", ["x"])
     assert clock.sleeps == []
-
-
-def _clocked(
-    clock: FakeClock, handler: Handler, **kwargs: Any
-) -> tuple[FyreToolkitClient, Recorder]:
-    """A client whose transport and gate both sleep on ``clock``."""
-    client, rec = make_client(handler, **kwargs)
-    _fake_gate(client, clock)
-    client._transport.sleep = clock.sleep
-    client._transport.asleep = clock.asleep
-    return client, rec
 
 
 def _refusals(clock: FakeClock, n: int, **headers: Any) -> Handler:
@@ -746,14 +642,14 @@ def _refusals(clock: FakeClock, n: int, **headers: Any) -> Handler:
         if calls["n"] > n:
             return httpx.Response(200, json={"id": "m", "status": "ready"})
         values = {k.replace("_", "-"): str(v(clock.now)) for k, v in headers.items()}
-        return error(429, "rate_limit_exceeded", headers=values)
+        return api_error(429, "rate_limit_exceeded", headers=values)
 
     return handler
 
 
 @modes
 async def test_a_429_waits_until_reset_before_its_retry(mode: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(EPOCH)
     start = clock.now
     reset = start + 5
     client, rec = _clocked(
@@ -769,7 +665,7 @@ async def test_a_429_waits_until_reset_before_its_retry(mode: str) -> None:
 
 @modes
 async def test_retry_after_wins_over_a_later_reset(mode: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(EPOCH)
     start = clock.now
     client, rec = _clocked(
         clock,
@@ -788,7 +684,7 @@ async def test_retry_after_wins_over_a_later_reset(mode: str) -> None:
 
 @modes
 async def test_a_reset_already_past_never_gives_a_zero_delay_retry(mode: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(EPOCH)
     client, rec = _clocked(
         clock,
         _refusals(
@@ -803,7 +699,7 @@ async def test_a_reset_already_past_never_gives_a_zero_delay_retry(mode: str) ->
 
 @modes
 async def test_a_retry_after_of_zero_still_backs_off(mode: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(EPOCH)
     client, rec = _clocked(clock, _refusals(clock, 1, Retry_After=lambda _: 0))
     await call(mode, client, "get_model", "m")
     assert len(rec.requests) == 2
@@ -815,10 +711,10 @@ async def test_a_retry_after_of_zero_still_backs_off(mode: str) -> None:
 async def test_a_reset_beyond_max_rate_limit_wait_fails_at_once_with_retry_after(
     mode: str,
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(EPOCH)
     client, rec = _clocked(clock, _limited(clock, [0], reset_in=300), max_rate_limit_wait=60)
     await call(mode, client, "get_model", "m")
-    with pytest.raises(RateLimitError) as info:
+    with pytest.raises(errors.RateLimitError) as info:
         await call(mode, client, "get_model", "m")
     assert info.value.retry_after == pytest.approx(300, abs=1)
     assert "max_rate_limit_wait" in str(info.value)
@@ -828,12 +724,12 @@ async def test_a_reset_beyond_max_rate_limit_wait_fails_at_once_with_retry_after
 
 @modes
 async def test_max_rate_limit_wait_bounds_the_total_of_every_attempt(mode: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(EPOCH)
     start = clock.now
     client, rec = _clocked(
         clock, _refusals(clock, 10, Retry_After=lambda _: 25), max_retries=5, max_rate_limit_wait=60
     )
-    with pytest.raises(RateLimitError) as info:
+    with pytest.raises(errors.RateLimitError) as info:
         await call(mode, client, "get_model", "m")
     # The server's own words come along.
     assert (info.value.status_code, info.value.code) == (429, "rate_limit_exceeded")
@@ -862,7 +758,7 @@ async def test_max_rate_limit_wait_bounds_the_total_of_every_attempt(mode: str) 
 async def test_delete_succeeds_on_any_2xx_with_any_or_no_body(
     mode: str, answer: dict[str, Any]
 ) -> None:
-    client, rec = make_client(lambda r: httpx.Response(**answer))
+    client, rec = mock_client(lambda r: httpx.Response(**answer))
     deleted = await call(mode, client, "delete_deployment", "dep_1")
     assert (deleted.id, deleted.deleted) == ("dep_1", True)
     assert len(rec.requests) == 1
@@ -875,7 +771,7 @@ async def test_delete_succeeds_on_any_2xx_with_any_or_no_body(
 async def test_cancel_succeeds_on_200_202_or_204_without_a_body(
     mode: str, status: int, expected: str
 ) -> None:
-    client, rec = make_client(lambda r: httpx.Response(status))
+    client, rec = mock_client(lambda r: httpx.Response(status))
     job = await call(mode, client, "cancel_job", "job_1")
     assert (job.id, job.status) == ("job_1", expected)
     assert len(rec.requests) == 1
@@ -883,7 +779,7 @@ async def test_cancel_succeeds_on_200_202_or_204_without_a_body(
 
 @modes
 async def test_create_deployment_answered_with_only_id_and_status_is_a_success(mode: str) -> None:
-    client, rec = make_client(
+    client, rec = mock_client(
         lambda r: httpx.Response(200, json={"id": "dep_9", "status": "provisioning", "extra": 1})
     )
     dep = await call(mode, client, "create_deployment", "s3://b/m", "eu-west-1")
@@ -894,7 +790,7 @@ async def test_create_deployment_answered_with_only_id_and_status_is_a_success(m
 @modes
 async def test_metrics_with_errors_as_an_object_are_kept_as_sent(mode: str) -> None:
     body = {"deployment_id": "d", "period": "1h", "metrics": {"errors": {"5xx": 2}, "requests": 9}}
-    client, _ = make_client(lambda r: httpx.Response(200, json=body))
+    client, _ = mock_client(lambda r: httpx.Response(200, json=body))
     metrics = await call(mode, client, "get_metrics", "d")
     assert metrics.metrics == {"errors": {"5xx": 2}, "requests": 9}
     assert metrics.typed is None
@@ -912,21 +808,11 @@ async def test_credentials_in_base_url_never_reach_errors_repr_or_logs(
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    transport = httpx.MockTransport(refuse)
-    client = FyreToolkitClient(
-        base_url=f"https://{secret}:pw@fyre.test/v1",
-        http_client=httpx.Client(transport=transport),
-        http_async_client=httpx.AsyncClient(transport=transport),
-        max_retries=1,
+    client, _ = mock_client(
+        refuse, api_key=None, base_url=f"https://{secret}:pw@fyre.test/v1", max_retries=1
     )
-    client._transport.sleep = lambda _d: None
-
-    async def no_sleep(_d: float) -> None:
-        return None
-
-    client._transport.asleep = no_sleep
     caplog.set_level("DEBUG")
-    with pytest.raises(MLStudioError) as info:
+    with pytest.raises(errors.MLStudioError) as info:
         await call(mode, client, "get_model", "m")
     assert client.base_url == "https://fyre.test/v1"
     for text in (str(info.value), repr(client), caplog.text):
@@ -936,12 +822,10 @@ async def test_credentials_in_base_url_never_reach_errors_repr_or_logs(
 
 @modes
 async def test_a_key_written_into_base_url_is_used_as_the_api_key(mode: str) -> None:
-    rec = Recorder(lambda r: httpx.Response(200, json={"id": "m", "status": "ready"}))
-    transport = httpx.MockTransport(rec)
-    client = FyreToolkitClient(
+    client, rec = mock_client(
+        lambda r: httpx.Response(200, json={"id": "m", "status": "ready"}),
+        api_key=None,
         base_url=f"https://{KEY}:@fyre.test",
-        http_client=httpx.Client(transport=transport),
-        http_async_client=httpx.AsyncClient(transport=transport),
     )
     await call(mode, client, "get_model", "m")
     assert rec.requests[0].headers["authorization"] == DEMO_HEADER

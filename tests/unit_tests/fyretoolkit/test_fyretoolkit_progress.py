@@ -11,6 +11,7 @@ import pytest
 
 from langchain_mlstudio import FyreToolkitClient, JobTimeoutError
 from langchain_mlstudio._core._progress import ENV_VAR
+from tests.support.fyretoolkit import call, mock_client, modes
 
 PROGRESS = [(0, None), (0, 400), (150, 400), (400, 400)]
 
@@ -32,19 +33,7 @@ def job_client(states: list[tuple[int, int | None]], final: str = "completed") -
             body["output_url"] = "s3://out/job_1.jsonl"
         return httpx.Response(200, json=body)
 
-    transport = httpx.MockTransport(handler)
-    client = FyreToolkitClient(
-        api_key="k",
-        base_url="http://y.test",
-        http_client=httpx.Client(transport=transport),
-        http_async_client=httpx.AsyncClient(transport=transport),
-    )
-    client._transport.sleep = lambda _delay: None
-
-    async def no_sleep(_delay: float) -> None:
-        return None
-
-    client._transport.asleep = no_sleep
+    client, _ = mock_client(handler, api_key="k", base_url="http://y.test")
     return client
 
 
@@ -76,19 +65,15 @@ def test_waiting_with_progress_shows_the_servers_record_counts_on_a_terminal(
     assert screens[-1].endswith("\n")
 
 
-def test_in_a_log_the_wait_writes_a_first_and_a_last_line(
-    capsys: pytest.CaptureFixture[str],
+@modes
+async def test_in_a_log_the_wait_writes_a_first_and_a_last_line(
+    mode: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    job_client(PROGRESS).wait_for_job("job_1", progress=True)
+    job = await call(mode, job_client(PROGRESS), "wait_for_job", "job_1", progress=True)
+    assert job.status == "completed"
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("FyreToolkit job job_1: 0 records")
     assert lines[-1].startswith("FyreToolkit job job_1: 400/400 records (100%), done in")
-
-
-async def test_the_async_wait_shows_the_same(capsys: pytest.CaptureFixture[str]) -> None:
-    job = await job_client(PROGRESS).await_for_job("job_1", progress=True)
-    assert job.status == "completed"
-    assert "400/400 records (100%), done in" in capsys.readouterr().err
 
 
 def test_a_quick_wait_shows_nothing_by_default(capsys: pytest.CaptureFixture[str]) -> None:

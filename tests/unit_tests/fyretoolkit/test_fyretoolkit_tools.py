@@ -27,9 +27,8 @@ from langchain_mlstudio.fyretoolkit import (
     FyreToolkitListModelsTool,
     FyreToolkitModelPredictTool,
 )
-
-KEY = "sk_live_demo_12345"
-BASE = "https://fyre.test"
+from tests.support import fyretoolkit as support
+from tests.support.fyretoolkit import BASE, KEY
 
 PREDICTION = {
     "id": "pred_1",
@@ -63,51 +62,16 @@ class TestFyreToolkitPredictToolStandard(ToolsUnitTests):
         )
 
 
-class TestFyreToolkitModelPredictToolStandard(ToolsUnitTests):
-    @property
-    def tool_constructor(self) -> type[FyreToolkitModelPredictTool]:
-        return FyreToolkitModelPredictTool
-
-    @property
-    def tool_constructor_params(self) -> dict[str, Any]:
-        return {"api_key": KEY, "base_url": BASE}
-
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"model_id": "sentiment-v1", "inputs": ["I love this product"]}
-
-    @property
-    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-        return (
-            {"FYRETOOLKIT_API_KEY": KEY, "FYRETOOLKIT_BASE_URL": BASE},
-            {},
-            {"fyretoolkit_api_key": KEY, "base_url": BASE},
-        )
-
-
 def mock_client(handler: Any) -> tuple[FyreToolkitClient, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return handler(request)
-
-    transport = httpx.MockTransport(record)
-    client = FyreToolkitClient(
-        api_key=KEY,
-        base_url=BASE,
-        max_retries=0,
-        http_client=httpx.Client(transport=transport),
-        http_async_client=httpx.AsyncClient(transport=transport),
-    )
-    return client, seen
+    client, recorder = support.mock_client(handler, max_retries=0)
+    return client, recorder.requests
 
 
 def tool_call(tool: BaseTool, args: dict[str, Any], call_id: str = "call_1") -> dict[str, Any]:
     return {"type": "tool_call", "id": call_id, "name": tool.name, "args": args}
 
 
-modes = pytest.mark.parametrize("mode", ["sync", "async"])
+modes = support.modes
 
 
 async def invoke(mode: str, tool: BaseTool, payload: Any) -> Any:
@@ -121,47 +85,41 @@ def all_tools(client: FyreToolkitClient, **kwargs: Any) -> dict[str, BaseTool]:
 
 # -- standard suites for every toolkit tool ---------------------------------------
 
-_STANDARD_ARGS: dict[type[BaseTool], dict[str, Any]] = {
-    FyreToolkitListModelsTool: {"limit": 5},
-    FyreToolkitGetModelTool: {"model_id": "sentiment-v1"},
-    FyreToolkitGetJobTool: {"job_id": "job_1"},
-    FyreToolkitCancelJobTool: {"job_id": "job_1"},
-    FyreToolkitCreateBatchJobTool: {"model_id": "sentiment-v1", "input_url": "s3://b/in.jsonl"},
-    FyreToolkitListDeploymentsTool: {"limit": 5, "starting_after": "dep_1"},
-    FyreToolkitGetMetricsTool: {"deployment_id": "dep_1", "period": "1h"},
-    FyreToolkitCreateDeploymentTool: {"model_uri": "s3://b/m", "region": "eu-west-1"},
-    FyreToolkitDeleteDeploymentTool: {"deployment_id": "dep_1"},
+
+class _Standard(ToolsUnitTests):
+    @property
+    def tool_constructor_params(self) -> dict[str, Any]:
+        return {"api_key": KEY, "base_url": BASE}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        return (
+            {"FYRETOOLKIT_API_KEY": KEY, "FYRETOOLKIT_BASE_URL": BASE},
+            {},
+            {"fyretoolkit_api_key": KEY, "base_url": BASE},
+        )
+
+
+_STANDARD_ARGS: dict[type[BaseTool], support.Example] = {
+    FyreToolkitModelPredictTool: lambda _: {
+        "model_id": "sentiment-v1",
+        "inputs": ["I love this product"],
+    },
+    FyreToolkitListModelsTool: lambda _: {"limit": 5},
+    FyreToolkitGetModelTool: lambda _: {"model_id": "sentiment-v1"},
+    FyreToolkitGetJobTool: lambda _: {"job_id": "job_1"},
+    FyreToolkitCancelJobTool: lambda _: {"job_id": "job_1"},
+    FyreToolkitCreateBatchJobTool: lambda _: {
+        "model_id": "sentiment-v1",
+        "input_url": "s3://b/in.jsonl",
+    },
+    FyreToolkitListDeploymentsTool: lambda _: {"limit": 5, "starting_after": "dep_1"},
+    FyreToolkitGetMetricsTool: lambda _: {"deployment_id": "dep_1", "period": "1h"},
+    FyreToolkitCreateDeploymentTool: lambda _: {"model_uri": "s3://b/m", "region": "eu-west-1"},
+    FyreToolkitDeleteDeploymentTool: lambda _: {"deployment_id": "dep_1"},
 }
 
-
-def _standard_suite(cls: type[BaseTool], example: dict[str, Any]) -> type[ToolsUnitTests]:
-    class Suite(ToolsUnitTests):
-        @property
-        def tool_constructor(self) -> type[BaseTool]:
-            return cls
-
-        @property
-        def tool_constructor_params(self) -> dict[str, Any]:
-            return {"api_key": KEY, "base_url": BASE}
-
-        @property
-        def tool_invoke_params_example(self) -> dict[str, Any]:
-            return example
-
-        @property
-        def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-            return (
-                {"FYRETOOLKIT_API_KEY": KEY, "FYRETOOLKIT_BASE_URL": BASE},
-                {},
-                {"fyretoolkit_api_key": KEY, "base_url": BASE},
-            )
-
-    Suite.__name__ = Suite.__qualname__ = f"Test{cls.__name__}Standard"
-    return Suite
-
-
-for _cls, _example in _STANDARD_ARGS.items():
-    globals()[f"Test{_cls.__name__}Standard"] = _standard_suite(_cls, _example)
+globals().update(support.suite_per_tool(_Standard, _STANDARD_ARGS, "Standard"))
 
 
 # -- errors as messages -------------------------------------------------------------
@@ -275,9 +233,10 @@ def test_credentials_in_base_url_never_reach_tool_output_or_repr() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    tool = FyreToolkitGetModelTool(base_url=f"https://{secret}:@fyre.test", max_retries=0)
-    tool.fyretoolkit_client._transport._injected_client = httpx.Client(
-        transport=httpx.MockTransport(refuse)
+    tool = FyreToolkitGetModelTool(
+        base_url=f"https://{secret}:@fyre.test",
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
     )
     message = tool.invoke(tool_call(tool, {"model_id": "m"}))
     assert message.status == "error"
@@ -305,6 +264,13 @@ class JobServer:
         return httpx.Response(202, json=self.jobs[key])
 
 
+def batch_job_tool() -> tuple[JobServer, BaseTool]:
+    """The toolkit's create-batch-job tool, on a :class:`JobServer`."""
+    server = JobServer()
+    client, _ = mock_client(server)
+    return server, all_tools(client)["fyretoolkit_create_batch_job"]
+
+
 @modes
 async def test_the_same_tool_call_made_twice_creates_one_job(mode: str) -> None:
     server = JobServer()
@@ -320,9 +286,7 @@ async def test_the_same_tool_call_made_twice_creates_one_job(mode: str) -> None:
 
 @modes
 async def test_distinct_tool_calls_create_distinct_jobs(mode: str) -> None:
-    server = JobServer()
-    client, _ = mock_client(server)
-    tool = all_tools(client)["fyretoolkit_create_batch_job"]
+    server, tool = batch_job_tool()
     args = {"model_id": "m", "input_url": "s3://b/x.jsonl"}
     await invoke(mode, tool, tool_call(tool, args, "call_1"))
     await invoke(mode, tool, tool_call(tool, args, "call_2"))
@@ -334,9 +298,7 @@ async def test_distinct_tool_calls_create_distinct_jobs(mode: str) -> None:
 async def test_the_same_tool_call_id_in_another_conversation_creates_its_own_job(
     mode: str,
 ) -> None:
-    server = JobServer()
-    client, _ = mock_client(server)
-    tool = all_tools(client)["fyretoolkit_create_batch_job"]
+    server, tool = batch_job_tool()
     call = tool_call(tool, {"model_id": "m", "input_url": "s3://b/x.jsonl"}, "call_0")
     for thread in ("a", "a", "b"):
         config = {"configurable": {"thread_id": thread}}
@@ -349,9 +311,7 @@ async def test_the_same_tool_call_id_in_another_conversation_creates_its_own_job
 
 @modes
 async def test_direct_invoke_without_a_tool_call_id_gets_a_fresh_key_each_time(mode: str) -> None:
-    server = JobServer()
-    client, _ = mock_client(server)
-    tool = all_tools(client)["fyretoolkit_create_batch_job"]
+    server, tool = batch_job_tool()
     args = {"model_id": "m", "input_url": "s3://b/x.jsonl"}
     await invoke(mode, tool, args)
     await invoke(mode, tool, args)

@@ -28,7 +28,7 @@ from langchain_mlstudio.ray._generate import ModelRecipe, no_job_created
 from langchain_mlstudio.ray._redact import RedactionWorker
 from langchain_mlstudio.ray._rows import RedactionLayout, conversation_of, job_key
 from langchain_mlstudio.ray._shared import SharedPseudonymizer
-from tests.unit_tests.fastino.fastino_fakes import FakeFastino
+from tests.support.fastino import FakeFastino
 
 LAYOUT = RedactionLayout("text", "id", "pii_entities", frozenset({"source"}), True)
 

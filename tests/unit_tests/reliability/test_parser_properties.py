@@ -25,6 +25,7 @@ from langchain_mlstudio import (
 from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio.fastino import FastinoResult
+from langchain_mlstudio.fyretoolkit._reading import parse
 from langchain_mlstudio.fyretoolkit.types import (
     BatchJob,
     DeletedDeployment,
@@ -33,7 +34,6 @@ from langchain_mlstudio.fyretoolkit.types import (
     Metrics,
     Model,
     Prediction,
-    parse,
 )
 from tests.unit_tests.reliability.strategies import (
     fastino_results,

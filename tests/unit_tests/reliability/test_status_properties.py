@@ -128,7 +128,7 @@ def test_fyretoolkit_job_is_a_success_only_when_it_says_completed(word: str) -> 
     job = BatchJob(id="job_1", status=word)
     outcome: BatchJob | JobFailedError
     try:
-        outcome = FyreToolkitClient._finished(job)
+        outcome = FyreToolkitClient._raise_if_failed(job)
     except JobFailedError as error:
         outcome = error
     if isinstance(outcome, JobFailedError):

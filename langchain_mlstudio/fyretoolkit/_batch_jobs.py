@@ -1,6 +1,6 @@
 """Batch jobs of the FyreToolkit API: create, read, cancel and wait.
 
-:class:`BatchJobs` is the part of
+:class:`BatchJobEndpoints` is the section of
 :class:`~langchain_mlstudio.fyretoolkit.FyreToolkitClient` that runs
 ``POST /batch/{model_id}``, ``GET /jobs/{job_id}`` and
 ``POST /jobs/{job_id}/cancel``, and polls a job to its end.
@@ -9,10 +9,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar
+from typing import Any
 
-from langchain_mlstudio._core._calls import APIResponse
-from langchain_mlstudio._core._http import HTTPTransport
+from langchain_mlstudio._core._calls import AlreadyDone, APIResponse, Call
 from langchain_mlstudio._core._polling import (
     PollResult,
     PollSchedule,
@@ -20,7 +19,7 @@ from langchain_mlstudio._core._polling import (
     poll_job,
 )
 from langchain_mlstudio._core._progress import Progress
-from langchain_mlstudio._core._retry import Safety, parse_retry_after
+from langchain_mlstudio._core._retry import parse_retry_after
 from langchain_mlstudio.errors import (
     ConflictError,
     InvalidInputError,
@@ -28,51 +27,31 @@ from langchain_mlstudio.errors import (
     JobTimeoutError,
     MLStudioError,
 )
-from langchain_mlstudio.fyretoolkit._spec import (
-    Recovery,
-    Spec,
-    lenient,
-    new_idempotency_key,
-    reader,
-    segment,
-)
+from langchain_mlstudio.fyretoolkit._checks import new_idempotency_key, segment
+from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
+from langchain_mlstudio.fyretoolkit._reading import lenient, reader
 from langchain_mlstudio.fyretoolkit.types import BatchJob
 
-__all__ = ["DEFAULT_JOB_TIMEOUT", "BatchJobs"]
+__all__ = ["DEFAULT_JOB_TIMEOUT", "BatchJobEndpoints"]
 
 logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
 
-T = TypeVar("T")
-
-#: How long :meth:`BatchJobs.wait_for_job` waits by default.
+#: How long :meth:`BatchJobEndpoints.wait_for_job` waits by default.
 DEFAULT_JOB_TIMEOUT = 600.0
 
 
-class BatchJobs:
-    """The batch-job endpoints; mixed into :class:`FyreToolkitClient`.
-
-    Example:
-        >>> from langchain_mlstudio import FyreToolkitClient
-        >>> issubclass(FyreToolkitClient, BatchJobs)
-        True
-    """
+class BatchJobEndpoints(Endpoints):
+    """The batch-job endpoints; a section of :class:`FyreToolkitClient`."""
 
     poll_schedule: PollSchedule
-    _transport: HTTPTransport
 
-    def _run(self, spec: Spec[T]) -> T:
-        raise NotImplementedError
-
-    async def _arun(self, spec: Spec[T]) -> T:
-        raise NotImplementedError
-
-    def _create_job_spec(
-        self,
+    @staticmethod
+    def _create_batch_job_call(
         model_id: str,
         input_url: str,
         webhook: str | None,
         idempotency_key: str | None,
-    ) -> Spec[BatchJob]:
+    ) -> Call[BatchJob]:
         if not isinstance(input_url, str) or not input_url.strip():
             msg = f"input_url must be a non-empty URL, got {input_url!r}"
             raise InvalidInputError(msg)
@@ -84,13 +63,13 @@ class BatchJobs:
         }
         if webhook is not None:
             body["webhook"] = webhook
-        return Spec(
+        path = f"/batch/{segment(model_id, 'model_id')}"
+        return Call(
             "POST",
-            f"/batch/{segment(model_id, 'model_id')}",
-            reader(BatchJob),
+            path,
+            reader(BatchJob, f"POST {path}"),
             json_body=body,
-            # The idempotency key makes a repeated POST return the same job.
-            safety=Safety.IDEMPOTENT,
+            # Retried as IDEMPOTENT (the default): the key makes a repeat return the same job.
         )
 
     def create_batch_job(
@@ -121,7 +100,9 @@ class BatchJobs:
             job = client.create_batch_job("sentiment-v1", "s3://bucket/in.jsonl")
             job = client.wait_for_job(job.id)
         """
-        return self._run(self._create_job_spec(model_id, input_url, webhook, idempotency_key))
+        return self._transport.call(
+            self._create_batch_job_call(model_id, input_url, webhook, idempotency_key)
+        )
 
     async def acreate_batch_job(
         self,
@@ -132,17 +113,16 @@ class BatchJobs:
         idempotency_key: str | None = None,
     ) -> BatchJob:
         """Async twin of :meth:`create_batch_job`."""
-        return await self._arun(
-            self._create_job_spec(model_id, input_url, webhook, idempotency_key)
+        return await self._transport.acall(
+            self._create_batch_job_call(model_id, input_url, webhook, idempotency_key)
         )
 
-    def _get_job_spec(self, job_id: str) -> Spec[tuple[BatchJob, APIResponse]]:
-        read = reader(BatchJob)
-        return Spec(
-            "GET",
-            f"/jobs/{segment(job_id, 'job_id')}",
-            lambda response, what: (read(response, what), response),
-        )
+    @staticmethod
+    def _get_job_call(job_id: str) -> Call[tuple[BatchJob, APIResponse]]:
+        path = f"/jobs/{segment(job_id, 'job_id')}"
+        read = reader(BatchJob, f"GET {path}")
+        # The response comes along: its Retry-After paces wait_for_job.
+        return Call("GET", path, lambda response: (read(response), response))
 
     def get_job(self, job_id: str) -> BatchJob:
         """A batch job's status, progress and (once completed) ``output_url``.
@@ -151,36 +131,36 @@ class BatchJobs:
 
             client.get_job("job_123").status  # 'processing'
         """
-        return self._run(self._get_job_spec(job_id))[0]
+        return self._transport.call(self._get_job_call(job_id))[0]
 
     async def aget_job(self, job_id: str) -> BatchJob:
         """Async twin of :meth:`get_job`."""
-        return (await self._arun(self._get_job_spec(job_id)))[0]
+        return (await self._transport.acall(self._get_job_call(job_id)))[0]
 
-    def _cancel_spec(self, job_id: str) -> Spec[BatchJob]:
+    @classmethod
+    def _cancel_job_call(cls, job_id: str) -> Call[BatchJob]:
         def canceled(state: tuple[BatchJob, APIResponse]) -> BatchJob | None:
             job = state[0]
             return job if job.normalized_status == "canceled" else None
 
         path = f"/jobs/{segment(job_id, 'job_id')}/cancel"
 
-        def read(response: APIResponse, what: str) -> BatchJob:
+        def read(response: APIResponse) -> BatchJob:
             # The reference documents no answer: 200 with the job, 202 with
             # nothing (the cancel is under way) and 204 all mean success.
             status = "canceling" if response.status_code == 202 else "canceled"
-            return lenient(BatchJob, {"id": job_id, "status": status})(response, what)
+            return lenient(BatchJob, {"id": job_id, "status": status}, f"POST {path}")(response)
 
-        return Spec(
+        return Call(
             "POST",
             path,
             read,
             any_body=True,
-            # Cancelling twice cannot do harm; see cancel_job for the 409 case.
-            safety=Safety.IDEMPOTENT,
-            recovery=Recovery(
+            # IDEMPOTENT (the default): cancelling twice does no harm; the 409 case follows.
+            already_done=AlreadyDone(
                 ConflictError,
                 canceled,
-                confirm=self._get_job_spec(job_id),
+                confirm=cls._get_job_call(job_id),
                 note=f"Job {job_id} was cancelled by an earlier attempt",
             ),
         )
@@ -203,11 +183,11 @@ class BatchJobs:
 
             client.cancel_job(job.id).status  # 'canceled'
         """
-        return self._run(self._cancel_spec(job_id))
+        return self._transport.call(self._cancel_job_call(job_id))
 
     async def acancel_job(self, job_id: str) -> BatchJob:
         """Async twin of :meth:`cancel_job`."""
-        return await self._arun(self._cancel_spec(job_id))
+        return await self._transport.acall(self._cancel_job_call(job_id))
 
     @staticmethod
     def _poll_result(result: tuple[BatchJob, APIResponse]) -> PollResult[BatchJob]:
@@ -219,7 +199,7 @@ class BatchJobs:
         )
 
     @staticmethod
-    def _finished(job: BatchJob) -> BatchJob:
+    def _raise_if_failed(job: BatchJob) -> BatchJob:
         status = job.normalized_status
         if status == "completed":
             return job
@@ -269,12 +249,12 @@ class BatchJobs:
             job = client.wait_for_job(job.id, timeout=120)
             print(job.output_url)
         """
-        spec = self._get_job_spec(job_id)
+        spec = self._get_job_call(job_id)
         bar = _job_progress(job_id, progress)
         try:
             job = poll_job(
                 job_id,
-                lambda: _shown(bar, self._poll_result(self._run(spec))),
+                lambda: _shown(bar, self._poll_result(self._transport.call(spec))),
                 schedule=poll_schedule or self.poll_schedule,
                 timeout=timeout,
                 sleep=self._transport.sleep,
@@ -285,9 +265,9 @@ class BatchJobs:
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         finally:
             bar.close()
-        return self._finished(job)
+        return self._raise_if_failed(job)
 
-    async def await_for_job(
+    async def await_job(
         self,
         job_id: str,
         *,
@@ -297,11 +277,11 @@ class BatchJobs:
         progress: bool | None = None,
     ) -> BatchJob:
         """Async twin of :meth:`wait_for_job`."""
-        spec = self._get_job_spec(job_id)
+        spec = self._get_job_call(job_id)
         bar = _job_progress(job_id, progress)
 
         async def check() -> PollResult[BatchJob]:
-            return _shown(bar, self._poll_result(await self._arun(spec)))
+            return _shown(bar, self._poll_result(await self._transport.acall(spec)))
 
         try:
             job = await apoll_job(
@@ -317,7 +297,7 @@ class BatchJobs:
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         finally:
             bar.close()
-        return self._finished(job)
+        return self._raise_if_failed(job)
 
     @staticmethod
     def _timeout_error(err: JobTimeoutError, *, canceled: bool) -> JobTimeoutError:
