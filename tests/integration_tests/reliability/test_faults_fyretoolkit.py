@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from typing import Any
 
 import pytest
@@ -117,12 +118,13 @@ CASES: list[Case] = [
 ]
 
 
-def client_for(emu: Emulator, timeout: float = 5.0) -> FyreToolkitClient:
+def client_for(emu: Emulator, timeout: float = 5.0, **settings: Any) -> FyreToolkitClient:
     client = FyreToolkitClient(
         api_key=ACCOUNT.api_key,
         base_url=emu.base_url,
         timeout=timeout,
         poll_schedule=PollSchedule(initial_interval=0.02, max_interval=0.1, multiplier=1.2),
+        **settings,
     )
     fast_retries(client._transport)
     return client
@@ -188,13 +190,19 @@ def test_remaining_zero_waits_for_the_reset_instead_of_meeting_a_429(emu: Emulat
     svc = emu.fyretoolkit
     svc.rate_limit = 3
     svc.rate_window = 1.0
-    client = client_for(emu)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # nothing is retried here: only the gate sleeps
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    client = client_for(emu, sleep=sleep)
 
     models = [client.get_model(MODEL_ID).id for _ in range(5)]
 
     assert models == [MODEL_ID] * 5
     assert svc.rate_limited == 0  # the client never spent a request on a 429
-    assert client._gate.waits  # it waited for X-RateLimit-Reset instead
+    assert waits  # it waited for X-RateLimit-Reset instead
     assert client.rate_limits["read"].limit == 3
 
 
