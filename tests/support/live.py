@@ -2,6 +2,7 @@
 
 - :class:`Account`: the key, organization and model an emulator serves, so a
   suite starts the emulator and builds its chat models from one record.
+- :func:`cleared`: a shared emulator with no faults armed and an empty log.
 - :func:`frozen_heap`: keep a full garbage collection of the test process's
   heap from stalling the emulator thread while a test reads arrival times.
 """
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
 from langchain_mlstudio.emulator import Emulator
 
-__all__ = ["Account", "frozen_heap"]
+__all__ = ["Account", "cleared", "frozen_heap"]
 
 ChatModel = TypeVar("ChatModel", bound=BaseChatGenerationJob)
 
@@ -46,6 +47,17 @@ class Account:
         """A chat model of class ``cls`` for this account at ``base_url``."""
         account = {"api_key": self.api_key, "organization_id": self.organization_id}
         return cls(model=self.model, base_url=base_url, **account, **settings)
+
+
+@contextmanager
+def cleared(emulator: Emulator) -> Iterator[Emulator]:
+    """``emulator`` with no fault armed and an empty request log; its faults cleared after."""
+    emulator.faults.clear()
+    emulator.log.clear()
+    try:
+        yield emulator
+    finally:
+        emulator.faults.clear()
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from langchain_mlstudio.emulator import Emulator
-from tests.support.live import Account, frozen_heap
+from tests.support.live import Account, cleared, frozen_heap
 
 ACCOUNT = Account(api_key="ray-it-key", organization_id="ray-org", model="ray-model")
 
@@ -40,16 +40,18 @@ def emulator_server() -> Iterator[Emulator]:
         yield emu
 
 
+def fresh_run(emulator: Emulator) -> Emulator:
+    """``emulator`` with Fastino's stats and latency, and the job counters, of a new run."""
+    emulator.fastino.reset()
+    emulator.fastino.latency = 0.0
+    emulator.fastino.fail_marker = None
+    emulator.generate.max_parallel_jobs = None  # an overrun must show, not be refused
+    emulator.generate.peak_running_jobs = 0
+    return emulator
+
+
 @pytest.fixture
 def emulator(emulator_server: Emulator) -> Iterator[Emulator]:
     """The shared emulator with its counters, log and faults reset."""
-    svc = emulator_server.fastino
-    svc.reset()
-    svc.latency = 0.0
-    svc.fail_marker = None
-    emulator_server.generate.max_parallel_jobs = None  # an overrun must show, not be refused
-    emulator_server.generate.peak_running_jobs = 0
-    emulator_server.faults.clear()
-    emulator_server.log.clear()
-    yield emulator_server
-    emulator_server.faults.clear()
+    with cleared(fresh_run(emulator_server)) as emu:
+        yield emu
