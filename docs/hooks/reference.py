@@ -38,6 +38,7 @@ from pydantic_core import PydanticUndefined
 
 import langchain_mlstudio
 from langchain_mlstudio.chat_models import BaseChatGenerationJob
+from langchain_mlstudio.chat_models._providers import PROVIDERS
 
 DOCS = Path(__file__).resolve().parents[1]
 NOTEBOOKS = DOCS.parent / "notebooks"
@@ -123,7 +124,7 @@ def chat_env_vars(cls: type) -> dict[str, tuple[str, str | None]]:
     """The chat models' settings read from the environment, with the fallback."""
     if not (isinstance(cls, type) and issubclass(cls, BaseChatGenerationJob)):
         return {}
-    info = cls._info()
+    info = PROVIDERS[cls.provider]
     return {
         "api_key": (info.api_key_env, None),
         "organization_id": (info.organization_env, None),

@@ -19,6 +19,7 @@ import logging
 import queue
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
@@ -27,6 +28,8 @@ from langchain_core.runnables.config import get_config_list
 from langchain_mlstudio._core._limits import Slots
 from langchain_mlstudio._core._progress import Progress
 from langchain_mlstudio.chat_models._packing import BATCH_SLOT, BatchPlan, BatchSlot
+
+__all__ = ["BatchRun"]
 
 if TYPE_CHECKING:
     from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
@@ -64,7 +67,7 @@ def _plan(
     return plan, configs
 
 
-def _finished(slot: BatchSlot) -> None:
+def _count_input_done(slot: BatchSlot) -> None:
     """Count the input done (one answered from the cache no longer holds its job)."""
     if not slot.used:
         slot.used = True
@@ -72,7 +75,7 @@ def _finished(slot: BatchSlot) -> None:
     slot.plan.input_finished()
 
 
-def _closed(plan: BatchPlan) -> None:
+def _end_progress(plan: BatchPlan) -> None:
     """End the batch's progress display (also after an error)."""
     if plan.progress is not None:
         plan.progress.close()
@@ -118,7 +121,7 @@ def _start_workers(
                 outcome = (index, exc, False)
             finally:
                 BATCH_SLOT.reset(token)
-                _finished(slot)
+                _count_input_done(slot)
             outcomes.put(outcome)
 
     context = contextvars.copy_context()
@@ -127,57 +130,6 @@ def _start_workers(
             target=context.copy().run, args=(work,), name=f"mlstudio-batch-{number}", daemon=True
         ).start()
     return outcomes
-
-
-def run_batch(
-    model: BaseChatGenerationJob,
-    inputs: Sequence[Any],
-    config: RunnableConfig | Sequence[RunnableConfig] | None,
-    return_exceptions: bool,
-    kwargs: dict[str, Any],
-) -> list[Any]:
-    """``batch``: results in input order; the first error (by input) raised unless returned."""
-    plan, configs = _plan(model, inputs, config)
-    results: list[Any] = [None] * len(inputs)
-    failed: list[int] = []
-    try:
-        outcomes = _start_workers(model, plan, inputs, configs, kwargs)
-        for _ in inputs:
-            index, value, ok = outcomes.get()
-            results[index] = value
-            if not ok:
-                failed.append(index)
-    except BaseException:
-        _interrupted(plan)
-        raise
-    finally:
-        _closed(plan)
-    if failed and not return_exceptions:
-        raise results[min(failed)]
-    return results
-
-
-def run_batch_as_completed(
-    model: BaseChatGenerationJob,
-    inputs: Sequence[Any],
-    config: RunnableConfig | Sequence[RunnableConfig] | None,
-    return_exceptions: bool,
-    kwargs: dict[str, Any],
-) -> Iterator[tuple[int, Any]]:
-    """``batch_as_completed``: ``(index, result)`` as each input finishes."""
-    plan, configs = _plan(model, inputs, config)
-    try:
-        outcomes = _start_workers(model, plan, inputs, configs, kwargs)
-        for _ in inputs:
-            index, value, ok = outcomes.get()
-            if not ok and not return_exceptions:
-                raise value
-            yield index, value
-    except (KeyboardInterrupt, GeneratorExit):
-        _interrupted(plan)
-        raise
-    finally:
-        _closed(plan)
 
 
 async def _arun_one(
@@ -199,72 +151,100 @@ async def _arun_one(
             return index, exc
         raise
     finally:
-        _finished(slot)
+        _count_input_done(slot)
 
 
-def _acalls(
-    model: BaseChatGenerationJob,
-    plan: BatchPlan,
-    inputs: Sequence[Any],
-    configs: Sequence[RunnableConfig],
-    *,
-    return_exceptions: bool,
-    kwargs: dict[str, Any],
-) -> list[Coroutine[Any, Any, tuple[int, Any]]]:
-    """One call per input, in input order, for ``gather`` or ``as_completed``."""
-    return [
-        _arun_one(
-            model,
-            plan,
-            i,
-            value,
-            config=configs[i],
-            return_exceptions=return_exceptions,
-            kwargs=kwargs,
-        )
-        for i, value in enumerate(inputs)
-    ]
+@dataclass(frozen=True)
+class BatchRun:
+    """One ``batch`` call of a model (or ``abatch``, or an ``_as_completed`` twin).
 
+    Attributes:
+        model: The model whose ``batch`` was called.
+        inputs: The inputs, in order.
+        config: The config for all inputs, or one per input.
+        return_exceptions: Hand back a failed input's error in its place.
+        kwargs: The call's keyword arguments, for every input.
+    """
 
-async def arun_batch(
-    model: BaseChatGenerationJob,
-    inputs: Sequence[Any],
-    config: RunnableConfig | Sequence[RunnableConfig] | None,
-    return_exceptions: bool,
-    kwargs: dict[str, Any],
-) -> list[Any]:
-    """Async twin of :func:`run_batch` (cancelling it cancels every input's call)."""
-    plan, configs = _plan(model, inputs, config)
-    try:
-        pairs = await asyncio.gather(
-            *_acalls(
-                model, plan, inputs, configs, return_exceptions=return_exceptions, kwargs=kwargs
+    model: BaseChatGenerationJob
+    inputs: Sequence[Any]
+    config: RunnableConfig | Sequence[RunnableConfig] | None
+    return_exceptions: bool
+    kwargs: dict[str, Any]
+
+    def _outcomes(self, plan: BatchPlan, configs: list[RunnableConfig]) -> Iterator[Outcome]:
+        """Every input's outcome, as it finishes, from the worker threads."""
+        outcomes = _start_workers(self.model, plan, self.inputs, configs, self.kwargs)
+        for _ in self.inputs:
+            yield outcomes.get()
+
+    def run(self) -> list[Any]:
+        """``batch``: results in input order; the first error (by input) raised unless returned."""
+        plan, configs = _plan(self.model, self.inputs, self.config)
+        results: list[Any] = [None] * len(self.inputs)
+        failed: list[int] = []
+        try:
+            for index, value, ok in self._outcomes(plan, configs):
+                results[index] = value
+                if not ok:
+                    failed.append(index)
+        except BaseException:
+            _interrupted(plan)
+            raise
+        finally:
+            _end_progress(plan)
+        if failed and not self.return_exceptions:
+            raise results[min(failed)]
+        return results
+
+    def run_as_completed(self) -> Iterator[tuple[int, Any]]:
+        """``batch_as_completed``: ``(index, result)`` as each input finishes."""
+        plan, configs = _plan(self.model, self.inputs, self.config)
+        try:
+            for index, value, ok in self._outcomes(plan, configs):
+                if not ok and not self.return_exceptions:
+                    raise value
+                yield index, value
+        except (KeyboardInterrupt, GeneratorExit):
+            _interrupted(plan)
+            raise
+        finally:
+            _end_progress(plan)
+
+    def _acalls(
+        self, plan: BatchPlan, configs: Sequence[RunnableConfig]
+    ) -> list[Coroutine[Any, Any, tuple[int, Any]]]:
+        """One call per input, in input order, for ``gather`` or ``as_completed``."""
+        return [
+            _arun_one(
+                self.model,
+                plan,
+                i,
+                value,
+                config=configs[i],
+                return_exceptions=self.return_exceptions,
+                kwargs=self.kwargs,
             )
-        )
-    finally:
-        _closed(plan)
-    return [result for _, result in pairs]
+            for i, value in enumerate(self.inputs)
+        ]
 
+    async def arun(self) -> list[Any]:
+        """Async twin of :meth:`run` (cancelling it cancels every input's call)."""
+        plan, configs = _plan(self.model, self.inputs, self.config)
+        try:
+            pairs = await asyncio.gather(*self._acalls(plan, configs))
+        finally:
+            _end_progress(plan)
+        return [result for _, result in pairs]
 
-async def arun_batch_as_completed(
-    model: BaseChatGenerationJob,
-    inputs: Sequence[Any],
-    config: RunnableConfig | Sequence[RunnableConfig] | None,
-    return_exceptions: bool,
-    kwargs: dict[str, Any],
-) -> AsyncIterator[tuple[int, Any]]:
-    """Async twin of :func:`run_batch_as_completed`."""
-    plan, configs = _plan(model, inputs, config)
-    tasks = [
-        asyncio.ensure_future(call)
-        for call in _acalls(
-            model, plan, inputs, configs, return_exceptions=return_exceptions, kwargs=kwargs
-        )
-    ]
-    try:
-        for next_done in asyncio.as_completed(tasks):
-            yield await next_done
-    finally:
-        for task in tasks:
-            task.cancel()
-        _closed(plan)
+    async def arun_as_completed(self) -> AsyncIterator[tuple[int, Any]]:
+        """Async twin of :meth:`run_as_completed`."""
+        plan, configs = _plan(self.model, self.inputs, self.config)
+        tasks = [asyncio.ensure_future(call) for call in self._acalls(plan, configs)]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                yield await next_done
+        finally:
+            for task in tasks:
+                task.cancel()
+            _end_progress(plan)

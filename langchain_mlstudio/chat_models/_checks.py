@@ -14,6 +14,8 @@ from pydantic.fields import FieldInfo
 
 from langchain_mlstudio.errors import ConfigurationError, InvalidInputError
 
+__all__ = ["check_call_kwargs", "check_settings"]
+
 #: Per-call parameters a job takes.
 CALL_PARAMS = ("model", "temperature", "max_tokens")
 #: Keywords LangChain itself passes down to a chat model; accepted and unused here.

@@ -23,6 +23,8 @@ from langchain_core.messages import (
 
 from langchain_mlstudio.errors import InvalidInputError
 
+__all__ = ["apply_stop", "convert_messages"]
+
 _ROLES = ("system", "user", "assistant")
 
 
@@ -143,3 +145,19 @@ def _has_content(content: str | list[dict[str, Any]]) -> bool:
     if isinstance(content, str):
         return bool(content.strip())
     return any(part["type"] != "text" or part["text"].strip() for part in content)
+
+
+def apply_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
+    """Cut ``text`` at the first stop sequence; True when one was found.
+
+    Example:
+        >>> apply_stop("Hello. Bye.", ["."])
+        ('Hello', True)
+    """
+    cut = len(text)
+    for sequence in stop or ():
+        if sequence:
+            found = text.find(sequence)
+            if found != -1:
+                cut = min(cut, found)
+    return text[:cut], cut < len(text)

@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_mlstudio._core._progress import Progress
-from langchain_mlstudio.chat_models._jobs import GenerationJob
 from langchain_mlstudio.chat_models._progress import ProgressReporter
+from langchain_mlstudio.chat_models.types import GenerationJob
+
+__all__ = ["BATCH_SLOT", "PACKER", "BatchPlan", "BatchSlot", "Group", "Member"]
 
 _ORDER = itertools.count()
 
@@ -70,7 +72,7 @@ class Group:
     expected: int | None = None
     members: list[Member] = field(default_factory=list)
     arrived: int = 0
-    sealed: bool = False
+    closed: bool = False
     started: bool = False
     created: float = field(default_factory=time.monotonic)
     last_event: float = field(default_factory=time.monotonic)
@@ -88,9 +90,9 @@ class Group:
         self.lock.notify_all()
 
     def enter(self, member: Member) -> tuple[bool, bool]:
-        """Join unless sealed or full: ``(joined, caller_must_start_the_runner)``."""
+        """Join unless closed or full: ``(joined, caller_must_start_the_runner)``."""
         with self.lock:
-            if self.sealed or len(self.members) >= self.max_size:
+            if self.closed or len(self.members) >= self.max_size:
                 return False, False
             self.add(member)
             first, self.started = not self.started, True
@@ -119,32 +121,32 @@ class Group:
             until = min(until, self.created + 4 * self.window)
         return max(0.0, until - now)
 
-    def seal(self, stop: threading.Event | None = None) -> list[Member]:
+    def collect(self, stop: threading.Event | None = None) -> list[Member]:
         """Block until the group is ready, close it, and return its members in order."""
         with self.lock:
             while (wait := self.ready_in(stop)) > 0:
                 self.lock.wait(min(wait, 0.05) if stop is not None else wait)
-            return self._close()
+            return self._close_now()
 
-    async def aseal(self) -> list[Member]:
-        """Async twin of :meth:`seal` (members join from the same event loop)."""
+    async def acollect(self) -> list[Member]:
+        """Async twin of :meth:`collect` (members join from the same event loop)."""
         while True:
             with self.lock:
                 wait = self.ready_in()
                 if wait <= 0:
-                    return self._close()
+                    return self._close_now()
             await asyncio.sleep(min(wait, 0.005))
 
-    def _close(self) -> list[Member]:
-        self.sealed = True
+    def _close_now(self) -> list[Member]:
+        self.closed = True
         self.members.sort(key=lambda m: m.order)
         return list(self.members)
 
     def withdraw(self, member: Member) -> bool:
-        """Take a cancelled caller's conversation out; False once it was sealed."""
+        """Take a cancelled caller's conversation out; False once it was collected."""
         with self.lock:
             member.cancelled = True
-            if not self.sealed and member in self.members:
+            if not self.closed and member in self.members:
                 self.members.remove(member)
                 self.lock.notify_all()
                 return True
@@ -207,7 +209,7 @@ class Packer:
         return group
 
     def forget(self, group: Group) -> None:
-        """Stop offering a group that was sealed by its runner."""
+        """Stop offering a group that was collected by its runner."""
         with self._lock:
             if self._open.get(group.key) is group:
                 del self._open[group.key]
@@ -217,10 +219,11 @@ class Packer:
 PACKER = Packer()
 
 
+@dataclass(eq=False)
 class BatchPlan:
     """The groups of one ``batch`` call: input ``i`` is place ``i % size`` of group ``i // size``.
 
-    Args:
+    Attributes:
         owner: The model whose ``batch`` made the plan; only its own calls use it.
         count: How many inputs the batch has.
         size: The most conversations per job (``max_batch_size``).
@@ -229,29 +232,27 @@ class BatchPlan:
             (a cache hit, an early error) are counted by :meth:`skip`, so this
             is only a safety net.
         job_slots: The batch's own cap on jobs in flight (``max_concurrency``).
+        stop: Set when the batch is interrupted: no job is submitted after it.
+        key: What every call of the batch shares (set by the first call).
+        job_ids: The batch's jobs, in submission order.
+        progress: Where tasks done are shown, if anywhere.
     """
 
-    def __init__(
-        self,
-        owner: object,
-        count: int,
-        size: int,
-        window: float,
-        job_slots: Any = None,
-    ) -> None:
-        self.owner = owner
-        self.count = count
-        self.size = size
-        self.window = window
-        self.job_slots = job_slots
-        self.stop = threading.Event()
-        self.key: Hashable | None = None
-        self.job_ids: list[str] = []
-        self._lock = threading.Lock()
-        self._groups: dict[int, Group] = {}
-        self.progress: Progress | None = None
-        self._completed: dict[str, int] = {}  # tasks done per job, by the server's count
-        self._finished = 0  # inputs whose call has returned (also without a job)
+    owner: object
+    count: int
+    size: int
+    window: float
+    job_slots: Any = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    key: Hashable | None = None
+    job_ids: list[str] = field(default_factory=list)
+    progress: Progress | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _groups: dict[int, Group] = field(default_factory=dict, init=False, repr=False)
+    #: Tasks done per job, by the server's count.
+    _completed: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    #: Inputs whose call has returned (also without a job).
+    _inputs_done: int = field(default=0, init=False, repr=False)
 
     def group_for(self, index: int, key: Hashable) -> Group | None:
         """The group of input ``index`` (``None`` if ``key`` is not the plan's)."""
@@ -292,13 +293,13 @@ class BatchPlan:
     def input_finished(self) -> None:
         """One input's call returned (answered, failed, or from the cache)."""
         with self._lock:
-            self._finished += 1
+            self._inputs_done += 1
             self._show()
 
     def _show(self) -> None:
         """Tasks done across all jobs (the caller holds the lock)."""
         if self.progress is not None:
-            done = max(self._finished, sum(self._completed.values()))
+            done = max(self._inputs_done, sum(self._completed.values()))
             self.progress.advance_to(min(done, self.count))
 
 

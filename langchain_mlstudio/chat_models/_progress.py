@@ -19,18 +19,21 @@ import importlib
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
-    BaseCallbackManager,
     CallbackManager,
-    CallbackManagerForLLMRun,
 )
 
-from langchain_mlstudio.chat_models._jobs import GenerationJob
+from langchain_mlstudio.chat_models.types import GenerationJob
+
+if TYPE_CHECKING:
+    from langchain_core.callbacks import BaseCallbackManager, CallbackManagerForLLMRun
+
+__all__ = ["CANCELLED_EVENT", "PROGRESS_EVENT", "JobLog", "ProgressReporter", "langgraph_writer"]
 
 logger = logging.getLogger("langchain_mlstudio.chat_models")
 
@@ -57,11 +60,11 @@ def langgraph_writer() -> Writer | None:
     return writer
 
 
-def job_news(job: GenerationJob, task_index: int) -> dict[str, Any]:
+def progress_data(job: GenerationJob, task_index: int) -> dict[str, Any]:
     """The progress event's data for one conversation of a job.
 
     Example:
-        >>> job_news(GenerationJob(job_id="j", job_status="RUNNING", total_tasks=2,
+        >>> progress_data(GenerationJob(job_id="j", job_status="RUNNING", total_tasks=2,
         ...                        completed_tasks=1), 1)["completed_tasks"]
         1
     """
@@ -143,7 +146,7 @@ class ProgressReporter:
 
     def progress(self, job: GenerationJob, task_index: int) -> Any:
         """Report one status check (awaitable for an async manager)."""
-        data = job_news(job, task_index)
+        data = progress_data(job, task_index)
         if not self._changed(data):
             return None
         return self.emit(PROGRESS_EVENT, data)

@@ -43,7 +43,13 @@ from langchain_mlstudio.chat_models._parsing import JSONNotFoundError, extract_j
 from langchain_mlstudio.chat_models._schemas import InvalidAnswerError
 from langchain_mlstudio.errors import InvalidInputError, ToolCallingNotEnabledError
 
-__all__ = ["PromptedTools", "agenerate_with_tools", "generate_with_tools", "prepare_tools"]
+__all__ = [
+    "PromptedTools",
+    "ToolTurns",
+    "agenerate_with_tools",
+    "generate_with_tools",
+    "prepare_tools",
+]
 
 _ANY = frozenset({"any", "required"})
 _ARGUMENT_KEYS = ("arguments", "args", "parameters", "input")
@@ -310,45 +316,55 @@ def _result(message: AIMessage) -> ChatResult:
     return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def _turn(
-    tools: PromptedTools, conversation: list[BaseMessage], raw: BaseMessage, *, last: bool
-) -> tuple[ChatResult | None, list[BaseMessage]]:
-    """The turn's result once the answer is valid (or on the last attempt), else the re-ask."""
-    message, error = tools.answer(raw)
-    if error is None or last:
-        return _result(message), conversation
-    return None, tools.reask(conversation, _text(raw.content), error)
+@dataclass
+class ToolTurns:
+    """One prompted tool-calling turn: the conversation to send until an answer is valid.
+
+    A malformed call is re-asked with the error, ``retries`` times at most;
+    the last answer is taken as it is (its call then in ``invalid_tool_calls``).
+
+    Attributes:
+        tools: The bound tools and the choice.
+        conversation: What to send next.
+        attempts_left: Answers still to come, this one included.
+    """
+
+    tools: PromptedTools
+    conversation: list[BaseMessage]
+    attempts_left: int
+
+    @classmethod
+    def start(
+        cls, tools: PromptedTools, messages: Sequence[BaseMessage], retries: int
+    ) -> ToolTurns:
+        """The first attempt: ``messages`` with the tool instruction."""
+        return cls(tools, tools.prepare(messages), retries + 1)
+
+    def answered(self, raw: BaseMessage) -> ChatResult | None:
+        """The turn's result once ``raw`` is valid (or was the last attempt), else ``None``.
+
+        With ``None``, :attr:`conversation` holds the re-ask to send next.
+        """
+        self.attempts_left -= 1
+        message, error = self.tools.answer(raw)
+        if error is None or self.attempts_left <= 0:
+            return _result(message)
+        self.conversation = self.tools.reask(self.conversation, _text(raw.content), error)
+        return None
 
 
-def generate_with_tools(
-    generate: Generate,
-    tools: PromptedTools,
-    messages: Sequence[BaseMessage],
-    retries: int,
-    **kwargs: Any,
-) -> ChatResult:
+def generate_with_tools(generate: Generate, turns: ToolTurns, **kwargs: Any) -> ChatResult:
     """Run one prompted tool-calling turn, re-asking a malformed call."""
-    conversation = tools.prepare(messages)
-    for attempt in range(retries + 1):
-        raw = generate(conversation, **kwargs).generations[0].message
-        done, conversation = _turn(tools, conversation, raw, last=attempt == retries)
+    while True:
+        done = turns.answered(generate(turns.conversation, **kwargs).generations[0].message)
         if done is not None:
             return done
-    raise AssertionError  # pragma: no cover
 
 
-async def agenerate_with_tools(
-    agenerate: AGenerate,
-    tools: PromptedTools,
-    messages: Sequence[BaseMessage],
-    retries: int,
-    **kwargs: Any,
-) -> ChatResult:
+async def agenerate_with_tools(agenerate: AGenerate, turns: ToolTurns, **kwargs: Any) -> ChatResult:
     """Async twin of :func:`generate_with_tools`."""
-    conversation = tools.prepare(messages)
-    for attempt in range(retries + 1):
-        raw = (await agenerate(conversation, **kwargs)).generations[0].message
-        done, conversation = _turn(tools, conversation, raw, last=attempt == retries)
+    while True:
+        raw = (await agenerate(turns.conversation, **kwargs)).generations[0].message
+        done = turns.answered(raw)
         if done is not None:
             return done
-    raise AssertionError  # pragma: no cover

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_mlstudio._core._limits import Slots
-from langchain_mlstudio.chat_models._jobs import GenerationJob, ModelStudioClient
 from langchain_mlstudio.chat_models._packing import PACKER, BatchPlan, Group, Member
 from langchain_mlstudio.chat_models._progress import JobLog
+from langchain_mlstudio.chat_models.client import ModelStudioClient
+from langchain_mlstudio.chat_models.types import GenerationJob
 from langchain_mlstudio.errors import APIStatusError, JobTimeoutError
+
+__all__ = ["JobSpec", "start_task", "start_thread"]
 
 logger = logging.getLogger("langchain_mlstudio.chat_models")
 
@@ -72,7 +75,7 @@ def halves(part: list[Any]) -> list[list[Any]]:
     return [part[:middle], part[middle:]]
 
 
-def _per_member(error: BaseException, member: Member) -> BaseException:
+def _as_seen_by(error: BaseException, member: Member) -> BaseException:
     """The error as this member should see it: a timeout names its own task."""
     if isinstance(error, JobTimeoutError):
         copy = JobTimeoutError(
@@ -94,10 +97,10 @@ def _per_member(error: BaseException, member: Member) -> BaseException:
 
 def _fail(part: Part, error: BaseException) -> None:
     for member in part:
-        member.error = _per_member(error, member)
+        member.error = _as_seen_by(error, member)
 
 
-def _live(part: Part, group: Group) -> Part:
+def _still_waiting(part: Part, group: Group) -> Part:
     """The members still waiting; their task indices follow the part's order."""
     with group.lock:
         live = [m for m in part if not m.cancelled]
@@ -135,10 +138,10 @@ def _submitted(spec: JobSpec, group: Group, part: Part, job_id: str) -> list[Mem
     return late
 
 
-def _close(group: Group) -> None:
-    """No one may join any more (also when sealing was cut short); wake everyone."""
+def _close_and_wake(group: Group) -> None:
+    """No one may join any more (also when collecting was cut short); wake everyone."""
     with group.lock:
-        group.sealed = True
+        group.closed = True
     PACKER.forget(group)
     group.finish()
 
@@ -147,10 +150,10 @@ def _close(group: Group) -> None:
 
 
 def run_group(spec: JobSpec, group: Group) -> None:
-    """Seal, submit and follow a group from a (daemon) runner thread."""
+    """Collect, submit and follow a group from a (daemon) runner thread."""
     stop = spec.plan.stop if spec.plan is not None else None
     try:
-        members = group.seal(stop)
+        members = group.collect(stop)
         PACKER.forget(group)
         followers: list[threading.Thread] = []
         try:
@@ -161,7 +164,7 @@ def run_group(spec: JobSpec, group: Group) -> None:
     except BaseException as exc:
         _fail([m for m in group.members if m.outcome is None and m.error is None], exc)
     finally:
-        _close(group)
+        _close_and_wake(group)
 
 
 def _acquire(spec: JobSpec, stop: threading.Event | None) -> None:
@@ -197,7 +200,7 @@ def _submit_all(
     """
     queue: list[Part] = [members]
     while queue:
-        part = _live(queue.pop(0), group)
+        part = _still_waiting(queue.pop(0), group)
         if not part:
             continue
         try:
@@ -269,7 +272,7 @@ def start_task(spec: JobSpec, group: Group) -> None:
 async def arun_group(spec: JobSpec, group: Group) -> None:
     """Async twin of :func:`run_group`."""
     try:
-        members = await group.aseal()
+        members = await group.acollect()
         PACKER.forget(group)
         followers: list[asyncio.Task[None]] = []
         try:
@@ -282,7 +285,7 @@ async def arun_group(spec: JobSpec, group: Group) -> None:
         if isinstance(exc, asyncio.CancelledError):  # the loop is closing
             raise
     finally:
-        _close(group)
+        _close_and_wake(group)
 
 
 async def _aacquire(spec: JobSpec) -> None:
@@ -302,7 +305,7 @@ async def _asubmit_all(
 ) -> None:
     queue: list[Part] = [members]
     while queue:
-        part = _live(queue.pop(0), group)
+        part = _still_waiting(queue.pop(0), group)
         if not part:
             continue
         await _aacquire(spec)
@@ -337,7 +340,7 @@ async def _afollow(spec: JobSpec, job_id: str, part: Part) -> None:
             await _maybe_await(member.reporter.progress(job, member.task_index))
 
     try:
-        job = await spec.client.await_for_job(job_id, on_progress=on_progress)
+        job = await spec.client.await_job(job_id, on_progress=on_progress)
     except BaseException as exc:
         _fail(part, exc)
         if isinstance(exc, asyncio.CancelledError):

@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_mlstudio._core._limits import Slots, secret_fingerprint, shared_slots
 from langchain_mlstudio._core._polling import PollSchedule
-from langchain_mlstudio.chat_models._jobs import PROVIDERS, ModelStudioClient
+from langchain_mlstudio.chat_models._providers import PROVIDERS
+from langchain_mlstudio.chat_models.client import ModelStudioClient
+
+__all__ = ["Runtime", "current_runtime"]
 
 if TYPE_CHECKING:
-    from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
+    from langchain_mlstudio.chat_models._settings import GenerationJobSettings
 
 _LOCK = threading.Lock()
 
@@ -41,14 +44,15 @@ class Runtime:
     slots: Slots
 
 
-def _settings_key(model: BaseChatGenerationJob) -> tuple[Hashable, tuple[Any, ...]]:
+def _settings_key(model: GenerationJobSettings) -> tuple[Hashable, tuple[Any, ...]]:
     """``(key, resolved credential)``; raises ConfigurationError on a bad setting."""
-    info = PROVIDERS[model.provider]
-    secret, organization, base_url = info.resolve(
-        model.api_key, model.organization_id, model.base_url
+    settings, organization = PROVIDERS[model.provider].resolve_settings(
+        api_key=model.api_key, organization_id=model.organization_id, base_url=model.base_url
     )
+    secret, base_url = settings.api_key, settings.base_url
+    assert secret is not None  # noqa: S101  # resolve_settings checked it
     credential = (
-        info.name,
+        model.provider,
         base_url,
         organization,
         secret_fingerprint(secret.get_secret_value()),
@@ -68,7 +72,7 @@ def _settings_key(model: BaseChatGenerationJob) -> tuple[Hashable, tuple[Any, ..
     return key, (secret, organization, base_url, credential)
 
 
-def current_runtime(model: BaseChatGenerationJob, cached: Runtime | None) -> Runtime:
+def current_runtime(model: GenerationJobSettings, cached: Runtime | None) -> Runtime:
     """``cached`` if it still matches the model's settings, else a new runtime."""
     key, (secret, organization, base_url, credential) = _settings_key(model)
     if cached is not None and cached.key == key:

@@ -85,11 +85,8 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         retries: int,
         strict: bool | None = None,
     ) -> None:
-        self.model = model
-        self.schema = schema
-        self.method = method
-        self.include_raw = include_raw
-        self.retries = retries
+        self.model, self.schema, self.method = model, schema, method
+        self.include_raw, self.retries = include_raw, retries
         self.name = f"StructuredOutput[{schema.name if schema else 'json'}]"
         self._tools = (
             PromptedTools([schema.tool], schema.name)

@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 from uuid import uuid4
 
 from langchain_core.callbacks import (
@@ -15,35 +15,28 @@ from langchain_core.callbacks import (
     CallbackManager,
     CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import ensure_config
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from langchain_mlstudio._core._limits import Slots
-from langchain_mlstudio.chat_models import _batching
-from langchain_mlstudio.chat_models._capabilities import declared_profile
-from langchain_mlstudio.chat_models._checks import check_call_kwargs, check_settings
-from langchain_mlstudio.chat_models._jobs import (
-    PROVIDERS,
-    ModelStudioClient,
-    Provider,
-    ProviderInfo,
-)
-from langchain_mlstudio.chat_models._messages import convert_messages
+from langchain_mlstudio.chat_models._batching import BatchRun
+from langchain_mlstudio.chat_models._messages import apply_stop, convert_messages
 from langchain_mlstudio.chat_models._packing import BATCH_SLOT, PACKER, Group, Member
 from langchain_mlstudio.chat_models._progress import ProgressReporter, langgraph_writer
 from langchain_mlstudio.chat_models._prompted_tools import (
     PromptedTools,
+    ToolTurns,
     agenerate_with_tools,
     generate_with_tools,
     prepare_tools,
 )
 from langchain_mlstudio.chat_models._runner import JobSpec, start_task, start_thread
-from langchain_mlstudio.chat_models._runtime import Runtime, current_runtime
+from langchain_mlstudio.chat_models._settings import GenerationJobSettings
 from langchain_mlstudio.chat_models._structured import structured_output
+
+__all__ = ["BaseChatGenerationJob"]
 
 logger = logging.getLogger("langchain_mlstudio.chat_models")
 
@@ -53,225 +46,12 @@ _RUN_MANAGER: contextvars.ContextVar[
 ] = contextvars.ContextVar("langchain_mlstudio_run_manager", default=None)
 
 
-def apply_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
-    """Cut ``text`` at the first stop sequence; True when one was found.
-
-    Example:
-        >>> apply_stop("Hello. Bye.", ["."])
-        ('Hello', True)
-    """
-    cut = len(text)
-    for sequence in stop or ():
-        if sequence:
-            found = text.find(sequence)
-            if found != -1:
-                cut = min(cut, found)
-    return text[:cut], cut < len(text)
-
-
-class BaseChatGenerationJob(BaseChatModel):
+class BaseChatGenerationJob(GenerationJobSettings):
     """A chat model that runs each request as a generation job and polls it.
 
     Subclasses only name their provider; see :class:`ChatModelStudio` and
     :class:`ChatIonosModelStudio` for the settings and examples.
     """
-
-    provider: ClassVar[Provider] = "modelstudio"
-
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
-
-    model: str = Field(alias="model_id")
-    """The fine-tuned model's id (alias ``model_id``)."""
-    organization_id: str | None = None
-    """Organization id; from the provider's ``*_ORGANIZATION_ID`` variable if unset."""
-    api_key: SecretStr | None = None
-    """Bearer token created in the Studio; from ``*_API_KEY`` if unset."""
-    base_url: str | None = None
-    """API root; from ``*_BASE_URL`` if unset, else the provider's public URL."""
-    temperature: float = Field(default=0.7, ge=0.0, le=1.0)
-    """Sampling temperature, 0.0 to 1.0 (checked before any request)."""
-    max_tokens: int | None = Field(default=512, ge=1)
-    """Maximum length of each response."""
-    timeout: float | None = Field(default=30.0, gt=0)
-    """Seconds one HTTP request may take."""
-    job_timeout: float | None = Field(default=600.0, gt=0)
-    """Seconds a job may take from submission to its final state."""
-    max_retries: int = Field(default=2, ge=0)
-    """Retries of a failed request; a job is never submitted twice."""
-    stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    """Stop sequences, applied to each result (the API has none)."""
-    poll_initial_interval: float = Field(default=0.15, gt=0)
-    """Seconds before the first status check, and between early checks."""
-    poll_max_interval: float = Field(default=2.0, gt=0)
-    """The longest wait between two status checks."""
-    poll_multiplier: float = Field(default=1.1, ge=1.0)
-    """Growth of the check times: each wait is ``(multiplier - 1)`` x time waited."""
-    max_batch_size: int = Field(default=32, ge=1)
-    """The most conversations packed into one job (by ``batch`` or concurrent calls)."""
-    max_concurrent_jobs: int | None = Field(default=4, ge=1)
-    """Jobs in flight at once for this credential, across the whole process.
-
-    Every instance, copy, ``bind``, ``with_config`` and ``configurable_fields``
-    instance with the same provider, base URL, organization and key shares
-    one count; each waits while its own ``max_concurrent_jobs`` are in flight.
-    A job holds its slot from submission until its final state, also when its
-    caller was cancelled; one that outlives ``job_timeout`` gives its slot back
-    with the :class:`~langchain_mlstudio.JobTimeoutError` (it may still run on
-    the server, so a caller who resumes it should count it).
-    """
-    pack_concurrent_calls: bool = True
-    """Pack concurrent ``invoke``/``ainvoke`` calls that share a credential and
-    job parameters into shared jobs; ``False`` sends each call's job alone
-    (``batch`` still packs: set ``max_batch_size=1`` for one job per input)."""
-    pack_window: float = Field(default=0.05, gt=0)
-    """Seconds a job waits after the last call joined it before it is sent
-    (at most four windows in all)."""
-    progress: bool | None = None
-    """``batch``/``abatch`` show tasks done of total across all their jobs, with
-    rate and time left, on stderr (through ``tqdm`` where installed): ``None``
-    (default) once a batch lasts 2 s, ``True`` always, ``False`` never
-    (``LANGCHAIN_MLSTUDIO_PROGRESS=off`` turns the automatic display off)."""
-    default_headers: dict[str, str] | None = None
-    """Headers added to every request."""
-    http_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.Client`` to send requests with."""
-    http_async_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.AsyncClient`` to send requests with."""
-    streaming: bool = False
-    """Whether ``invoke`` goes through the (single-chunk) stream."""
-    tool_calling: Literal["none", "prompted"] = "none"
-    """``"prompted"`` lets ``bind_tools`` describe tools in a system instruction.
-
-    The API has no tool calling: by default ``bind_tools`` raises
-    :class:`~langchain_mlstudio.errors.ToolCallingNotEnabledError` before any
-    request. Prompted calls are parsed from the answer text, so they are only
-    as reliable as the model's fine-tuning.
-    """
-    structured_output_retries: int = Field(default=2, ge=0)
-    """Re-asks of an answer that fails to parse or validate (structured output, tool calls)."""
-
-    _runtime: Runtime | None = PrivateAttr(default=None)
-
-    @classmethod
-    def _info(cls) -> ProviderInfo:
-        return PROVIDERS[cls.provider]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_env(cls, values: Any) -> Any:
-        """Fill credentials from the environment, failing fast naming the variable."""
-        if not isinstance(values, dict):
-            return values
-        check_settings(cls.__name__, cls.model_fields, values)
-        api_key, organization_id, base_url = cls._info().resolve(
-            values.get("api_key"), values.get("organization_id"), values.get("base_url")
-        )
-        return {
-            **values,
-            "api_key": api_key,
-            "organization_id": organization_id,
-            "base_url": base_url,
-        }
-
-    def model_post_init(self, context: Any, /) -> None:
-        """Check settings that depend on each other."""
-        if self.poll_max_interval < self.poll_initial_interval:
-            msg = "poll_max_interval must be >= poll_initial_interval"
-            raise ValueError(msg)
-        if self.profile is None:
-            self.profile = declared_profile()
-
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        """Where LangChain's serializer finds the secret."""
-        return {"api_key": self._info().api_key_env}
-
-    @property
-    def _llm_type(self) -> str:
-        return f"{self.provider}-chat"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-            "base_url": self.base_url,
-        }
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider=self.provider,
-            ls_model_name=kwargs.get("model") or self.model,
-            ls_model_type="chat",
-            ls_temperature=kwargs.get("temperature", self.temperature),
-        )
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if max_tokens is not None:
-            params["ls_max_tokens"] = max_tokens
-        if stop or self.stop:
-            params["ls_stop"] = stop or self.stop
-        return params
-
-    # -- serialisation ----------------------------------------------------------
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        """``langchain_core.load.dumps`` writes the settings, never the key."""
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        """Where ``loads`` finds the class."""
-        return ["langchain_mlstudio", "chat_models"]
-
-    def __getstate__(self) -> dict[Any, Any]:
-        # Runtime state (clients, limiter) is rebuilt on the other side; injected
-        # HTTP clients hold sockets and cannot cross processes.
-        state = super().__getstate__()
-        state["__dict__"] = {**state["__dict__"], "http_client": None, "http_async_client": None}
-        state["__pydantic_private__"] = {**(state["__pydantic_private__"] or {}), "_runtime": None}
-        return state
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> BaseChatGenerationJob:
-        memo = {} if memo is None else memo
-        for shared in (self.http_client, self.http_async_client):
-            if shared is not None:
-                memo[id(shared)] = shared  # a copy may use the caller's own clients
-        if self._runtime is not None:
-            memo[id(self._runtime)] = None
-        return super().__deepcopy__(memo)
-
-    # -- shared machinery -----------------------------------------------------
-
-    def _current(self) -> Runtime:
-        """The runtime for the instance's settings as they are now."""
-        runtime = current_runtime(self, self._runtime)
-        self._runtime = runtime
-        return runtime
-
-    @property
-    def client(self) -> ModelStudioClient:
-        """The job client for the instance's current settings.
-
-        Use it to submit, inspect or resume jobs by id directly; it gives the
-        same text as ``invoke`` for the same task.
-        """
-        return self._current().client
-
-    @property
-    def slots(self) -> Slots:
-        """The count of jobs in flight shared by every model using this credential."""
-        return self._current().slots
-
-    def _job_params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """The job parameters of one call; an unknown keyword fails before any request."""
-        check_call_kwargs(type(self).__name__, kwargs)
-        return {
-            "model": kwargs.get("model") or self.model,
-            "temperature": kwargs.get("temperature", self.temperature),
-            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
-        }
 
     def _result(self, member: Member, stop: list[str] | None, model: str) -> ChatResult:
         if member.error is not None:
@@ -293,7 +73,7 @@ class BaseChatGenerationJob(BaseChatModel):
 
     # -- running jobs -----------------------------------------------------------
 
-    def _enter(
+    def _join_job(
         self,
         messages: list[BaseMessage],
         reporter: ProgressReporter,
@@ -313,7 +93,7 @@ class BaseChatGenerationJob(BaseChatModel):
             slot.used = True
         try:
             params = self._job_params(kwargs)
-            runtime = self._current()
+            runtime = self._runtime_now()
             member = Member(convert_messages(messages), reporter)
             runtime.client.build_payload([member.conversation], **params)
         except BaseException:
@@ -356,7 +136,7 @@ class BaseChatGenerationJob(BaseChatModel):
         return member, group, params
 
     @staticmethod
-    def _left_behind(group: Group, member: Member) -> str | None:
+    def _left_running(group: Group, member: Member) -> str | None:
         """A cancelled caller's job id, if its conversation was already submitted."""
         if group.withdraw(member):
             return None
@@ -390,20 +170,17 @@ class BaseChatGenerationJob(BaseChatModel):
     ) -> ChatResult:
         tools = PromptedTools.from_kwargs(kwargs, self.tool_calling)
         if tools is not None:
+            turns = ToolTurns.start(tools, messages, self.structured_output_retries)
             return generate_with_tools(
-                self._generate,
-                tools,
-                messages,
-                self.structured_output_retries,
-                stop=stop,
-                run_manager=run_manager,
-                **kwargs,
+                self._generate, turns, stop=stop, run_manager=run_manager, **kwargs
             )
-        member, group, params = self._enter(messages, self._reporter(run_manager), kwargs, "sync")
+        member, group, params = self._join_job(
+            messages, self._reporter(run_manager), kwargs, "sync"
+        )
         try:
             group.done.wait()
         except BaseException:  # Ctrl-C: stop waiting, the job is followed in the background
-            job_id = self._left_behind(group, member)
+            job_id = self._left_running(group, member)
             if job_id is not None:
                 member.reporter.cancelled(job_id, member.task_index)
             raise
@@ -418,23 +195,18 @@ class BaseChatGenerationJob(BaseChatModel):
     ) -> ChatResult:
         tools = PromptedTools.from_kwargs(kwargs, self.tool_calling)
         if tools is not None:
+            turns = ToolTurns.start(tools, messages, self.structured_output_retries)
             return await agenerate_with_tools(
-                self._agenerate,
-                tools,
-                messages,
-                self.structured_output_retries,
-                stop=stop,
-                run_manager=run_manager,
-                **kwargs,
+                self._agenerate, turns, stop=stop, run_manager=run_manager, **kwargs
             )
         loop = asyncio.get_running_loop()
-        member, group, params = self._enter(
+        member, group, params = self._join_job(
             messages, self._reporter(run_manager), kwargs, ("async", id(loop))
         )
         try:
             await group.wait()
         except asyncio.CancelledError:
-            job_id = self._left_behind(group, member)
+            job_id = self._left_running(group, member)
             if job_id is not None:
                 outcome = member.reporter.cancelled(job_id, member.task_index)
                 if outcome is not None:
@@ -694,7 +466,7 @@ class BaseChatGenerationJob(BaseChatModel):
         """
         if not inputs:
             return []
-        return _batching.run_batch(self, inputs, config, return_exceptions, kwargs)
+        return BatchRun(self, inputs, config, return_exceptions, kwargs).run()
 
     async def abatch(
         self,
@@ -707,7 +479,7 @@ class BaseChatGenerationJob(BaseChatModel):
         """Async twin of :meth:`batch`."""
         if not inputs:
             return []
-        return await _batching.arun_batch(self, inputs, config, return_exceptions, kwargs)
+        return await BatchRun(self, inputs, config, return_exceptions, kwargs).arun()
 
     def batch_as_completed(  # type: ignore[override]
         self,
@@ -720,7 +492,7 @@ class BaseChatGenerationJob(BaseChatModel):
         """Like :meth:`batch`, yielding ``(index, result)`` as each input finishes."""
         if not inputs:
             return iter(())
-        return _batching.run_batch_as_completed(self, inputs, config, return_exceptions, kwargs)
+        return BatchRun(self, inputs, config, return_exceptions, kwargs).run_as_completed()
 
     async def abatch_as_completed(  # type: ignore[override]
         self,
@@ -733,7 +505,6 @@ class BaseChatGenerationJob(BaseChatModel):
         """Async twin of :meth:`batch_as_completed`."""
         if not inputs:
             return
-        async for pair in _batching.arun_batch_as_completed(
-            self, inputs, config, return_exceptions, kwargs
-        ):
+        run = BatchRun(self, inputs, config, return_exceptions, kwargs)
+        async for pair in run.arun_as_completed():
             yield pair

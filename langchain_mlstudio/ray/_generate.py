@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 from langchain_core.language_models import BaseChatModel
 
-from langchain_mlstudio.chat_models._jobs import GenerationJob, ModelStudioClient
-from langchain_mlstudio.chat_models.base import BaseChatGenerationJob, apply_stop
+from langchain_mlstudio.chat_models._messages import apply_stop
+from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
+from langchain_mlstudio.chat_models.client import ModelStudioClient
+from langchain_mlstudio.chat_models.types import GenerationJob
 from langchain_mlstudio.errors import (
     APIConnectionError,
     APIStatusError,

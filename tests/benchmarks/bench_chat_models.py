@@ -26,19 +26,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import operator
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import httpx
 
 from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
 from langchain_mlstudio.emulator import Emulator
+
+if __package__ in (None, ""):  # run as a script: the repository root holds ``tests.support``
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.chat import fan_out
 
 KEY, ORG, MODEL = "bench-key", "bench-org", "bench-model"
 REPEATS = 5
@@ -142,11 +145,6 @@ def batch_table(emu: Emulator) -> list[str]:
     ]
 
 
-class FanOut(TypedDict):
-    topics: list[str]
-    answers: Annotated[list[str], operator.add]
-
-
 def _ionos(emu: Emulator, packing: bool, **settings: Any) -> ChatIonosModelStudio:
     off: dict[str, Any] = {} if packing else {"pack_concurrent_calls": False}
     return ChatIonosModelStudio(
@@ -188,23 +186,9 @@ def _batch(emu: Emulator, packing: bool) -> None:
 
 
 def _fan_out(emu: Emulator, packing: bool) -> None:
-    from langgraph.graph import END, START, StateGraph
-    from langgraph.types import Send
-
-    llm = _ionos(emu, packing)
-
-    async def answer(state: dict[str, str]) -> dict[str, list[str]]:
-        return {"answers": [str((await llm.ainvoke(state["topic"])).content)]}
-
-    graph = StateGraph(FanOut)
-    graph.add_node("answer", answer)
-    graph.add_conditional_edges(
-        START, lambda s: [Send("answer", {"topic": t}) for t in s["topics"]], ["answer"]
-    )
-    graph.add_edge("answer", END)
     topics = [f"t{i}" for i in range(20)]
-    out = asyncio.run(graph.compile().ainvoke({"topics": topics, "answers": []}))
-    assert sorted(out["answers"]) == sorted(f"Echo: {t}" for t in topics)
+    answers = asyncio.run(fan_out(_ionos(emu, packing), topics))
+    assert sorted(answers) == sorted(f"Echo: {t}" for t in topics)
 
 
 def _two_instances(emu: Emulator, packing: bool) -> None:
@@ -301,9 +285,10 @@ def main() -> int:
         batch = batch_table(emu)
         print("\n".join(batch))
     if args.write:
-        section = "\n".join(
+        _write_section(
+            START,
+            END,
             [
-                START,
                 "## Chat models (generate-job polling and batching)",
                 "",
                 f"Measured with `tests/benchmarks/bench_chat_models.py` against the emulator on "
@@ -318,16 +303,8 @@ def main() -> int:
                 "one job per prompt in sequence.",
                 "",
                 *batch,
-                END,
-            ]
+            ],
         )
-        text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-        if START in text:
-            before, rest = text.split(START, 1)
-            text = before + section + rest.split(END, 1)[1]
-        else:
-            text = text.rstrip() + "\n\n" + section + "\n"
-        DOC.write_text(text)
         print(f"\nWrote {DOC}")
     return 0
 

@@ -145,7 +145,7 @@ async def test_async_client_resumes_too(emulator: Emulator) -> None:
         api_key=API_KEY, organization_id=ORG, base_url=emulator.base_url, provider="ionos"
     )
     job_id = await client.asubmit([[{"role": "user", "content": "x"}]], model=MODEL)
-    job = await client.await_for_job(job_id)
+    job = await client.await_job(job_id)
     assert job.job_status == "FINISHED"
     assert (await client.aget_job(job_id)).text_for(0) == "Echo: x"  # as ainvoke gives it
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
+from langchain_mlstudio import ChatIonosModelStudio
 from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.emulator.responders import SchemaResponder
 from tests.integration_tests.chat_models.conftest import (
@@ -24,6 +24,7 @@ from tests.integration_tests.chat_models.conftest import (
     OVERRIDE_MODEL,
     start,
 )
+from tests.support.chat import SuiteModel
 
 
 def _schema_following(flavour: str) -> Iterator[Emulator]:
@@ -43,12 +44,11 @@ def ionos_schema_emulator() -> Iterator[Emulator]:
     yield from _schema_following("ionos")
 
 
-class _EmulatedSuite(ChatModelIntegrationTests):
+class _EmulatedSuite(SuiteModel, ChatModelIntegrationTests):
     """Shared settings: prompted formats only, no usage, no downloaded media."""
 
     emulator: Emulator
     emulator_fixture = "modelstudio_schema_emulator"
-    extra_params: dict[str, Any] = {}
 
     @pytest.fixture(autouse=True)
     def _emulator(self, request: pytest.FixtureRequest) -> None:
@@ -56,13 +56,9 @@ class _EmulatedSuite(ChatModelIntegrationTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {
-            "model": MODEL,
-            "api_key": API_KEY,
-            "organization_id": ORG,
-            "base_url": self.emulator.base_url,
-            **self.extra_params,
-        }
+        return self.suite_params(
+            model=MODEL, api_key=API_KEY, organization_id=ORG, base_url=self.emulator.base_url
+        )
 
     @property
     def has_tool_calling(self) -> bool:
@@ -105,30 +101,16 @@ class _PromptedSuite(_EmulatedSuite):
 class TestChatModelStudioIntegration(_EmulatedSuite):
     emulator_fixture = "modelstudio_schema_emulator"
 
-    @property
-    def chat_model_class(self) -> type[ChatModelStudio]:
-        return ChatModelStudio
-
 
 class TestChatIonosModelStudioIntegration(_EmulatedSuite):
     emulator_fixture = "ionos_schema_emulator"
-
-    @property
-    def chat_model_class(self) -> type[ChatIonosModelStudio]:
-        return ChatIonosModelStudio
+    model_class = ChatIonosModelStudio
 
 
 class TestChatModelStudioPromptedToolsIntegration(_PromptedSuite):
     emulator_fixture = "modelstudio_schema_emulator"
 
-    @property
-    def chat_model_class(self) -> type[ChatModelStudio]:
-        return ChatModelStudio
-
 
 class TestChatIonosModelStudioPromptedToolsIntegration(_PromptedSuite):
     emulator_fixture = "ionos_schema_emulator"
-
-    @property
-    def chat_model_class(self) -> type[ChatIonosModelStudio]:
-        return ChatIonosModelStudio
+    model_class = ChatIonosModelStudio

@@ -23,6 +23,7 @@ from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.emulator.responders import Malformed, SchemaResponder
 from langchain_mlstudio.errors import StructuredOutputError, ToolCallingNotEnabledError
 from tests.integration_tests.chat_models.conftest import API_KEY, MODEL, ORG
+from tests.support.chat import emulated_chat_model
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # LangGraph points to langchain.agents.create_agent
@@ -36,14 +37,11 @@ def emulator() -> Iterator[Emulator]:
         yield emulator
 
 
-def model(emulator: Emulator, **kwargs: object) -> BaseChatGenerationJob:
-    return ChatModelStudio(
-        model=MODEL,
-        api_key=API_KEY,
-        organization_id=ORG,
-        base_url=emulator.base_url,
-        poll_initial_interval=0.02,
-        **kwargs,  # type: ignore[arg-type]
+def model(
+    emulator: Emulator, cls: type[BaseChatGenerationJob] = ChatModelStudio, **kwargs: object
+) -> BaseChatGenerationJob:
+    return emulated_chat_model(
+        emulator, cls, api_key=API_KEY, organization_id=ORG, model=MODEL, **kwargs
     )
 
 
@@ -75,14 +73,7 @@ def test_create_agent_calls_a_tool_and_answers(emulator: Emulator) -> None:
 
 
 async def test_create_react_agent_calls_a_tool_and_answers(emulator: Emulator) -> None:
-    llm = ChatIonosModelStudio(
-        model=MODEL,
-        api_key=API_KEY,
-        organization_id=ORG,
-        base_url=emulator.base_url,
-        poll_initial_interval=0.02,
-        tool_calling="prompted",
-    )
+    llm = model(emulator, ChatIonosModelStudio, tool_calling="prompted")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecated in favour of create_agent, still used
         agent = create_react_agent(llm, tools=[get_weather])

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from langchain_mlstudio._core import _progress
-from tests.unit_tests.chat_models.fake_jobs import FakeJobAPI, make_model
+from tests.support.chat import SYNC_AND_ASYNC, FakeJobAPI, batch, make_model
 
 
 class Terminal(io.StringIO):
@@ -38,33 +38,21 @@ def counts(text: str) -> list[int]:
     return [int(n) for n in re.findall(r"batch: (\d+)/10 tasks", text)]
 
 
-def test_batch_shows_tasks_done_of_total_across_all_its_jobs() -> None:
+@SYNC_AND_ASYNC
+async def test_batch_shows_tasks_done_of_total_across_all_its_jobs(asynchronous: bool) -> None:
     api = FakeJobAPI(checks_until_done=2)
     llm = make_model(api, max_batch_size=4, progress=True)
 
     with terminal() as out:
-        llm.batch([f"p{i}" for i in range(10)])
-
-    assert len(api.jobs) == 3
-    seen = counts(out.getvalue())
-    assert seen == sorted(seen)
-    assert any(0 < n < 10 for n in seen)  # counted as the jobs report them
-    last = out.getvalue().rstrip().rsplit("\r", 1)[-1]
-    assert re.fullmatch(r"ChatModelStudio batch: 10/10 tasks \(100%\), done in \d+ s", last)
-
-
-async def test_abatch_shows_tasks_done_of_total_across_all_its_jobs() -> None:
-    api = FakeJobAPI(checks_until_done=2)
-    llm = make_model(api, max_batch_size=4, progress=True)
-
-    with terminal() as out:
-        await llm.abatch([f"p{i}" for i in range(10)])
+        await batch(llm, [f"p{i}" for i in range(10)], asynchronous=asynchronous)
 
     assert len(api.jobs) == 3
     seen = counts(out.getvalue())
     assert seen == sorted(seen)
     assert seen[-1] == 10
-    assert any(0 < n < 10 for n in seen)
+    assert any(0 < n < 10 for n in seen)  # counted as the jobs report them
+    last = out.getvalue().rstrip().rsplit("\r", 1)[-1]
+    assert re.fullmatch(r"ChatModelStudio batch: 10/10 tasks \(100%\), done in \d+ s", last)
 
 
 def test_batch_progress_counts_failed_tasks_as_done() -> None:

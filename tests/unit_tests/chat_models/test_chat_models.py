@@ -26,7 +26,7 @@ from langchain_mlstudio import (
     TaskFailedError,
 )
 from langchain_mlstudio.chat_models import PROGRESS_EVENT
-from tests.unit_tests.chat_models.fake_jobs import KEY, ORG, FakeJobAPI, make_model
+from tests.support.chat import KEY, ORG, FakeJobAPI, call_in_threads, make_model
 
 FLAVOURS = ["modelstudio", "ionos"]
 
@@ -458,11 +458,7 @@ def test_max_concurrent_jobs_holds_until_jobs_end() -> None:
         organization_id="org-cap-sync",  # a credential of its own: a fresh peak
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
     )
-    threads = [threading.Thread(target=llm.invoke, args=(f"p{i}",)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    call_in_threads(llm.invoke, [f"p{i}" for i in range(6)])
 
     assert len(api.jobs) == 6
     assert max(in_flight) == 2

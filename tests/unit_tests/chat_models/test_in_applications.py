@@ -12,7 +12,7 @@ import pickle
 import signal
 import threading
 import time
-from typing import Annotated, Any, TypedDict
+from typing import Any, TypedDict
 
 import httpx
 import pytest
@@ -34,7 +34,18 @@ from langchain_mlstudio import (
     TaskFailedError,
 )
 from langchain_mlstudio.chat_models import CANCELLED_EVENT, PROGRESS_EVENT
-from tests.unit_tests.chat_models.fake_jobs import KEY, ORG, FakeJobAPI, make_client, make_model
+from tests.support.chat import (
+    KEY,
+    ORG,
+    SYNC_AND_ASYNC,
+    FakeJobAPI,
+    batch,
+    batch_as_completed,
+    call_in_threads,
+    fan_out,
+    make_client,
+    make_model,
+)
 
 FLAVOURS = ["modelstudio", "ionos"]
 
@@ -86,15 +97,6 @@ class Events(BaseCallbackHandler):
 
     def named(self, name: str) -> list[Any]:
         return [data for event, data in self.events if event == name]
-
-
-def _concat(left: list[str], right: list[str]) -> list[str]:
-    return left + right
-
-
-class FanOut(TypedDict):
-    topics: list[str]
-    answers: Annotated[list[str], _concat]
 
 
 class Answer(TypedDict):
@@ -225,7 +227,11 @@ def test_concurrent_invokes_from_threads_and_copies_are_packed() -> None:
 
 def test_configurable_fields_instances_are_packed_and_share_the_limit() -> None:
     api = FakeJobAPI(checks_until_done=2)
-    llm = make_model(api).configurable_fields(max_tokens=ConfigurableField(id="max_tokens"))
+    # each instance builds its own client on its first call: on a loaded machine the
+    # fifteen calls can take longer than the default window to arrive
+    llm = make_model(api, pack_window=0.5).configurable_fields(
+        max_tokens=ConfigurableField(id="max_tokens")
+    )
 
     # each config builds its own instance, as configurable_fields does per call
     configs = [{"configurable": {"max_tokens": 50}, "max_concurrency": 15} for _ in range(15)]
@@ -237,24 +243,16 @@ def test_configurable_fields_instances_are_packed_and_share_the_limit() -> None:
     assert api.jobs["job_0"].payload["max_tokens"] == 50
 
 
-def test_batch_as_completed_packs_its_inputs() -> None:
+@SYNC_AND_ASYNC
+async def test_batch_as_completed_packs_its_inputs(asynchronous: bool) -> None:
     api = FakeJobAPI()
     llm = make_model(api)
 
-    pairs = dict(llm.batch_as_completed([f"q{i}" for i in range(40)]))
-
-    assert {i: m.content for i, m in pairs.items()} == {i: f"reply to q{i}" for i in range(40)}
-    assert sorted(len(j.conversations) for j in api.jobs.values()) == [8, 32]
-
-
-async def test_abatch_as_completed_packs_its_inputs() -> None:
-    api = FakeJobAPI()
-    llm = make_model(api)
-
-    pairs = {i: m async for i, m in llm.abatch_as_completed([f"q{i}" for i in range(40)])}
+    pairs = await batch_as_completed(llm, [f"q{i}" for i in range(40)], asynchronous=asynchronous)
 
     assert {i: m.content for i, m in pairs.items()} == {i: f"reply to q{i}" for i in range(40)}
     assert len(api.jobs) == 2
+    assert sorted(len(j.conversations) for j in api.jobs.values()) == [8, 32]
 
 
 def test_max_concurrency_bounds_jobs_in_flight_not_the_pack_size() -> None:
@@ -294,11 +292,7 @@ def test_a_cache_does_not_turn_packing_off_for_uncached_inputs() -> None:
 def test_packing_of_concurrent_calls_can_be_turned_off() -> None:
     api = FakeJobAPI()
     llm = make_model(api, pack_concurrent_calls=False)
-    threads = [threading.Thread(target=llm.invoke, args=(f"q{i}",)) for i in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    call_in_threads(llm.invoke, [f"q{i}" for i in range(5)])
     assert len(api.jobs) == 5
 
 
@@ -348,25 +342,12 @@ def test_models_with_other_credentials_or_parameters_are_never_packed_together()
 
 
 async def test_a_langgraph_send_fan_out_is_packed_into_one_job() -> None:
-    from langgraph.graph import END, START, StateGraph
-    from langgraph.types import Send
-
     api = FakeJobAPI(checks_until_done=2)
     llm = make_model(api)
 
-    async def answer(state: dict[str, str]) -> dict[str, list[str]]:
-        return {"answers": [str((await llm.ainvoke(state["topic"])).content)]}
+    answers = await fan_out(llm, [f"t{i}" for i in range(20)])
 
-    graph = StateGraph(FanOut)
-    graph.add_node("answer", answer)
-    graph.add_conditional_edges(
-        START, lambda s: [Send("answer", {"topic": t}) for t in s["topics"]], ["answer"]
-    )
-    graph.add_edge("answer", END)
-
-    out = await graph.compile().ainvoke({"topics": [f"t{i}" for i in range(20)], "answers": []})
-
-    assert sorted(out["answers"]) == sorted(f"reply to t{i}" for i in range(20))
+    assert sorted(answers) == sorted(f"reply to t{i}" for i in range(20))
     assert len(api.jobs) == 1
 
 
@@ -794,21 +775,12 @@ def test_only_ionos_single_leading_space_is_removed_and_the_client_agrees(
     )
 
 
-def test_a_thousand_inputs_make_32_jobs_in_batch() -> None:
+@SYNC_AND_ASYNC
+async def test_a_thousand_inputs_make_32_jobs_in_batch(asynchronous: bool) -> None:
     api = FakeJobAPI(on_post=lambda _: time.sleep(0.02))  # a server taking its time
     llm = make_model(api)
 
-    results = llm.batch([f"q{i}" for i in range(1000)])
-
-    assert [r.content for r in results] == [f"reply to q{i}" for i in range(1000)]
-    assert sorted(len(j.conversations) for j in api.jobs.values()) == [8] + [32] * 31
-
-
-async def test_a_thousand_inputs_make_32_jobs_in_abatch() -> None:
-    api = FakeJobAPI(on_post=lambda _: time.sleep(0.02))
-    llm = make_model(api)
-
-    results = await llm.abatch([f"q{i}" for i in range(1000)])
+    results = await batch(llm, [f"q{i}" for i in range(1000)], asynchronous=asynchronous)
 
     assert [r.content for r in results] == [f"reply to q{i}" for i in range(1000)]
     assert sorted(len(j.conversations) for j in api.jobs.values()) == [8] + [32] * 31

@@ -11,26 +11,15 @@ from langchain_tests.unit_tests.chat_models import TEST_PYDANTIC_MODELS
 from syrupy.assertion import SnapshotAssertion
 
 from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio
-from langchain_mlstudio.chat_models import BaseChatGenerationJob
+from tests.support.chat import SuiteModel
 
 
-class _Suite(ChatModelUnitTests):
-    model_class: type[BaseChatGenerationJob]
+class _Suite(SuiteModel, ChatModelUnitTests):
     env_prefix: str
-    extra_params: dict[str, Any] = {}
-
-    @property
-    def chat_model_class(self) -> type[BaseChatGenerationJob]:
-        return self.model_class
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {
-            "model": "ft-model",
-            "organization_id": "org-1",
-            "api_key": "unit-key",
-            **self.extra_params,
-        }
+        return self.suite_params(model="ft-model", organization_id="org-1", api_key="unit-key")
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:

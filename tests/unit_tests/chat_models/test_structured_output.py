@@ -23,7 +23,7 @@ from langchain_mlstudio.errors import (
     TaskFailedError,
     ToolCallingNotEnabledError,
 )
-from tests.unit_tests.chat_models.fake_jobs import FakeJob, FakeJobAPI, make_model
+from tests.support.chat import FakeJob, FakeJobAPI, make_model
 
 Conversation = list[dict[str, Any]]
 

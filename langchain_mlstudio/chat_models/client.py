@@ -5,189 +5,71 @@ conversations and answers ``{"job_id", "status": "CREATED", "message"}``;
 ``GET /api/v1/organizations/{org}/generate/{job_id}`` reports
 ``{"job_id", "job_status", "total_tasks", "completed_tasks", "results": [...]}``
 where each result carries ``task_index``, ``status``, ``result`` and (on
-ModelStudio) ``error``. IONOS says ``FINISHED``, ModelStudio ``completed``;
-running and failure words are undocumented, so statuses are compared
-case-insensitively and anything unknown counts as still running.
+ModelStudio) ``error`` (see :mod:`langchain_mlstudio.chat_models.types`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from enum import Enum
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import SecretStr, ValidationError
 
-from langchain_mlstudio._core._calls import APIResponse
+from langchain_mlstudio._core._calls import APIResponse, Call
 from langchain_mlstudio._core._errors import describe_validation_error
-from langchain_mlstudio._core._http import HTTPTransport
 from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_job, poll_job
 from langchain_mlstudio._core._retry import Safety, parse_retry_after
-from langchain_mlstudio.chat_models._providers import (
-    API_PATH,
-    PROVIDERS,
-    Provider,
-    ProviderInfo,
-    status_hints,
-)
+from langchain_mlstudio.chat_models._providers import API_PATH, PROVIDERS, Provider
+from langchain_mlstudio.chat_models.types import GenerationJob, JobState
 from langchain_mlstudio.errors import (
     InvalidInputError,
     JobFailedError,
     MalformedResponseError,
     RateLimitError,
-    TaskFailedError,
 )
-
-logger = logging.getLogger("langchain_mlstudio.jobs")
-
-__all__ = [
-    "API_PATH",
-    "PROVIDERS",
-    "GenerationJob",
-    "JobState",
-    "ModelStudioClient",
-    "Provider",
-    "ProviderInfo",
-    "TaskResult",
-    "parse_state",
-]
-
-
-class JobState(str, Enum):
-    """A job's or task's status, reduced to what a client acts on."""
-
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-_SUCCESS_WORDS = frozenset({"finished", "completed", "succeeded", "done", "success"})
-_FAILURE_WORDS = frozenset({"failed", "error", "canceled", "cancelled", "expired"})
-
-
-def parse_state(status: str | None) -> JobState:
-    """Reduce a status word to a :class:`JobState`, case-insensitively.
-
-    Unknown words (and ``None``) mean the job is still running.
-
-    Example:
-        >>> [parse_state(s).value for s in ("FINISHED", "Cancelled", "warming_up")]
-        ['succeeded', 'failed', 'running']
-    """
-    word = (status or "").strip().lower()
-    if word in _SUCCESS_WORDS:
-        return JobState.SUCCEEDED
-    if word in _FAILURE_WORDS:
-        return JobState.FAILED
-    return JobState.RUNNING
-
-
-class TaskResult(BaseModel):
-    """The outcome of one conversation of a job.
-
-    Attributes:
-        task_index: The conversation's position in the submitted job.
-        status: The task's raw status word.
-        result: The generated text (``None`` while running or on failure).
-        error: The server's error message for a failed task.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    task_index: int = Field(strict=True)
-    status: str | None = None
-    result: str | None = None
-    error: str | None = None
-
-    @field_validator("error", mode="before")
-    @classmethod
-    def _stringify_error(cls, value: Any) -> Any:
-        if value is None or isinstance(value, str):
-            return value
-        return str(value)
-
-    @property
-    def state(self) -> JobState:
-        """The task's state; a result without a status counts as success."""
-        if self.status is None and self.result is not None:
-            return JobState.SUCCEEDED
-        return parse_state(self.status)
-
-
-class GenerationJob(BaseModel):
-    """A generation job's status as reported by ``GET .../generate/{job_id}``.
-
-    Example:
-        >>> job = GenerationJob.model_validate({"job_id": "j", "job_status": "FINISHED",
-        ...     "results": [{"task_index": 0, "status": "completed", "result": "Hi"}]})
-        >>> job.state, job.result_for(0).result
-        (<JobState.SUCCEEDED: 'succeeded'>, 'Hi')
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    job_id: str
-    job_status: str | None = None
-    total_tasks: int | None = None
-    completed_tasks: int | None = None
-    results: list[TaskResult] = Field(default_factory=list)
-
-    @field_validator("results", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
-
-    @property
-    def state(self) -> JobState:
-        """The job's state."""
-        return parse_state(self.job_status)
-
-    def result_for(self, task_index: int) -> TaskResult | None:
-        """The result of the conversation at ``task_index``, matched by index."""
-        for item in self.results:
-            if item.task_index == task_index:
-                return item
-        return None
-
-    def text_for(self, task_index: int) -> str:
-        """The generated text of one conversation.
-
-        Raises:
-            TaskFailedError: The task failed, or the finished job has no result
-                for it.
-        """
-        item = self.result_for(task_index)
-        if item is None:
-            raise TaskFailedError(
-                f"Job {self.job_id} finished without a result for task {task_index}",
-                job_id=self.job_id,
-                task_index=task_index,
-                job_status=self.job_status,
-            )
-        if item.state is not JobState.SUCCEEDED or item.result is None:
-            raise TaskFailedError(
-                f"Task {task_index} of job {self.job_id} ended as {item.status!r}",
-                job_id=self.job_id,
-                task_index=task_index,
-                job_status=self.job_status,
-                server_message=item.error,
-                hint="The other conversations of the job are unaffected; retry this one.",
-            )
-        return item.result
-
 
 Conversation = Sequence[Mapping[str, Any]]
 ProgressCallback = Callable[[GenerationJob], Any]
+#: A duration in seconds, or ``None`` for the default (or no limit, where documented).
+Seconds = float | None
+
+__all__ = ["Conversation", "ModelStudioClient", "ProgressCallback", "Seconds"]
+
+logger = logging.getLogger("langchain_mlstudio.jobs")
 
 
-def _deadline(wait_for_capacity: float | None) -> float | None:
-    """The monotonic time to stop waiting for capacity, ``None`` to give up at the first 429."""
-    return None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+class _CapacityWait:
+    """Submitting again after the server refused a job with 429, until a deadline.
+
+    ``wait_for_capacity=None`` gives up at the first 429 (once the transport's
+    own retries are spent).
+    """
+
+    def __init__(self, service: str, wait_for_capacity: Seconds) -> None:
+        self.service = service
+        self.deadline = None if wait_for_capacity is None else time.monotonic() + wait_for_capacity
+        self.attempt = 0
+
+    def delay_after(self, refusal: RateLimitError) -> float:
+        """The wait before submitting again; ``refusal`` is raised when it is time to give up."""
+        left = None if self.deadline is None else self.deadline - time.monotonic()
+        if left is None or left <= 0:
+            raise refusal
+        # The server's Retry-After, but never a busy loop: at least a growing backoff.
+        delay = max(refusal.retry_after or 0.0, min(2.0, 0.25 * 2**self.attempt))
+        self.attempt += 1
+        logger.info(
+            "%s refused a job (429, parallel-job limit); submitting again in %.2f s",
+            self.service,
+            delay,
+        )
+        return min(delay, left)
 
 
 class ModelStudioClient:
@@ -211,6 +93,12 @@ class ModelStudioClient:
         default_headers: Headers added to every request.
         http_client: An ``httpx.Client`` to use.
         http_async_client: An ``httpx.AsyncClient`` to use.
+        sleep: How the client waits between attempts and status checks.
+        asleep: How its async methods wait.
+
+    Attributes:
+        provider: ``"modelstudio"`` or ``"ionos"``, as on the chat models.
+        service: The front door's configuration record (names, variables, hints).
 
     Example:
         >>> from langchain_mlstudio.emulator import Emulator
@@ -224,10 +112,10 @@ class ModelStudioClient:
 
     def __init__(
         self,
+        *,
         api_key: str | SecretStr | None = None,
         organization_id: str | None = None,
         base_url: str | None = None,
-        *,
         provider: Provider = "modelstudio",
         timeout: float | None = 30.0,
         max_retries: int = 2,
@@ -236,27 +124,29 @@ class ModelStudioClient:
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         http_async_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        info = PROVIDERS[provider]
-        self.provider = info
-        self.api_key, self.organization_id, url = info.resolve(api_key, organization_id, base_url)
-        self.job_timeout = job_timeout
-        self.poll_schedule = poll_schedule or PollSchedule()
-        self.transport = HTTPTransport(
-            info.display_name,
-            url,
-            self._auth_headers,
+        self.provider: Provider = provider
+        self.service = PROVIDERS[provider]
+        settings, self.organization_id = self.service.resolve_settings(
+            api_key=api_key,
+            organization_id=organization_id,
+            base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
             http_client=http_client,
             http_async_client=http_async_client,
-            status_hints=status_hints(info),
         )
+        self.api_key: SecretStr = settings.api_key  # type: ignore[assignment]  # checked
+        self.job_timeout = job_timeout
+        self.poll_schedule = poll_schedule or PollSchedule()
+        self.transport = settings.transport(self._auth_headers, sleep=sleep, asleep=asleep)
 
     def __repr__(self) -> str:
         return (
-            f"ModelStudioClient(provider={self.provider.name!r}, "
+            f"ModelStudioClient(provider={self.provider!r}, "
             f"organization_id={self.organization_id!r}, base_url={self.transport.base_url!r})"
         )
 
@@ -265,7 +155,32 @@ class ModelStudioClient:
 
     @property
     def _jobs_path(self) -> str:
-        return f"/api/v1/organizations/{self.organization_id}/generate"
+        return f"{API_PATH}/organizations/{self.organization_id}/generate"
+
+    # -- the two endpoints ----------------------------------------------------
+
+    def _submit_call(
+        self,
+        conversations: Sequence[Conversation],
+        model: str,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> Call[str]:
+        """``POST .../generate`` (body checked first); never repeated once a job may exist."""
+        payload = self.build_payload(
+            conversations, model=model, temperature=temperature, max_tokens=max_tokens
+        )
+        return Call(
+            "POST", self._jobs_path, self._job_id_from, json_body=payload, safety=Safety.CREATES
+        )
+
+    def _status_call(self, job_id: str) -> Call[GenerationJob]:
+        """``GET .../generate/{job_id}``: the job's status and results so far."""
+        return Call("GET", f"{self._jobs_path}/{job_id}", lambda r: self._job_from(r, job_id))
+
+    def _poll_call(self, job_id: str) -> Call[PollResult[GenerationJob]]:
+        """The status call, read as a poll result (final or not, ``Retry-After``)."""
+        return Call("GET", f"{self._jobs_path}/{job_id}", lambda r: self._poll_result(r, job_id))
 
     # -- request and response shapes ----------------------------------------
 
@@ -314,7 +229,7 @@ class ModelStudioClient:
         job_id = data.get("job_id") if isinstance(data, dict) else None
         if not isinstance(job_id, str) or not job_id:
             raise MalformedResponseError(
-                f"{self.provider.display_name} accepted the job but sent no job_id",
+                f"{self.service.name} accepted the job but sent no job_id",
                 status_code=response.status_code,
                 request_id=response.request_id,
             )
@@ -328,12 +243,12 @@ class ModelStudioClient:
             job = GenerationJob.model_validate(data)
         except ValidationError as exc:
             raise MalformedResponseError(
-                f"{self.provider.display_name} sent a job status for {job_id} "
+                f"{self.service.name} sent a job status for {job_id} "
                 f"with missing or wrongly typed fields ({describe_validation_error(exc)})",
                 status_code=response.status_code,
                 request_id=response.request_id,
             ) from None
-        if self.provider.name == "ionos":
+        if self.provider == "ionos":
             # IONOS's model continues the prompt: its results start with one
             # space. Remove exactly that one, so indentation survives.
             for item in job.results:
@@ -356,7 +271,16 @@ class ModelStudioClient:
             retry_after=parse_retry_after(response.headers.get("retry-after")),
         )
 
-    def _final(self, job: GenerationJob) -> GenerationJob:
+    def _polling(self, timeout: Seconds, first_delay: Seconds) -> dict[str, Any]:
+        """How :func:`poll_job` follows a job: the schedule, the deadline, the first wait."""
+        return {
+            "schedule": self.poll_schedule,
+            "timeout": self.job_timeout if timeout is None else timeout,
+            "first_delay": first_delay,
+        }
+
+    @staticmethod
+    def _raise_if_failed(job: GenerationJob) -> GenerationJob:
         if job.state is JobState.FAILED:
             raise JobFailedError(
                 f"Job {job.job_id} ended as {job.job_status!r}",
@@ -374,8 +298,8 @@ class ModelStudioClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
-        wait_for_capacity: float | None = None,
         stop: threading.Event | None = None,
+        wait_for_capacity: Seconds = None,
     ) -> str:
         """Submit a job of one or more conversations and return its ``job_id``.
 
@@ -387,68 +311,40 @@ class ModelStudioClient:
             model: The fine-tuned model's id.
             temperature: Sampling temperature, 0.0 to 1.0.
             max_tokens: Maximum length of each response.
+            stop: When set, stop waiting for capacity (raises
+                :class:`InterruptedError`; nothing is submitted).
             wait_for_capacity: Seconds to keep trying while the server refuses
                 the job with 429 (its parallel-job limit is reached); the
                 default gives up once the transport's retries are spent.
-            stop: When set, stop waiting for capacity (raises
-                :class:`InterruptedError`; nothing is submitted).
         """
-        payload = self.build_payload(
-            conversations, model=model, temperature=temperature, max_tokens=max_tokens
-        )
-        deadline = _deadline(wait_for_capacity)
-        attempt = 0
+        call = self._submit_call(conversations, model, temperature, max_tokens)
+        capacity = _CapacityWait(self.service.name, wait_for_capacity)
         while True:
             if stop is not None and stop.is_set():
                 raise InterruptedError("stopped before submitting")
             try:
-                response = self.transport.request(
-                    "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
-                )
-                break
-            except RateLimitError as exc:
-                delay = self._capacity_delay(exc, deadline, attempt)
-                if delay is None:
-                    raise
+                return self._submitted(self.transport.call(call), len(conversations))
+            except RateLimitError as refusal:
+                delay = capacity.delay_after(refusal)
             (stop.wait if stop is not None else self.transport.sleep)(delay)
-            attempt += 1
-        return self._submitted(response, len(conversations))
 
-    def _submitted(self, response: APIResponse, conversations: int) -> str:
+    @staticmethod
+    def _submitted(job_id: str, conversations: int) -> str:
         """The id of the job the submit created, logged."""
-        job_id = self._job_id_from(response)
         logger.info("Submitted job %s with %d conversation(s)", job_id, conversations)
         return job_id
 
-    def _capacity_delay(
-        self, exc: RateLimitError, deadline: float | None, attempt: int
-    ) -> float | None:
-        """The wait before submitting again after a 429, or ``None`` to give up."""
-        if deadline is None:
-            return None
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        # The server's Retry-After, but never a busy loop: at least a growing backoff.
-        delay = max(exc.retry_after or 0.0, min(2.0, 0.25 * 2**attempt))
-        logger.info(
-            "%s refused a job (429, parallel-job limit); submitting again in %.2f s",
-            self.provider.display_name,
-            delay,
-        )
-        return min(delay, left)
-
     def get_job(self, job_id: str) -> GenerationJob:
         """A job's current status and any results so far."""
-        return self._job_from(self.transport.request("GET", f"{self._jobs_path}/{job_id}"), job_id)
+        return self.transport.call(self._status_call(job_id))
 
     def wait_for_job(
         self,
         job_id: str,
         *,
-        timeout: float | None = None,
+        timeout: Seconds = None,
         on_progress: ProgressCallback | None = None,
-        first_delay: float | None = None,
+        first_delay: Seconds = None,
     ) -> GenerationJob:
         """Poll a job adaptively until it ends, and return it.
 
@@ -464,22 +360,15 @@ class ModelStudioClient:
         """
 
         def check() -> PollResult[GenerationJob]:
-            result = self._poll_result(
-                self.transport.request("GET", f"{self._jobs_path}/{job_id}"), job_id
-            )
+            result = self.transport.call(self._poll_call(job_id))
             if on_progress is not None:
                 on_progress(result.state)
             return result
 
         job = poll_job(
-            job_id,
-            check,
-            schedule=self.poll_schedule,
-            timeout=self.job_timeout if timeout is None else timeout,
-            first_delay=first_delay,
-            sleep=self.transport.sleep,
+            job_id, check, sleep=self.transport.sleep, **self._polling(timeout, first_delay)
         )
-        return self._final(job)
+        return self._raise_if_failed(job)
 
     # -- async --------------------------------------------------------------
 
@@ -490,46 +379,33 @@ class ModelStudioClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
-        wait_for_capacity: float | None = None,
+        wait_for_capacity: Seconds = None,
     ) -> str:
         """Async twin of :meth:`submit`."""
-        payload = self.build_payload(
-            conversations, model=model, temperature=temperature, max_tokens=max_tokens
-        )
-        deadline = _deadline(wait_for_capacity)
-        attempt = 0
+        call = self._submit_call(conversations, model, temperature, max_tokens)
+        capacity = _CapacityWait(self.service.name, wait_for_capacity)
         while True:
             try:
-                response = await self.transport.arequest(
-                    "POST", self._jobs_path, json_body=payload, safety=Safety.CREATES
-                )
-                break
-            except RateLimitError as exc:
-                delay = self._capacity_delay(exc, deadline, attempt)
-                if delay is None:
-                    raise
-            await self.transport.asleep(delay)
-            attempt += 1
-        return self._submitted(response, len(conversations))
+                return self._submitted(await self.transport.acall(call), len(conversations))
+            except RateLimitError as refusal:
+                await self.transport.asleep(capacity.delay_after(refusal))
 
     async def aget_job(self, job_id: str) -> GenerationJob:
         """Async twin of :meth:`get_job`."""
-        response = await self.transport.arequest("GET", f"{self._jobs_path}/{job_id}")
-        return self._job_from(response, job_id)
+        return await self.transport.acall(self._status_call(job_id))
 
-    async def await_for_job(
+    async def await_job(
         self,
         job_id: str,
         *,
-        timeout: float | None = None,
+        timeout: Seconds = None,
         on_progress: ProgressCallback | None = None,
-        first_delay: float | None = None,
+        first_delay: Seconds = None,
     ) -> GenerationJob:
         """Async twin of :meth:`wait_for_job`."""
 
         async def check() -> PollResult[GenerationJob]:
-            response = await self.transport.arequest("GET", f"{self._jobs_path}/{job_id}")
-            result = self._poll_result(response, job_id)
+            result = await self.transport.acall(self._poll_call(job_id))
             if on_progress is not None:
                 outcome = on_progress(result.state)
                 if inspect.isawaitable(outcome):
@@ -537,14 +413,9 @@ class ModelStudioClient:
             return result
 
         job = await apoll_job(
-            job_id,
-            check,
-            schedule=self.poll_schedule,
-            timeout=self.job_timeout if timeout is None else timeout,
-            first_delay=first_delay,
-            sleep=self.transport.asleep,
+            job_id, check, sleep=self.transport.asleep, **self._polling(timeout, first_delay)
         )
-        return self._final(job)
+        return self._raise_if_failed(job)
 
     def close(self) -> None:
         """Close the HTTP client the instance created."""
