@@ -15,6 +15,7 @@ Example:
     True
 """
 
-from langchain_mlstudio.demo._app import load_documents, main, retrieve, split_documents
+from langchain_mlstudio.demo._app import main
+from langchain_mlstudio.demo._documents import load_documents, retrieve, split_documents
 
 __all__ = ["load_documents", "main", "retrieve", "split_documents"]

@@ -23,16 +23,16 @@ from langchain_mlstudio.errors import (
 from langchain_mlstudio.ray._arrow import assemble
 from langchain_mlstudio.ray._errors import JobOutcomeUnknownError, require_ray
 from langchain_mlstudio.ray._rows import GenerationLayout, Row, conversation_of, job_key
-from langchain_mlstudio.ray._shared import call
+from langchain_mlstudio.ray._shared import ask_coordinator
 
-__all__ = ["Generator", "ModelRecipe", "generate_dataset", "no_job_created"]
+__all__ = ["GenerationWorker", "ModelRecipe", "generate_dataset", "no_job_created"]
 
 #: Statuses that refuse a job as a whole before creating it (the part is split).
 _REFUSED_WHOLE = frozenset({400, 413, 422})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 Outcome = tuple[str | None, BaseException | None, str | None]  # text, error, job id
-Member = tuple[Any, list[dict[str, Any]]]  # row id, conversation
+RowConversation = tuple[Any, list[dict[str, Any]]]  # row id, conversation
 
 
 def no_job_created(error: BaseException) -> bool:
@@ -87,7 +87,7 @@ class ModelRecipe:
         return self.model_class(**self.settings)
 
 
-class Generator:
+class GenerationWorker:
     """The callable class Ray Data runs in each worker: one batch of prompts at a time.
 
     The batch's valid rows are packed into jobs of ``max_batch_size``
@@ -114,7 +114,7 @@ class Generator:
     def rows(self, rows: list[Row]) -> list[Row]:
         """Answer rows; each gets its answer or its error's class."""
         outcomes: list[Outcome | None] = [None] * len(rows)
-        valid: list[tuple[int, Member]] = []
+        valid: list[tuple[int, RowConversation]] = []
         for i, row in enumerate(rows):
             row_id, prompt = self.layout.row_id(row), self.layout.prompt(row)
             try:
@@ -141,23 +141,23 @@ class Generator:
             if outcome is not None
         ]
 
-    def run_part(self, members: list[Member]) -> list[Outcome]:
+    def run_part(self, members: list[RowConversation]) -> list[Outcome]:
         """One job's outcomes; a job refused as a whole is split in halves."""
-        outcome = self._job(members)
+        outcome = self._run_job(members)
         if outcome is not None:
             return outcome
         middle = (len(members) + 1) // 2
         return self.run_part(members[:middle]) + self.run_part(members[middle:])
 
-    def _job(self, members: list[Member]) -> list[Outcome] | None:
+    def _run_job(self, members: list[RowConversation]) -> list[Outcome] | None:
         """Submit (or resume) and follow one job; ``None`` when it must be split."""
         ids = [row_id for row_id, _ in members]
         conversations = [conversation for _, conversation in members]
         key = job_key(ids, conversations)
         run = self.coordinator
-        call(run.acquire_slot.remote(key), "a job slot")
+        ask_coordinator(run.acquire_slot.remote(key), "a job slot")
         try:
-            action, job_id = call(run.claim.remote(key), "the job ledger")
+            action, job_id = ask_coordinator(run.claim.remote(key), "the job ledger")
             if action == "unknown":
                 error = JobOutcomeUnknownError(
                     f"An earlier attempt of this task started submitting the job of rows "
@@ -174,7 +174,7 @@ class Generator:
                     )
                 except MLStudioError as exc:
                     if no_job_created(exc):
-                        call(run.abandon.remote(key), "the job ledger")
+                        ask_coordinator(run.abandon.remote(key), "the job ledger")
                         if (
                             len(members) > 1
                             and isinstance(exc, APIStatusError)
@@ -182,16 +182,16 @@ class Generator:
                         ):
                             return None
                     return [(None, exc, None)] * len(members)
-                call(run.record.remote(key, job_id), "the job ledger")
+                ask_coordinator(run.record.remote(key, job_id), "the job ledger")
             try:
                 job = self.client.wait_for_job(job_id)
             except MLStudioError as exc:
                 return [(None, exc, job_id)] * len(members)
-            return [self._task(job, index) for index in range(len(members))]
+            return [self._task_outcome(job, index) for index in range(len(members))]
         finally:
-            call(run.release_slot.remote(key), "a job slot")
+            ask_coordinator(run.release_slot.remote(key), "a job slot")
 
-    def _task(self, job: GenerationJob, index: int) -> Outcome:
+    def _task_outcome(self, job: GenerationJob, index: int) -> Outcome:
         try:
             text, _ = apply_stop(job.text_for(index).lstrip(), self.llm.stop)
         except MLStudioError as exc:
@@ -276,7 +276,7 @@ def generate_dataset(
     coordinator = start_coordinator("generate", job_slots=llm.max_concurrent_jobs)
     layout = GenerationLayout(prompt_column, output_column, id_column)
     return ds.map_batches(
-        Generator,
+        GenerationWorker,
         fn_constructor_kwargs={
             "recipe": ModelRecipe.of(llm),
             "coordinator": coordinator,

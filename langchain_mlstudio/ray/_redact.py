@@ -17,10 +17,10 @@ from langchain_mlstudio.ray._shared import ClusterRateGate, SharedPseudonymizer
 
 logger = logging.getLogger("langchain_mlstudio.ray")
 
-__all__ = ["Redactor", "redact_dataset"]
+__all__ = ["RedactionWorker", "redact_dataset"]
 
 
-class Redactor:
+class RedactionWorker:
     """The callable class Ray Data runs in each worker: one batch of rows at a time.
 
     Args:
@@ -210,7 +210,7 @@ def redact_dataset(
         transformer.redact_metadata,
     )
     return ds.map_batches(
-        Redactor,
+        RedactionWorker,
         fn_constructor_kwargs={
             "transformer": worker,
             "layout": layout,

@@ -21,6 +21,7 @@ from langchain_mlstudio.errors import ConfigurationError, InvalidInputError
 __all__ = [
     "GenerationLayout",
     "RedactionLayout",
+    "Row",
     "conversation_of",
     "error_name",
     "has_text",

@@ -20,10 +20,15 @@ from langchain_mlstudio.fastino.pseudonymizer import Pseudonymizer
 from langchain_mlstudio.fastino.strategies import label_token
 from langchain_mlstudio.ray._errors import RunCoordinatorError, require_ray
 
-__all__ = ["ClusterRateGate", "SharedPseudonymizer", "call"]
+__all__ = [
+    "ClusterRateGate",
+    "SharedPseudonymizer",
+    "aask_coordinator",
+    "ask_coordinator",
+]
 
 
-def call(ref: Any, what: str) -> Any:
+def ask_coordinator(ref: Any, what: str) -> Any:
     """``ray.get(ref)``, a lost coordinator raised as :class:`RunCoordinatorError`.
 
     The error names only ``what`` was asked (never the arguments, which may
@@ -32,6 +37,15 @@ def call(ref: Any, what: str) -> Any:
     ray = require_ray()
     try:
         return ray.get(ref)
+    except ray.exceptions.RayActorError:
+        raise RunCoordinatorError(f"The run's coordinator actor is gone ({what})") from None
+
+
+async def aask_coordinator(ref: Any, what: str) -> Any:
+    """Async twin of :func:`ask_coordinator`: awaits ``ref`` without blocking the loop."""
+    ray = require_ray()
+    try:
+        return await ref
     except ray.exceptions.RayActorError:
         raise RunCoordinatorError(f"The run's coordinator actor is gone ({what})") from None
 
@@ -60,19 +74,14 @@ class ClusterRateGate(RequestGate):
     def before_attempt(self, attempt: Attempt) -> None:
         """Block until the coordinator grants this attempt a start, in time."""
         for _ in range(self.attempts):
-            granted = call(self.coordinator.admit.remote(), "a request start")
+            granted = ask_coordinator(self.coordinator.admit.remote(), "a request start")
             if time.time() - granted <= self.late:
                 return
 
     async def abefore_attempt(self, attempt: Attempt) -> None:
         """Await the coordinator's grant without blocking the event loop."""
-        ray = require_ray()
         for _ in range(self.attempts):
-            try:
-                granted = await self.coordinator.admit.remote()
-            except ray.exceptions.RayActorError:
-                msg = "The run's coordinator actor is gone (a request start)"
-                raise RunCoordinatorError(msg) from None
+            granted = await aask_coordinator(self.coordinator.admit.remote(), "a request start")
             if time.time() - granted <= self.late:
                 return
 
@@ -107,7 +116,7 @@ class SharedPseudonymizer(Pseudonymizer):
         key = (label_token(label), value)
         token = self._cache.get(key)
         if token is None:
-            [token] = call(self.coordinator.tokens.remote([key]), "a pseudonym")
+            [token] = ask_coordinator(self.coordinator.tokens.remote([key]), "a pseudonym")
             self._cache[key] = token
             self.merge({"entries": [{"label": key[0], "value": value, "token": token}]})
         return token
@@ -123,7 +132,7 @@ class SharedPseudonymizer(Pseudonymizer):
         if not require_ray().is_initialized():
             return
         with self._fetch_lock:
-            data = call(self.coordinator.export.remote(self._fetched), "the mapping")
+            data = ask_coordinator(self.coordinator.export.remote(self._fetched), "the mapping")
             self.merge(data)
             self._fetched += len(data["entries"])
 

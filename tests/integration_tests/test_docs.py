@@ -36,7 +36,7 @@ from langchain_core.tools import BaseTool, BaseToolkit
 
 import langchain_mlstudio
 from langchain_mlstudio.emulator import Emulator
-from tests.integration_tests.shown_output import prints_as_shown
+from tests.support.docs import prints_as_shown
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration_tests.shown_output import prints_as_shown
+from tests.support.docs import prints_as_shown
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -6,17 +6,15 @@ read here, are what the tests assert on (never wall-clock durations).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from langchain_mlstudio.emulator import Emulator
+from tests.support.live import Account, cleared, frozen_heap
 
-API_KEY = "ray-it-key"
-ORG = "ray-org"
-MODEL = "ray-model"
+ACCOUNT = Account(api_key="ray-it-key", organization_id="ray-org", model="ray-model")
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +36,22 @@ def ray_cluster() -> Iterator[Any]:
 def emulator_server() -> Iterator[Emulator]:
     # Arrival times at the emulator are what the rate-limit test reads: keep a
     # full collection of the test process's heap from looking like network jitter.
-    gc.collect()
-    gc.freeze()
-    try:
-        with Emulator(
-            api_key=API_KEY, organization_id=ORG, model=MODEL, flavour="ionos", job_duration=0.2
-        ) as emu:
-            yield emu
-    finally:
-        gc.unfreeze()
+    with frozen_heap(), ACCOUNT.emulator(flavour="ionos", job_duration=0.2) as emu:
+        yield emu
+
+
+def fresh_run(emulator: Emulator) -> Emulator:
+    """``emulator`` with Fastino's stats and latency, and the job counters, of a new run."""
+    emulator.fastino.reset()
+    emulator.fastino.latency = 0.0
+    emulator.fastino.fail_marker = None
+    emulator.generate.max_parallel_jobs = None  # an overrun must show, not be refused
+    emulator.generate.peak_running_jobs = 0
+    return emulator
 
 
 @pytest.fixture
 def emulator(emulator_server: Emulator) -> Iterator[Emulator]:
     """The shared emulator with its counters, log and faults reset."""
-    svc = emulator_server.fastino
-    svc.reset()
-    svc.latency = 0.0
-    svc.fail_marker = None
-    emulator_server.generate.max_parallel_jobs = None  # an overrun must show, not be refused
-    emulator_server.generate.peak_running_jobs = 0
-    emulator_server.faults.clear()
-    emulator_server.log.clear()
-    yield emulator_server
-    emulator_server.faults.clear()
+    with cleared(fresh_run(emulator_server)) as emu:
+        yield emu

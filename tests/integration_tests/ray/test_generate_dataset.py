@@ -13,21 +13,19 @@ from langchain_mlstudio import ChatIonosModelStudio
 from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.ray import JobOutcomeUnknownError, generate_dataset
 from langchain_mlstudio.ray._coordinator import start_coordinator
-from langchain_mlstudio.ray._generate import Generator, ModelRecipe
+from langchain_mlstudio.ray._generate import GenerationWorker, ModelRecipe
 from langchain_mlstudio.ray._rows import GenerationLayout, conversation_of, job_key
 
-from .conftest import API_KEY, MODEL, ORG
+from .conftest import ACCOUNT
 
 pytestmark = pytest.mark.usefixtures("ray_cluster")
 LAYOUT = GenerationLayout("prompt", "answer", "id")
 
 
 def model(emu: Emulator, **kwargs: Any) -> ChatIonosModelStudio:
-    return ChatIonosModelStudio(
-        model=MODEL,
-        api_key=API_KEY,
-        organization_id=ORG,
-        base_url=emu.base_url,
+    return ACCOUNT.chat_model(
+        ChatIonosModelStudio,
+        emu.base_url,
         poll_initial_interval=0.05,
         poll_max_interval=0.1,
         **kwargs,
@@ -85,10 +83,10 @@ def test_a_retried_batch_resumes_its_job_instead_of_submitting_again(
 ) -> None:
     llm = model(emulator, max_batch_size=4)
     run = start_coordinator("generate", job_slots=3)
-    first = Generator(ModelRecipe.of(llm), run, LAYOUT).rows(prompts(10))
+    first = GenerationWorker(ModelRecipe.of(llm), run, LAYOUT).rows(prompts(10))
     assert submitted(emulator) == 3
     # The same batch again, in a new worker of the same run (as a Ray retry runs it)
-    again = Generator(ModelRecipe.of(llm), run, LAYOUT).rows(prompts(10))
+    again = GenerationWorker(ModelRecipe.of(llm), run, LAYOUT).rows(prompts(10))
     assert submitted(emulator) == 3
     assert again == first
     assert {r["answer"] for r in again} == {f"Echo: question {i}" for i in range(10)}
@@ -102,13 +100,13 @@ def test_a_submission_cut_off_before_its_id_was_recorded_is_not_sent_again(
     rows = prompts(2)
     key = job_key([0, 1], [conversation_of(r["prompt"]) for r in rows])
     ray_cluster.get(run.claim.remote(key))  # an attempt claimed the job, then died
-    out = Generator(ModelRecipe.of(llm), run, LAYOUT).rows(rows)
+    out = GenerationWorker(ModelRecipe.of(llm), run, LAYOUT).rows(rows)
     assert submitted(emulator) == 0
     assert [r["answer_error"] for r in out] == [JobOutcomeUnknownError.__name__] * 2
     assert [r["answer"] for r in out] == [None, None]
 
 
-class DiesOnceWhileItsJobRuns(Generator):
+class DiesOnceWhileItsJobRuns(GenerationWorker):
     """A worker whose process dies the first time it waits for a job it submitted."""
 
     def __init__(self, flag: str, **kwargs: Any) -> None:

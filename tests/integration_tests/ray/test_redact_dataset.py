@@ -13,7 +13,7 @@ from langchain_mlstudio.errors import AuthenticationError
 from langchain_mlstudio.ray import redact_dataset
 from tests.support.emulator import peak_in_window
 
-from .conftest import API_KEY
+from .conftest import ACCOUNT
 
 PEOPLE = [
     "Jamie Derran",
@@ -32,8 +32,19 @@ pytestmark = pytest.mark.usefixtures("ray_cluster")
 
 def transformer(emu: Emulator, **kwargs: Any) -> FastinoPIITransformer:
     return FastinoPIITransformer(
-        api_key=API_KEY, base_url=emu.base_url, entity_types=["full_name", "email"], **kwargs
+        api_key=ACCOUNT.api_key,
+        base_url=emu.base_url,
+        entity_types=["full_name", "email"],
+        **kwargs,
     )
+
+
+def redacted_rows(
+    cluster: Any, pii: FastinoPIITransformer, rows: int, rows_per_batch: int
+) -> list[dict[str, Any]]:
+    """``rows`` rows of the corpus in four blocks, redacted by two workers."""
+    ds = cluster.data.from_items(corpus(rows), override_num_blocks=4)
+    return redact_dataset(ds, pii, rows_per_batch=rows_per_batch, concurrency=2).take_all()
 
 
 def corpus(n: int) -> list[dict[str, Any]]:
@@ -53,8 +64,7 @@ def test_two_workers_together_stay_within_the_rate_limit_at_the_server(
     ray_cluster: Any, emulator: Emulator
 ) -> None:
     pii = transformer(emulator, requests_per_second=4, redact_metadata=False)
-    ds = ray_cluster.data.from_items(corpus(40), override_num_blocks=4)
-    rows = redact_dataset(ds, pii, rows_per_batch=5, concurrency=2).take_all()
+    rows = redacted_rows(ray_cluster, pii, 40, rows_per_batch=5)
     assert len(rows) == 40
     assert {r["pii_status"] for r in rows} == {"ok"}
     arrivals = emulator.fastino.arrivals()
@@ -66,12 +76,7 @@ def test_pseudonymize_numbers_each_value_once_for_the_run_and_the_driver_restore
     ray_cluster: Any, emulator: Emulator, tmp_path: Any
 ) -> None:
     pii = transformer(emulator, strategy="pseudonymize", batch_size=8)
-    rows = redact_dataset(
-        ray_cluster.data.from_items(corpus(64), override_num_blocks=4),
-        pii,
-        rows_per_batch=8,
-        concurrency=2,
-    ).take_all()
+    rows = redacted_rows(ray_cluster, pii, 64, rows_per_batch=8)
     by_token: dict[str, set[str]] = {}
     for row in rows:
         assert row["pii_status"] == "ok"
@@ -93,12 +98,7 @@ def test_pseudonymize_numbers_each_value_once_for_the_run_and_the_driver_restore
 
 def test_hash_tokens_match_across_workers(ray_cluster: Any, emulator: Emulator) -> None:
     pii = transformer(emulator, strategy="hash", batch_size=8)  # no hash_key: one is made
-    rows = redact_dataset(
-        ray_cluster.data.from_items(corpus(48), override_num_blocks=4),
-        pii,
-        rows_per_batch=6,
-        concurrency=2,
-    ).take_all()
+    rows = redacted_rows(ray_cluster, pii, 48, rows_per_batch=6)
     tokens_of: dict[str, set[str]] = {}
     for row in rows:
         name = corpus(48)[int(row["id"].split("-")[1])]["author"]

@@ -14,55 +14,20 @@ deadline with resume by id, and one failed task inside a batch job.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from langchain_mlstudio import (
-    APIConnectionError,
-    APITimeoutError,
-    ChatIonosModelStudio,
-    ChatModelStudio,
-    JobFailedError,
-    JobTimeoutError,
-    MalformedResponseError,
-    MLStudioError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    TaskFailedError,
-)
+from langchain_mlstudio import ChatIonosModelStudio, ChatModelStudio, errors
 from langchain_mlstudio.chat_models.base import BaseChatGenerationJob
 from langchain_mlstudio.emulator import Emulator, Fault
-from tests.integration_tests.reliability.conftest import (
-    API_KEY,
-    MODEL,
-    ORG,
-    fast_retries,
-    settle,
-    status_body,
-)
+from tests.integration_tests.reliability.conftest import ACCOUNT
+from tests.support.faults import Case, body_fault, fast_retries, settle, status_body, status_fault
 
 SUBMIT = r"/generate$"
 STATUS = r"/generate/job_"
 PROMPTS = ["p0", "p1", "p2"]
-
-
-@dataclass(frozen=True)
-class Case:
-    """One fault and what the caller must see."""
-
-    id: str
-    faults: tuple[Fault, ...]
-    error: type[MLStudioError] | None = None
-    server_message: str | None = None
-    posts: int = 1
-    jobs: int = 1
-    failed_inputs: tuple[int, ...] = (0, 1, 2)
-    settings: dict[str, Any] = field(default_factory=dict)
-    fail_next_jobs: int = 0
+MALFORMED = errors.MalformedResponseError
 
 
 def _msg(status: int, where: str) -> str:
@@ -71,13 +36,7 @@ def _msg(status: int, where: str) -> str:
 
 def _status(status: int, path: str, times: int | None = 1, **headers: str) -> Fault:
     where = "submit" if path == SUBMIT else "status"
-    return Fault(
-        status=status,
-        path=path,
-        times=times,
-        headers=dict(headers),
-        body=status_body(_msg(status, where)),
-    )
+    return status_fault(status, path, status_body(_msg(status, where)), times, **headers)
 
 
 CASES: list[Case] = [
@@ -86,19 +45,19 @@ CASES: list[Case] = [
         # A refused submit is tried again until job_timeout; this one is spent at once.
         "429-burst-longer-than-the-deadline-on-submit",
         (_status(429, SUBMIT, times=None, **{"Retry-After": "0"}),),
-        RateLimitError,
+        errors.RateLimitError,
         _msg(429, "submit"),
-        posts=3,
+        sends=3,
         jobs=0,
         settings={"job_timeout": 0.001},
     ),
-    Case("503-burst-within-retries-on-submit", (_status(503, SUBMIT, times=2),), posts=3),
+    Case("503-burst-within-retries-on-submit", (_status(503, SUBMIT, times=2),), sends=3),
     Case(
         "503-burst-longer-than-max-retries-on-submit",
         (_status(503, SUBMIT, times=None),),
-        ServerError,
+        errors.ServerError,
         _msg(503, "submit"),
-        posts=3,
+        sends=3,
         jobs=0,
     ),
     *[
@@ -106,9 +65,9 @@ CASES: list[Case] = [
         Case(
             f"{code}-on-submit-is-not-resubmitted",
             (_status(code, SUBMIT),),
-            ServerError,
+            errors.ServerError,
             _msg(code, "submit"),
-            posts=1,
+            sends=1,
             jobs=0,
         )
         for code in (500, 502, 504)
@@ -121,20 +80,20 @@ CASES: list[Case] = [
     Case(
         "503-on-every-status-check",
         (_status(503, STATUS, times=None),),
-        ServerError,
+        errors.ServerError,
         _msg(503, "status"),
     ),
     # -- the connection ------------------------------------------------------------
     Case(
         "drop-before-response-on-submit",
         (Fault(kind="drop", path=SUBMIT),),
-        APIConnectionError,
+        errors.APIConnectionError,
         jobs=0,
     ),
     Case(
         "drop-mid-response-on-submit",
         (Fault(kind="drop_mid", path=SUBMIT),),
-        APIConnectionError,
+        errors.APIConnectionError,
         jobs=1,  # the job exists but its id was lost; it is never submitted twice
     ),
     Case("drop-before-response-on-status", (Fault(kind="drop", path=STATUS, times=2),)),
@@ -142,7 +101,7 @@ CASES: list[Case] = [
     Case(
         "submit-slower-than-request-timeout",
         (Fault(kind="delay", delay=0.6, path=SUBMIT),),
-        APITimeoutError,
+        errors.APITimeoutError,
         settings={"timeout": 0.25},
     ),
     Case(
@@ -151,32 +110,25 @@ CASES: list[Case] = [
         settings={"timeout": 0.25},
     ),
     # -- 200 answers of the wrong shape --------------------------------------------
-    Case("non-json-200-on-submit", (Fault(kind="non_json", path=SUBMIT),), MalformedResponseError),
-    Case("non-json-200-on-status", (Fault(kind="non_json", path=STATUS),), MalformedResponseError),
-    Case(
-        "submit-200-without-job-id",
-        (Fault(kind="body", path=SUBMIT, body={"status": "CREATED"}),),
-        MalformedResponseError,
-    ),
+    Case("non-json-200-on-submit", (Fault(kind="non_json", path=SUBMIT),), MALFORMED),
+    Case("non-json-200-on-status", (Fault(kind="non_json", path=STATUS),), MALFORMED),
+    Case("submit-200-without-job-id", (body_fault(SUBMIT, {"status": "CREATED"}),), MALFORMED),
     Case(
         "submit-200-with-wrongly-typed-job-id",
-        (Fault(kind="body", path=SUBMIT, body={"job_id": 42, "status": "CREATED"}),),
-        MalformedResponseError,
+        (body_fault(SUBMIT, {"job_id": 42, "status": "CREATED"}),),
+        MALFORMED,
     ),
-    Case(
-        "status-200-with-missing-fields-then-normal",
-        (Fault(kind="body", path=STATUS, body={}, times=2),),
-    ),
+    Case("status-200-with-missing-fields-then-normal", (body_fault(STATUS, {}, 2),)),
     Case(
         "status-200-with-missing-fields-forever",
-        (Fault(kind="body", path=STATUS, body={}, times=None),),
-        JobTimeoutError,
+        (body_fault(STATUS, {}, None),),
+        errors.JobTimeoutError,
         settings={"job_timeout": 0.4},
     ),
     Case(
         "status-200-with-results-of-the-wrong-type",
-        (Fault(kind="body", path=STATUS, body={"job_status": "FINISHED", "results": "x"}),),
-        MalformedResponseError,
+        (body_fault(STATUS, {"job_status": "FINISHED", "results": "x"}),),
+        MALFORMED,
     ),
     Case(
         "status-200-with-a-string-task-index",
@@ -190,16 +142,16 @@ CASES: list[Case] = [
                 },
             ),
         ),
-        MalformedResponseError,
+        MALFORMED,
     ),
     Case(
         "unknown-status-value-then-normal",
-        (Fault(kind="body", path=STATUS, body={"job_status": "WARMING_UP"}, times=3),),
+        (body_fault(STATUS, {"job_status": "WARMING_UP"}, 3),),
     ),
     Case(
         "unknown-status-value-forever-is-never-success",
-        (Fault(kind="body", path=STATUS, body={"job_status": "Finished-ish"}, times=None),),
-        JobTimeoutError,
+        (body_fault(STATUS, {"job_status": "Finished-ish"}, None),),
+        errors.JobTimeoutError,
         settings={"job_timeout": 0.4},
     ),
     Case(
@@ -217,29 +169,23 @@ CASES: list[Case] = [
                 },
             ),
         ),
-        TaskFailedError,
+        errors.TaskFailedError,
         failed_inputs=(1,),
     ),
     # -- the job itself ------------------------------------------------------------
     Case(
         "job-disappears-404-on-status",
         (_status(404, STATUS),),
-        NotFoundError,
+        errors.NotFoundError,
         _msg(404, "status"),
     ),
-    Case("failed-job", (), JobFailedError, fail_next_jobs=1),
+    Case("failed-job", (), errors.JobFailedError, fail_next_jobs=1),
 ]
 
 
 def make_llm(cls: type[BaseChatGenerationJob], emu: Emulator, **settings: Any) -> Any:
-    llm = cls(
-        model=MODEL,
-        api_key=API_KEY,
-        organization_id=ORG,
-        base_url=emu.base_url,
-        poll_initial_interval=0.03,
-        poll_max_interval=0.1,
-        **settings,
+    llm = ACCOUNT.chat_model(
+        cls, emu.base_url, poll_initial_interval=0.03, poll_max_interval=0.1, **settings
     )
     fast_retries(llm.client.transport)
     return llm
@@ -259,8 +205,7 @@ def test_fault_gives_one_outcome_per_input_and_at_most_one_job(
 ) -> None:
     emu.generate.flavour = cls.provider
     emu.generate.fail_next_jobs = case.fail_next_jobs
-    for fault in case.faults:
-        emu.faults.add(dataclasses.replace(fault))
+    case.arm(emu)
     llm = make_llm(cls, emu, **case.settings)
 
     results = llm.batch(PROMPTS, return_exceptions=True)
@@ -274,9 +219,9 @@ def test_fault_gives_one_outcome_per_input_and_at_most_one_job(
         else:
             assert not isinstance(outcome, BaseException), (index, outcome)
             assert outcome.content == f"Echo: {PROMPTS[index]}"
-    settle(lambda: emu.log.count("POST", SUBMIT) >= case.posts)
+    settle(lambda: emu.log.count("POST", SUBMIT) >= case.sends)
     settle(lambda: emu.generate.created_jobs >= case.jobs)
-    assert emu.log.count("POST", SUBMIT) == case.posts
+    assert emu.log.count("POST", SUBMIT) == case.sends
     assert emu.generate.created_jobs == case.jobs
 
 
@@ -291,7 +236,7 @@ async def test_async_batch_under_a_fault_gives_the_same_guarantees(emu: Emulator
     # other job survives two 502s on its status checks.
     failed = {i for i, r in enumerate(results) if isinstance(r, BaseException)}
     assert failed in ({0, 1}, {2, 3})
-    assert all(isinstance(results[i], APIConnectionError) for i in failed)
+    assert all(isinstance(results[i], errors.APIConnectionError) for i in failed)
     for i, prompt in enumerate("abcd"):
         if i not in failed:
             assert results[i].content == f"Echo: {prompt}"

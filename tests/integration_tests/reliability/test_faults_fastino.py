@@ -15,22 +15,12 @@ transformer, and the wrong key.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from langchain_core.documents import Document
 
-from langchain_mlstudio import (
-    APIConnectionError,
-    APITimeoutError,
-    MalformedResponseError,
-    MLStudioError,
-    PIIDetectionError,
-    RateLimitError,
-    ServerError,
-)
+from langchain_mlstudio import errors
 from langchain_mlstudio.emulator import Emulator, Fault
 from langchain_mlstudio.fastino import (
     FastinoClient,
@@ -38,33 +28,16 @@ from langchain_mlstudio.fastino import (
     FastinoPIITransformer,
     FastinoResult,
 )
-from tests.integration_tests.reliability.conftest import API_KEY, fast_retries, settle
+from tests.integration_tests.reliability.conftest import ACCOUNT
+from tests.support.faults import Case, body_fault, fast_retries, settle, status_fault
 
 RUN = r"^/run$"
 NAMES = ["Anna Rossi", "Jamie Derran", "Mary Smith"]
 TEXTS = [f"Note {i} from {name}" for i, name in enumerate(NAMES)]
 
 
-@dataclass(frozen=True)
-class Case:
-    """One fault and what the caller must see."""
-
-    id: str
-    faults: tuple[Fault, ...]
-    error: type[MLStudioError] | None = None
-    server_message: str | None = None
-    runs_per_input: int = 1
-    timeout: float = 5.0
-
-
 def _status(status: int, times: int | None, **headers: str) -> Fault:
-    return Fault(
-        status=status,
-        path=RUN,
-        times=times,
-        headers=dict(headers),
-        body={"message": f"Injected {status} on /run"},
-    )
+    return status_fault(status, RUN, {"message": f"Injected {status} on /run"}, times, **headers)
 
 
 def _entity_of_wrong_type() -> list[dict[str, Any]]:
@@ -74,66 +47,66 @@ def _entity_of_wrong_type() -> list[dict[str, Any]]:
     ]
 
 
-CASES: list[Any] = [
+CASES: list[Case] = [
     Case(
         "429-burst-longer-than-max-retries",
         (_status(429, None, **{"Retry-After": "0"}),),
-        RateLimitError,
+        errors.RateLimitError,
         "Injected 429 on /run",
-        runs_per_input=3,
+        sends=3,
     ),
     *[
-        Case(f"{code}-burst-within-retries", (_status(code, 2),), runs_per_input=3)
+        Case(f"{code}-burst-within-retries", (_status(code, 2),), sends=3)
         for code in (500, 502, 503, 504)
     ],
     Case(
         "502-on-every-request",
         (_status(502, None),),
-        ServerError,
+        errors.ServerError,
         "Injected 502 on /run",
-        runs_per_input=3,
+        sends=3,
     ),
-    Case("drop-before-response-once", (Fault(kind="drop", path=RUN),), runs_per_input=2),
-    Case("drop-mid-response-once", (Fault(kind="drop_mid", path=RUN),), runs_per_input=2),
+    Case("drop-before-response-once", (Fault(kind="drop", path=RUN),), sends=2),
+    Case("drop-mid-response-once", (Fault(kind="drop_mid", path=RUN),), sends=2),
     Case(
         "drop-before-response-always",
         (Fault(kind="drop", path=RUN, times=None),),
-        APIConnectionError,
-        runs_per_input=3,
+        errors.APIConnectionError,
+        sends=3,
     ),
     Case(
         "slower-than-request-timeout-once",
         (Fault(kind="delay", delay=0.4, path=RUN),),
-        runs_per_input=2,
-        timeout=0.15,
+        sends=2,
+        settings={"timeout": 0.15},
     ),
     Case(
         "slower-than-request-timeout-always",
         (Fault(kind="delay", delay=0.3, path=RUN, times=None),),
-        APITimeoutError,
-        runs_per_input=3,
-        timeout=0.1,
+        errors.APITimeoutError,
+        sends=3,
+        settings={"timeout": 0.1},
     ),
-    Case("non-json-200", (Fault(kind="non_json", path=RUN),), MalformedResponseError),
+    Case("non-json-200", (Fault(kind="non_json", path=RUN),), errors.MalformedResponseError),
     Case(
         "200-with-fewer-results-than-inputs",
-        (Fault(kind="body", path=RUN, body=[]),),
-        MalformedResponseError,
+        (body_fault(RUN, []),),
+        errors.MalformedResponseError,
     ),
     Case(
         "200-with-an-object-instead-of-a-list",
-        (Fault(kind="body", path=RUN, body={"message": "ok"}),),
-        MalformedResponseError,
+        (body_fault(RUN, {"message": "ok"}),),
+        errors.MalformedResponseError,
     ),
     Case(
         "200-with-missing-fields",
-        (Fault(kind="body", path=RUN, body=[{} for _ in TEXTS]),),
-        MalformedResponseError,
+        (body_fault(RUN, [{} for _ in TEXTS]),),
+        errors.MalformedResponseError,
     ),
     Case(
         "200-with-wrongly-typed-entities",
         (Fault(kind="body", path=RUN, body=_entity_of_wrong_type()),),
-        MalformedResponseError,
+        errors.MalformedResponseError,
     ),
     Case(
         "200-with-an-unknown-status-value",
@@ -158,10 +131,10 @@ def _id(case: Case) -> str:
 
 def client_for(emu: Emulator, case: Case) -> FastinoClient:
     client = FastinoClient(
-        api_key=API_KEY,
+        api_key=ACCOUNT.api_key,
         base_url=emu.base_url,
         batch_size=3,
-        timeout=case.timeout,
+        timeout=case.setting("timeout", 5.0),
         requests_per_second=1000,
     )
     fast_retries(client.transport)
@@ -177,14 +150,9 @@ def runs_carrying(emu: Emulator, text: str) -> int:
     )
 
 
-def arm(emu: Emulator, case: Case) -> None:
-    for fault in case.faults:
-        emu.faults.add(dataclasses.replace(fault))
-
-
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_fault_gives_one_outcome_per_input_and_safe_retries(emu: Emulator, case: Case) -> None:
-    arm(emu, case)
+    case.arm(emu)
 
     results = client_for(emu, case).run("fastino-pii", TEXTS, return_exceptions=True)
 
@@ -198,30 +166,30 @@ def test_fault_gives_one_outcome_per_input_and_safe_retries(emu: Emulator, case:
             assert isinstance(outcome, case.error), outcome
             if case.server_message is not None:
                 assert outcome.server_message == case.server_message
-    expected = case.runs_per_input
+    expected = case.sends
     settle(lambda: all(runs_carrying(emu, t) >= expected for t in TEXTS))
     assert [runs_carrying(emu, t) for t in TEXTS] == [expected] * len(TEXTS)
 
 
-FAILURES = [c for c in CASES if (c.error if isinstance(c, Case) else c.values[0].error) is not None]
+FAILURES = [c for c in CASES if c.error is not None]
 # The client is generic (other Fastino models answer other shapes), so a
 # success without an ``entities`` list is the PII path's failure, not the client's.
 FAILURES.append(
     Case(
         "200-success-without-entities",
-        (Fault(kind="body", path=RUN, body=[{"status": "success", "output": {}} for _ in TEXTS]),),
-        MalformedResponseError,
+        (body_fault(RUN, [{"status": "success", "output": {}} for _ in TEXTS]),),
+        errors.MalformedResponseError,
     )
 )
 
 
 @pytest.mark.parametrize("case", FAILURES, ids=_id)
 async def test_transformer_fails_closed_naming_ids_not_text(emu: Emulator, case: Case) -> None:
-    arm(emu, case)
+    case.arm(emu)
     pii = FastinoPIITransformer(client=client_for(emu, case), entity_types=None)
     docs = [Document(text, id=f"doc-{i}") for i, text in enumerate(TEXTS)]
 
-    with pytest.raises(PIIDetectionError) as info:
+    with pytest.raises(errors.PIIDetectionError) as info:
         await pii.atransform_documents(docs)
 
     assert info.value.document_ids == ["doc-0", "doc-1", "doc-2"]
@@ -231,7 +199,7 @@ async def test_transformer_fails_closed_naming_ids_not_text(emu: Emulator, case:
 
     # With on_error="drop" the same failure returns nothing rather than raw text.
     emu.faults.clear()
-    arm(emu, case)
+    case.arm(emu)
     dropping = FastinoPIITransformer(
         client=client_for(emu, case), entity_types=None, on_error="drop"
     )

@@ -12,152 +12,119 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+import time
 from typing import Any
 
 import pytest
 
-from langchain_mlstudio import (
-    ConflictError,
-    FyreToolkit,
-    FyreToolkitClient,
-    JobFailedError,
-    JobTimeoutError,
-    MalformedResponseError,
-    MLStudioError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    UnprocessableEntityError,
-)
+from langchain_mlstudio import FyreToolkit, FyreToolkitClient, errors
 from langchain_mlstudio._core._polling import PollSchedule
 from langchain_mlstudio.emulator import Emulator, Fault
+from langchain_mlstudio.errors import MLStudioError
 from langchain_mlstudio.fyretoolkit.types import BatchJob
-from tests.integration_tests.reliability.conftest import (
-    API_KEY,
-    fast_retries,
-    settle,
-    status_body,
-)
+from tests.integration_tests.reliability.conftest import ACCOUNT
+from tests.support.faults import Case, body_fault, fast_retries, settle, status_body, status_fault
 
 CREATE = r"^/batch/"
 STATUS = r"^/jobs/"
 MODEL_ID = "sentiment-v1"
 INPUT_URL = "s3://bucket/reviews.jsonl"
-
-
-@dataclass(frozen=True)
-class Case:
-    """One fault and what the caller must see."""
-
-    id: str
-    faults: tuple[Fault, ...]
-    error: type[MLStudioError] | None = None
-    server_message: str | None = None
-    creates: int = 1
-    jobs: int = 1
-    input_url: str = INPUT_URL
-    timeout: float = 5.0
-    job_timeout: float = 5.0
+MALFORMED = errors.MalformedResponseError
 
 
 def _status(status: int, path: str, times: int | None = 1, **headers: str) -> Fault:
     where = "create" if path == CREATE else "status"
-    return Fault(
-        status=status,
-        path=path,
-        times=times,
-        headers=dict(headers),
-        body=status_body(f"Injected {status} on {where}", fyretoolkit=True),
-    )
+    body = status_body(f"Injected {status} on {where}", fyretoolkit=True)
+    return status_fault(status, path, body, times, **headers)
 
 
 CASES: list[Case] = [
-    Case("429-once-with-retry-after", (_status(429, CREATE, **{"Retry-After": "0"}),), creates=2),
+    Case("429-once-with-retry-after", (_status(429, CREATE, **{"Retry-After": "0"}),), sends=2),
     Case(
         "429-burst-longer-than-max-retries",
         (_status(429, CREATE, times=None, **{"Retry-After": "0"}),),
-        RateLimitError,
+        errors.RateLimitError,
         "Injected 429 on create",
-        creates=3,
+        sends=3,
         jobs=0,
     ),
     *[
-        Case(f"{code}-burst-within-retries-on-create", (_status(code, CREATE, 2),), creates=3)
+        Case(f"{code}-burst-within-retries-on-create", (_status(code, CREATE, 2),), sends=3)
         for code in (500, 502, 503, 504)
     ],
     Case(
         "503-on-every-create",
         (_status(503, CREATE, None),),
-        ServerError,
+        errors.ServerError,
         "Injected 503 on create",
-        creates=3,
+        sends=3,
         jobs=0,
     ),
     *[
         Case(f"{code}-burst-on-status-checks", (_status(code, STATUS, 3),))
         for code in (500, 502, 503, 504)
     ],
-    Case("drop-before-response-on-create", (Fault(kind="drop", path=CREATE),), creates=2),
+    Case("drop-before-response-on-create", (Fault(kind="drop", path=CREATE),), sends=2),
     # The server created the job, then the answer was cut: the retry carries the
     # same idempotency key and gets the same job back.
-    Case("drop-mid-response-on-create", (Fault(kind="drop_mid", path=CREATE),), creates=2),
+    Case("drop-mid-response-on-create", (Fault(kind="drop_mid", path=CREATE),), sends=2),
     Case(
         "create-slower-than-request-timeout",
         (Fault(kind="delay", delay=0.5, path=CREATE),),
-        creates=2,
-        timeout=0.2,
+        sends=2,
+        settings={"timeout": 0.2},
     ),
     Case("drop-before-response-on-status", (Fault(kind="drop", path=STATUS, times=2),)),
     Case("drop-mid-response-on-status", (Fault(kind="drop_mid", path=STATUS, times=2),)),
     Case(
         "status-slower-than-request-timeout",
         (Fault(kind="delay", delay=0.5, path=STATUS),),
-        timeout=0.2,
+        settings={"timeout": 0.2},
     ),
-    Case("non-json-200-on-create", (Fault(kind="non_json", path=CREATE),), MalformedResponseError),
+    Case("non-json-200-on-create", (Fault(kind="non_json", path=CREATE),), MALFORMED),
     Case(
         "create-200-with-missing-fields",
-        (Fault(kind="body", path=CREATE, body={"object": "batch_job"}),),
-        MalformedResponseError,
+        (body_fault(CREATE, {"object": "batch_job"}),),
+        MALFORMED,
     ),
     Case(
         "status-200-with-wrongly-typed-fields",
-        (Fault(kind="body", path=STATUS, body={"id": 5, "status": ["queued"]}),),
-        MalformedResponseError,
+        (body_fault(STATUS, {"id": 5, "status": ["queued"]}),),
+        MALFORMED,
     ),
     Case(
         "unknown-status-value-then-normal",
-        (Fault(kind="body", path=STATUS, body={"id": "job_x", "status": "paused"}, times=2),),
+        (body_fault(STATUS, {"id": "job_x", "status": "paused"}, 2),),
     ),
     Case(
         "unknown-status-value-forever-is-never-success",
-        (Fault(kind="body", path=STATUS, body={"id": "job_x", "status": "complete"}, times=None),),
-        JobTimeoutError,
-        job_timeout=0.3,
+        (body_fault(STATUS, {"id": "job_x", "status": "complete"}, None),),
+        errors.JobTimeoutError,
+        settings={"job_timeout": 0.3},
     ),
     Case(
         "job-disappears-404-on-status",
         (_status(404, STATUS),),
-        NotFoundError,
+        errors.NotFoundError,
         "Injected 404 on status",
     ),
     Case(
         "failed-job",
         (),
-        JobFailedError,
+        errors.JobFailedError,
         "Record 1 of the input is not valid JSON.",
-        input_url="s3://bucket/fail.jsonl",
+        settings={"input_url": "s3://bucket/fail.jsonl"},
     ),
 ]
 
 
-def client_for(emu: Emulator, timeout: float = 5.0) -> FyreToolkitClient:
+def client_for(emu: Emulator, timeout: float = 5.0, **settings: Any) -> FyreToolkitClient:
     client = FyreToolkitClient(
-        api_key=API_KEY,
+        api_key=ACCOUNT.api_key,
         base_url=emu.base_url,
         timeout=timeout,
         poll_schedule=PollSchedule(initial_interval=0.02, max_interval=0.1, multiplier=1.2),
+        **settings,
     )
     fast_retries(client._transport)
     return client
@@ -165,18 +132,17 @@ def client_for(emu: Emulator, timeout: float = 5.0) -> FyreToolkitClient:
 
 def run_case(client: FyreToolkitClient, case: Case) -> BatchJob | MLStudioError:
     try:
-        job = client.create_batch_job(MODEL_ID, case.input_url)
-        return client.wait_for_job(job.id, timeout=case.job_timeout)
+        job = client.create_batch_job(MODEL_ID, case.setting("input_url", INPUT_URL))
+        return client.wait_for_job(job.id, timeout=case.setting("job_timeout", 5.0))
     except MLStudioError as error:
         return error
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fault_gives_one_outcome_and_at_most_one_job(emu: Emulator, case: Case) -> None:
-    for fault in case.faults:
-        emu.faults.add(dataclasses.replace(fault))
+    case.arm(emu)
 
-    outcome = run_case(client_for(emu, case.timeout), case)
+    outcome = run_case(client_for(emu, case.setting("timeout", 5.0)), case)
 
     if case.error is None:
         assert isinstance(outcome, BatchJob), outcome
@@ -186,8 +152,8 @@ def test_fault_gives_one_outcome_and_at_most_one_job(emu: Emulator, case: Case) 
         assert isinstance(outcome, case.error), outcome
         if case.server_message is not None:
             assert outcome.server_message == case.server_message
-    settle(lambda: emu.log.count("POST", CREATE) >= case.creates)
-    assert emu.log.count("POST", CREATE) == case.creates
+    settle(lambda: emu.log.count("POST", CREATE) >= case.sends)
+    assert emu.log.count("POST", CREATE) == case.sends
     assert emu.fyretoolkit.created_jobs == case.jobs
 
 
@@ -198,7 +164,7 @@ def test_job_slower_than_the_deadline_raises_with_its_id_and_can_be_resumed(
     client = client_for(emu)
     job = client.create_batch_job(MODEL_ID, INPUT_URL)
 
-    with pytest.raises(JobTimeoutError) as info:
+    with pytest.raises(errors.JobTimeoutError) as info:
         client.wait_for_job(job.id, timeout=0.15)
 
     assert info.value.job_id == job.id
@@ -224,13 +190,19 @@ def test_remaining_zero_waits_for_the_reset_instead_of_meeting_a_429(emu: Emulat
     svc = emu.fyretoolkit
     svc.rate_limit = 3
     svc.rate_window = 1.0
-    client = client_for(emu)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # nothing is retried here: only the gate sleeps
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    client = client_for(emu, sleep=sleep)
 
     models = [client.get_model(MODEL_ID).id for _ in range(5)]
 
     assert models == [MODEL_ID] * 5
     assert svc.rate_limited == 0  # the client never spent a request on a 429
-    assert client._gate.waits  # it waited for X-RateLimit-Reset instead
+    assert waits  # it waited for X-RateLimit-Reset instead
     assert client.rate_limits["read"].limit == 3
 
 
@@ -238,7 +210,7 @@ def test_cancelling_a_finished_job_is_a_409_with_the_servers_message(emu: Emulat
     client = client_for(emu)
     job = client.wait_for_job(client.create_batch_job(MODEL_ID, INPUT_URL).id)
 
-    with pytest.raises(ConflictError) as info:
+    with pytest.raises(errors.ConflictError) as info:
         client.cancel_job(job.id)
 
     assert info.value.status_code == 409
@@ -252,7 +224,7 @@ def test_reusing_an_idempotency_key_for_another_job_is_a_409(emu: Emulator) -> N
     first = client.create_batch_job(MODEL_ID, INPUT_URL, idempotency_key="key-1")
     again = client.create_batch_job(MODEL_ID, INPUT_URL, idempotency_key="key-1")
 
-    with pytest.raises(ConflictError) as info:
+    with pytest.raises(errors.ConflictError) as info:
         client.create_batch_job(MODEL_ID, "s3://bucket/other.jsonl", idempotency_key="key-1")
 
     assert again.id == first.id
@@ -264,7 +236,7 @@ def test_reusing_an_idempotency_key_for_another_job_is_a_409(emu: Emulator) -> N
 def test_422_is_typed_with_details_and_creates_nothing(emu: Emulator) -> None:
     client = client_for(emu)
 
-    with pytest.raises(UnprocessableEntityError) as info:
+    with pytest.raises(errors.UnprocessableEntityError) as info:
         client.create_deployment("s3://models/sentiment", "mars-north-1")
 
     assert info.value.code == "invalid_region"
@@ -279,10 +251,10 @@ def test_422_is_typed_with_details_and_creates_nothing(emu: Emulator) -> None:
     [
         (Fault(status=503, path=r"^/predict/", times=2), None),
         (Fault(kind="drop_mid", path=r"^/predict/"), None),
-        (Fault(status=502, path=r"^/predict/", times=None), ServerError),
+        (Fault(status=502, path=r"^/predict/", times=None), errors.ServerError),
         (
             Fault(kind="body", path=r"^/predict/", body={"id": "p", "results": 3}),
-            MalformedResponseError,
+            MALFORMED,
         ),
     ],
     ids=["503-burst", "drop-mid", "502-always", "wrongly-typed-results"],
@@ -308,7 +280,7 @@ def test_prediction_gives_one_result_per_input_or_one_typed_error(
 # -- the agent tools under the same faults ------------------------------------------
 
 CREATE_CASES = [
-    c for c in CASES if c.input_url == INPUT_URL and any(f.path == CREATE for f in c.faults)
+    c for c in CASES if "input_url" not in c.settings and any(f.path == CREATE for f in c.faults)
 ]
 
 
@@ -326,9 +298,8 @@ def tool_call(tool: Any, call_id: str) -> dict[str, Any]:
 def test_the_create_tool_under_a_fault_answers_with_a_message_and_makes_at_most_one_job(
     emu: Emulator, case: Case
 ) -> None:
-    for fault in case.faults:
-        emu.faults.add(dataclasses.replace(fault))
-    tool = create_tool(emu, case.timeout)
+    case.arm(emu)
+    tool = create_tool(emu, case.setting("timeout", 5.0))
     message = tool.invoke(tool_call(tool, "call_1"))
     if case.error is None:
         assert message.status == "success", message.content

@@ -43,10 +43,9 @@ from langchain_mlstudio import (
     ServerError,
 )
 from tests.support.emulator import peak_in_window
+from tests.support.live import Account
 
-API_KEY = "load-key-8e21"
-ORG = "org-load"
-MODEL = "ft-load"
+ACCOUNT = Account(api_key="load-key-8e21", organization_id="org-load", model="ft-load")
 PROMPTS = 500
 DOCUMENTS = 2_000
 MAX_CONCURRENT_JOBS = 3
@@ -117,9 +116,9 @@ class EmulatorProcess:
 def server() -> Iterator[EmulatorProcess]:
     process = EmulatorProcess(
         {
-            "api_key": API_KEY,
-            "organization_id": ORG,
-            "model": MODEL,
+            "api_key": ACCOUNT.api_key,
+            "organization_id": ACCOUNT.organization_id,
+            "model": ACCOUNT.model,
             "flavour": "ionos",
             "job_duration": 0.05,
             "seed": 20261122,
@@ -265,18 +264,16 @@ def check_fastino(run: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_load_with_faults_keeps_every_promise(server: EmulatorProcess) -> None:
-    llm = ChatIonosModelStudio(
-        model=MODEL,
-        api_key=API_KEY,
-        organization_id=ORG,
-        base_url=server.base_url,
+    llm = ACCOUNT.chat_model(
+        ChatIonosModelStudio,
+        server.base_url,
         max_batch_size=MAX_BATCH_SIZE,
         max_concurrent_jobs=MAX_CONCURRENT_JOBS,
         poll_initial_interval=0.05,
         poll_max_interval=0.2,
     )
     pii = FastinoPIITransformer(
-        api_key=API_KEY,
+        api_key=ACCOUNT.api_key,
         base_url=server.base_url,
         entity_types=["full_name", "email"],
         batch_size=FASTINO_BATCH,

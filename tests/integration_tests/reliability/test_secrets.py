@@ -37,11 +37,11 @@ from langchain_mlstudio import (
 )
 from langchain_mlstudio.emulator import Emulator, Fault
 from langchain_mlstudio.fastino import FastinoClient
-from tests.integration_tests.reliability.conftest import fast_retries, format_log
+from tests.support.faults import fast_retries, format_log
+from tests.support.live import Account
 
 KEY = "sk-secret-0a9f8e7d6c5b"
-ORG = "org-secrets"
-MODEL = "ft-secrets"
+ACCOUNT = Account(api_key=KEY, organization_id="org-secrets", model="ft-secrets")
 #: The key as it travels in FyreToolkit's Basic auth header.
 BASIC = base64.b64encode(f"{KEY}:".encode()).decode()
 FORMS = (KEY, BASIC, KEY[3:])  # a key cut by a "sk-" prefix strip still leaks
@@ -49,7 +49,7 @@ FORMS = (KEY, BASIC, KEY[3:])  # a key cut by a "sk-" prefix strip still leaks
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    with Emulator(api_key=KEY, organization_id=ORG, model=MODEL, job_duration=0.01) as emulator:
+    with ACCOUNT.emulator(job_duration=0.01) as emulator:
         emulator.fyretoolkit.queue_duration = 0.01
         emulator.fyretoolkit.processing_duration = 0.02
         yield emulator
@@ -121,14 +121,7 @@ async def test_chat_model_never_shows_its_key(
     caplog.set_level(logging.DEBUG)
     emu.generate.flavour = cls.provider
     recorder, tracer = Recorder(), Tracer()
-    llm = cls(
-        model=MODEL,
-        api_key=KEY,
-        organization_id=ORG,
-        base_url=emu.base_url,
-        poll_initial_interval=0.02,
-        max_retries=1,
-    )
+    llm = ACCOUNT.chat_model(cls, emu.base_url, poll_initial_interval=0.02, max_retries=1)
     fast_retries(llm.client.transport, 1)
 
     llm.invoke("hello", config=config(recorder, tracer))

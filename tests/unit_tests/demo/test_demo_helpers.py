@@ -8,7 +8,9 @@ import pytest
 from langchain_core.documents import Document
 
 from langchain_mlstudio.demo import load_documents, retrieve, split_documents
-from langchain_mlstudio.demo._app import Printer, _explain, shorten, uses_real_services
+from langchain_mlstudio.demo._app import explain_failure
+from langchain_mlstudio.demo._backends import uses_real_services
+from langchain_mlstudio.demo._printer import Printer, shorten
 from langchain_mlstudio.errors import APIConnectionError, PIIDetectionError
 
 
@@ -85,6 +87,6 @@ def test_shorten_flattens_and_cuts() -> None:
 def test_failure_explanation_names_the_first_cause_of_a_pii_failure() -> None:
     cause = APIConnectionError("Could not reach Fastino")
     err = PIIDetectionError("PII detection failed", document_ids=["t#0"], causes={"t#0": cause})
-    text = _explain(err)
+    text = explain_failure(err)
     assert text.startswith("PIIDetectionError: PII detection failed")
     assert "first cause (t#0): APIConnectionError: Could not reach Fastino" in text

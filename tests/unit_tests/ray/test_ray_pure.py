@@ -25,7 +25,7 @@ from langchain_mlstudio.errors import (
 from langchain_mlstudio.ray import RayNotInstalledError, generate_dataset, redact_dataset
 from langchain_mlstudio.ray._coordinator import RunCoordinator
 from langchain_mlstudio.ray._generate import ModelRecipe, no_job_created
-from langchain_mlstudio.ray._redact import Redactor
+from langchain_mlstudio.ray._redact import RedactionWorker
 from langchain_mlstudio.ray._rows import RedactionLayout, conversation_of, job_key
 from langchain_mlstudio.ray._shared import SharedPseudonymizer
 from tests.support.fastino import FakeFastino
@@ -227,9 +227,9 @@ def test_the_run_mapping_keeps_what_it_fetched_once_ray_is_shut_down() -> None:
 # -- one batch in a worker (socket-free) ------------------------------------------
 
 
-def redactor(fake: FakeFastino, **layout: Any) -> Redactor:
+def redactor(fake: FakeFastino, **layout: Any) -> RedactionWorker:
     pii = FastinoPIITransformer(client=fake.make_client(max_retries=0), entity_types=["full_name"])
-    return Redactor(pii, LAYOUT, drop_failed=False)
+    return RedactionWorker(pii, LAYOUT, drop_failed=False)
 
 
 def test_a_batch_marks_the_rows_whose_detection_failed_and_redacts_the_rest() -> None:
@@ -257,6 +257,6 @@ def test_a_batch_where_every_row_failed_for_a_wrong_key_stops_the_run() -> None:
         client=fake.make_client(api_key="wrong", max_retries=0), entity_types=["full_name"]
     )
     with pytest.raises(AuthenticationError):
-        Redactor(pii, LAYOUT, drop_failed=False).rows(
+        RedactionWorker(pii, LAYOUT, drop_failed=False).rows(
             [{"id": 1, "text": "Jamie Derran"}, {"id": 2, "text": "  "}, {"id": 3, "text": None}]
         )

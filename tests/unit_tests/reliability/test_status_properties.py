@@ -15,16 +15,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from langchain_mlstudio import (
+    FastinoClient,
     FyreToolkitClient,
     JobFailedError,
     JobTimeoutError,
     ModelStudioClient,
 )
-from langchain_mlstudio._core._calls import APIResponse
 from langchain_mlstudio._core._polling import PollSchedule
 from langchain_mlstudio.chat_models import JobState, TaskResult, parse_state
 from langchain_mlstudio.fastino import FastinoInputError, FastinoResult
-from langchain_mlstudio.fastino._batches import Batch, read_answers
 from langchain_mlstudio.fyretoolkit.types import BatchJob
 from tests.unit_tests.reliability.strategies import random_casing
 
@@ -167,8 +166,15 @@ def test_fyretoolkit_wait_never_accepts_a_look_alike_of_completed(word: str) -> 
 def test_fastino_input_is_a_result_only_when_its_status_says_success(status: str) -> None:
     # Since issue 9 an answer must echo its input to be matched to it.
     data: Any = [{"input": "x", "status": status, "message": "m", "output": {"entities": []}}]
-    batch = Batch(0, {"model_id": "fastino-pii", "input": [{"text": "x"}]})
-    [outcome] = read_answers(APIResponse(200, httpx.Headers(), data), batch)
+    client = FastinoClient(
+        api_key="k",
+        base_url="http://fastino.test",
+        requests_per_second=1e6,
+        http_client=httpx.Client(
+            transport=httpx.MockTransport(lambda request: httpx.Response(200, json=data))
+        ),
+    )
+    [outcome] = client.run("fastino-pii", ["x"], return_exceptions=True)
     if status.lower() == "success":
         assert isinstance(outcome, FastinoResult)
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import doctest
 
+__all__ = ["prints_as_shown"]
+
 
 def prints_as_shown(printed: str, shown: str) -> bool:
     """Whether ``printed`` is the text ``shown``, where ``...`` stands for any text (as in doctest).
