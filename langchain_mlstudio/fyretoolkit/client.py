@@ -134,6 +134,11 @@ class FyreToolkitClient(
         return f"FyreToolkitClient(base_url={self.base_url!r})"
 
     @property
+    def transport(self) -> HTTPTransport:
+        """The HTTP transport every call of this client is sent through."""
+        return self._transport
+
+    @property
     def base_url(self) -> str:
         """The API's base URL."""
         return self._transport.base_url

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from langchain_core.documents import Document
 from langchain_mlstudio.emulator import Emulator
 from langchain_mlstudio.emulator.fastino import detect, redact
 from langchain_mlstudio.fastino import FastinoClient, FastinoPIITransformer
+from tests.support.live import frozen_heap
 
 __all__ = [
     "API_KEY",
@@ -163,19 +163,9 @@ def failing_when(marker: str, status: int, message: str) -> Override:
 
 @contextlib.contextmanager
 def frozen_heap_emulator(**settings: Any) -> Iterator[Emulator]:
-    """A running :class:`Emulator` with the test process's heap frozen while it runs.
-
-    Client and server share the process, so a full garbage collection of the
-    large import-time heap (~70 ms) would look like network jitter in the
-    arrival times the rate-limit tests read.
-    """
-    gc.collect()
-    gc.freeze()
-    try:
-        with Emulator(**settings) as emu:
-            yield emu
-    finally:
-        gc.unfreeze()
+    """A running :class:`Emulator` with the test process's heap frozen while it runs."""
+    with frozen_heap(), Emulator(**settings) as emu:
+        yield emu
 
 
 #: Runs a test once through the sync API and once through its async twin.

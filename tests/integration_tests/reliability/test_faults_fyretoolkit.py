@@ -126,7 +126,7 @@ def client_for(emu: Emulator, timeout: float = 5.0, **settings: Any) -> FyreTool
         poll_schedule=PollSchedule(initial_interval=0.02, max_interval=0.1, multiplier=1.2),
         **settings,
     )
-    fast_retries(client._transport)
+    fast_retries(client.transport)
     return client
 
 

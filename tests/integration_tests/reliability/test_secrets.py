@@ -228,7 +228,7 @@ async def test_fyretoolkit_client_and_tools_never_show_the_key(
     caplog.set_level(logging.DEBUG)
     recorder, tracer = Recorder(), Tracer()
     client = FyreToolkitClient(api_key=KEY, base_url=emu.base_url, max_retries=1)
-    fast_retries(client._transport, 1)
+    fast_retries(client.transport, 1)
     predict = FyreToolkitPredictTool(model_id="sentiment-v1", api_key=KEY, base_url=emu.base_url)
     tools = FyreToolkit(client=client, allow_deployments=True).get_tools()
 
