@@ -32,7 +32,7 @@ from langchain_mlstudio.fyretoolkit._endpoints import Endpoints
 from langchain_mlstudio.fyretoolkit._reading import lenient, reader
 from langchain_mlstudio.fyretoolkit.types import BatchJob
 
-__all__ = ["DEFAULT_JOB_TIMEOUT", "BatchJobEndpoints"]
+__all__ = ["DEFAULT_JOB_TIMEOUT", "BatchJobEndpoints", "raise_if_failed"]
 
 logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
 
@@ -198,23 +198,6 @@ class BatchJobEndpoints(Endpoints):
             parse_retry_after(response.headers.get("retry-after")),
         )
 
-    @staticmethod
-    def _raise_if_failed(job: BatchJob) -> BatchJob:
-        status = job.normalized_status
-        if status == "completed":
-            return job
-        error = job.error or {}
-        code = error.get("code") if isinstance(error.get("code"), str) else None
-        message = error.get("message") if isinstance(error.get("message"), str) else None
-        verb = "was canceled" if status == "canceled" else "failed"
-        raise JobFailedError(
-            f"Batch job {job.id} {verb}",
-            job_id=job.id,
-            job_status=status,
-            code=code,
-            server_message=message,
-        )
-
     def wait_for_job(
         self,
         job_id: str,
@@ -265,7 +248,7 @@ class BatchJobEndpoints(Endpoints):
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         finally:
             bar.close()
-        return self._raise_if_failed(job)
+        return raise_if_failed(job)
 
     async def await_job(
         self,
@@ -297,7 +280,7 @@ class BatchJobEndpoints(Endpoints):
             raise self._timeout_error(err, canceled=cancel_on_timeout) from err
         finally:
             bar.close()
-        return self._raise_if_failed(job)
+        return raise_if_failed(job)
 
     @staticmethod
     def _timeout_error(err: JobTimeoutError, *, canceled: bool) -> JobTimeoutError:
@@ -330,6 +313,24 @@ class BatchJobEndpoints(Endpoints):
         # A 409 means the job finished meanwhile; anything else is reported in
         # the log, and the timeout error is what the caller sees.
         logger.warning("Could not cancel job %s after its deadline: %s", job_id, error)
+
+
+def raise_if_failed(job: BatchJob) -> BatchJob:
+    """``job`` when it completed; a :class:`JobFailedError` when it failed or was canceled."""
+    status = job.normalized_status
+    if status == "completed":
+        return job
+    error = job.error or {}
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    message = error.get("message") if isinstance(error.get("message"), str) else None
+    verb = "was canceled" if status == "canceled" else "failed"
+    raise JobFailedError(
+        f"Batch job {job.id} {verb}",
+        job_id=job.id,
+        job_status=status,
+        code=code,
+        server_message=message,
+    )
 
 
 def _job_progress(job_id: str, enabled: bool | None) -> Progress:

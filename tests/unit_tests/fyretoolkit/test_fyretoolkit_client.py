@@ -74,7 +74,7 @@ def test_key_never_appears_in_repr_errors_or_pickles() -> None:
         client.get_model("nope")
     assert KEY not in str(info.value)
     clone = pickle.loads(pickle.dumps(FyreToolkitClient(api_key=KEY, base_url=BASE)))
-    assert clone._auth_headers() == {"Authorization": DEMO_HEADER}
+    assert clone.transport.headers()["Authorization"] == DEMO_HEADER
     assert clone.base_url == BASE
 
 

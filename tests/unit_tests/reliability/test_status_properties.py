@@ -24,6 +24,7 @@ from langchain_mlstudio import (
 from langchain_mlstudio._core._polling import PollSchedule
 from langchain_mlstudio.chat_models import JobState, TaskResult, parse_state
 from langchain_mlstudio.fastino import FastinoInputError, FastinoResult
+from langchain_mlstudio.fyretoolkit._batch_jobs import raise_if_failed
 from langchain_mlstudio.fyretoolkit.types import BatchJob
 from tests.unit_tests.reliability.strategies import random_casing
 
@@ -128,7 +129,7 @@ def test_fyretoolkit_job_is_a_success_only_when_it_says_completed(word: str) -> 
     job = BatchJob(id="job_1", status=word)
     outcome: BatchJob | JobFailedError
     try:
-        outcome = FyreToolkitClient._raise_if_failed(job)
+        outcome = raise_if_failed(job)
     except JobFailedError as error:
         outcome = error
     if isinstance(outcome, JobFailedError):
