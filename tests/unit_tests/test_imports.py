@@ -145,11 +145,16 @@ def all_modules() -> list[str]:
 
 
 def defined_here(module: ModuleType) -> list[str]:
-    """The public classes and functions ``module`` itself defines."""
+    """The public classes and functions ``module`` itself defines.
+
+    Older pydantic versions also store each parametrised generic model in its
+    module (``"ListPage[Model]"``); such keys are no names and are left out.
+    """
     return sorted(
         name
         for name, obj in vars(module).items()
-        if not name.startswith("_")
+        if name.isidentifier()
+        and not name.startswith("_")
         and (inspect.isclass(obj) or inspect.isfunction(obj))
         and getattr(obj, "__module__", None) == module.__name__
     )
