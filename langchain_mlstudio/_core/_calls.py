@@ -94,13 +94,15 @@ class AlreadyDone(Generic[T]):
     result: Callable[[Any], T | None]
     confirm: Call[Any] | None = None
     note: str = "an earlier attempt succeeded"
+    logger: logging.Logger = logger
+    """Where ``note`` is logged: the service's own logger, so its filters see it."""
 
     def outcome(self, error: MLStudioError, confirmed: Any) -> T:
         """The call's result from the confirmed state, or ``error`` raised."""
         outcome = self.result(confirmed)
         if outcome is None:
             raise error
-        logger.info("%s: %s", self.note, error.message)
+        self.logger.info("%s: %s", self.note, error.message)
         return outcome
 
 

@@ -71,6 +71,25 @@ class RequestGate:
         >>> gate.before_attempt(Attempt("GET", "/"))  # returns at once
     """
 
+    #: The hooks' former names: a gate still defining them would silently stop limiting.
+    _FORMER_HOOKS = {
+        "wait": "before_attempt",
+        "await_": "abefore_attempt",
+        "observe": "after_response",
+    }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        former = [name for name in cls._FORMER_HOOKS if name in vars(cls)]
+        if former:
+            renamed = ", ".join(f"{name} -> {cls._FORMER_HOOKS[name]}" for name in former)
+            msg = (
+                f"{cls.__name__} defines RequestGate's former hooks ({renamed}); the transport "
+                "calls only the new ones, so this gate would never hold a request back. "
+                "Rename them (each now takes the call's Attempt)."
+            )
+            raise TypeError(msg)
+
     def before_attempt(self, attempt: Attempt) -> None:
         """Block until ``attempt`` may be sent."""
 

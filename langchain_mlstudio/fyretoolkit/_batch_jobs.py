@@ -162,6 +162,7 @@ class BatchJobEndpoints(Endpoints):
                 canceled,
                 confirm=cls._get_job_call(job_id),
                 note=f"Job {job_id} was cancelled by an earlier attempt",
+                logger=logger,
             ),
         )
 

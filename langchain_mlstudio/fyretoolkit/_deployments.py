@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 
 from langchain_mlstudio._core._calls import AlreadyDone, Call
@@ -18,6 +19,8 @@ from langchain_mlstudio.fyretoolkit._reading import lenient, reader
 from langchain_mlstudio.fyretoolkit.types import DeletedDeployment, Deployment, ListPage
 
 __all__ = ["DeploymentEndpoints"]
+
+logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
 
 
 class DeploymentEndpoints(Paging):
@@ -134,6 +137,7 @@ class DeploymentEndpoints(Paging):
                 NotFoundError,
                 lambda _state: DeletedDeployment(id=deployment_id, deleted=True),
                 note=f"Deployment {deployment_id} was deleted by an earlier attempt",
+                logger=logger,
             ),
         )
 

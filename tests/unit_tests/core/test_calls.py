@@ -175,3 +175,12 @@ def test_the_transport_waits_between_attempts_with_the_sleep_it_was_given() -> N
 
 
 OK = httpx.Response(200, json={})
+
+
+def test_a_gate_written_for_the_former_hooks_is_refused_instead_of_ignored() -> None:
+    with pytest.raises(TypeError, match=r"wait -> before_attempt.*observe -> after_response"):
+
+        class OldGate(RequestGate):
+            def wait(self) -> None: ...
+
+            def observe(self, response: httpx.Response) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -381,6 +382,17 @@ async def test_delete_whose_answer_was_lost_reports_the_deletion(mode: str) -> N
     deleted = await call(mode, client, "delete_deployment", "dep_1")
     assert (deleted.id, deleted.deleted) == ("dep_1", True)
     assert [r.method for r in rec.requests] == ["DELETE", "DELETE"]
+
+
+@modes
+async def test_a_recovered_retry_is_logged_on_the_fyretoolkit_logger(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, _ = mock_client(_flaky(_drop, api_error(404, "deployment_not_found")))
+    with caplog.at_level(logging.INFO, logger="langchain_mlstudio.fyretoolkit"):
+        await call(mode, client, "delete_deployment", "dep_1")
+    notes = [r for r in caplog.records if "deleted by an earlier attempt" in r.getMessage()]
+    assert [r.name for r in notes] == ["langchain_mlstudio.fyretoolkit"]
 
 
 @modes
