@@ -12,12 +12,7 @@ import logging
 from typing import Any
 
 from langchain_mlstudio._core._calls import AlreadyDone, APIResponse, Call
-from langchain_mlstudio._core._polling import (
-    PollResult,
-    PollSchedule,
-    apoll_job,
-    poll_job,
-)
+from langchain_mlstudio._core._polling import PollResult, PollSchedule, apoll_job, poll_job
 from langchain_mlstudio._core._progress import Progress
 from langchain_mlstudio._core._retry import parse_retry_after
 from langchain_mlstudio.errors import (
@@ -34,10 +29,10 @@ from langchain_mlstudio.fyretoolkit.types import BatchJob
 
 __all__ = ["DEFAULT_JOB_TIMEOUT", "BatchJobEndpoints", "raise_if_failed"]
 
-logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
-
 #: How long :meth:`BatchJobEndpoints.wait_for_job` waits by default.
 DEFAULT_JOB_TIMEOUT = 600.0
+
+logger = logging.getLogger("langchain_mlstudio.fyretoolkit")
 
 
 class BatchJobEndpoints(Endpoints):
